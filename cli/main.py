@@ -1,0 +1,8 @@
+"""crmqual command line."""
+
+import click
+
+
+@click.group()
+def main() -> None:
+    """crmqual."""
