@@ -50,13 +50,16 @@ from enum import Enum, StrEnum
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from crmqual.errors import CrmqualError, LockHeldError
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 __all__ = [
     "CHUNK",
@@ -72,6 +75,7 @@ __all__ = [
     "RunRecord",
     "StateStore",
     "StateStoreError",
+    "alembic_config",
     "default_state_url",
     "metadata",
 ]
@@ -441,8 +445,9 @@ def _unique(items: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _require_aware(value: datetime, name: str) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
+def _require_aware(value: datetime | None, name: str) -> None:
+    # Checked up front for a plain ValueError; UtcDateTime refuses them too, but wrapped.
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
         raise ValueError(f"{name} must be timezone-aware, got {value!r}")
 
 
@@ -497,6 +502,21 @@ def _sqlite_on_begin(connection: Connection) -> None:
     # for it under busy_timeout.
     write = connection.get_execution_options().get(_WRITE_OPTION, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def alembic_config() -> AlembicConfig:
+    """An Alembic config for the migrations shipped in the package (no ``alembic.ini``).
+
+    Commands run with it need an open connection in ``config.attributes["connection"]``.
+    """
+    from alembic.config import Config
+
+    scripts = files("crmqual.migrations")
+    if not isinstance(scripts, os.PathLike):
+        raise StateStoreError("crmqual's migration scripts must be installed as plain files")
+    config = Config()
+    config.set_main_option("script_location", os.fspath(scripts))
+    return config
 
 
 # --------------------------------------------------------------------------- the store
@@ -575,13 +595,8 @@ class StateStore:
     def _upgrade(self) -> None:
         """Run Alembic ``upgrade head`` in one transaction (a no-op when already at head)."""
         from alembic import command
-        from alembic.config import Config
 
-        scripts = files("crmqual.migrations")
-        if not isinstance(scripts, os.PathLike):
-            raise StateStoreError("crmqual's migration scripts must be installed as plain files")
-        config = Config()
-        config.set_main_option("script_location", os.fspath(scripts))
+        config = alembic_config()
         with self._engine.connect() as conn:
             raw: Any = conn.connection.driver_connection
             if self._sqlite:
@@ -750,6 +765,7 @@ class StateStore:
         mapping_hash: str,
     ) -> int:
         """Record a new run with status ``"running"``; returns its id (increasing)."""
+        _require_aware(signpost, "signpost")
         with self._write() as conn:
             result = conn.execute(
                 sa.insert(runs).values(
@@ -779,6 +795,7 @@ class StateStore:
         summary: dict[str, Any],
     ) -> None:
         """Store the end of a run. Raises ``KeyError`` for an unknown run."""
+        _require_aware(watermark, "watermark")
         with self._write() as conn:
             result = conn.execute(
                 sa.update(runs)
@@ -832,6 +849,7 @@ class StateStore:
         run_id: int,
     ) -> None:
         """Replace the cursor of ``target`` (call only after what it covers is recorded)."""
+        _require_aware(watermark, "watermark")
         values = {
             "target": target,
             "watermark": watermark,

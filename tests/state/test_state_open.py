@@ -1,0 +1,188 @@
+"""Opening a state store: file permissions, SQLite settings, migrations, URLs, secrets."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.script import ScriptDirectory
+from stateutil import new_run
+
+from crmqual.errors import CrmqualError, ExitCode
+from crmqual.state import StateStore, StateStoreError, alembic_config, default_state_url
+
+TABLES = {"runs", "locks", "cursors", "assessments", "schedule", "failures", "events"}
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(store: StateStore) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars())
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_sqlite_file_is_owner_only_in_new_owner_only_dirs(tmp_path: Path) -> None:
+    tmp_mode = mode_of(tmp_path)
+    db = tmp_path / "xdg" / "crmqual" / "state.sqlite"
+    old_umask = os.umask(0o002)  # a permissive umask must not leak into the modes
+    try:
+        StateStore(f"sqlite:///{db}").close()
+    finally:
+        os.umask(old_umask)
+    assert mode_of(db) == 0o600
+    assert mode_of(db.parent) == 0o700
+    assert mode_of(db.parent.parent) == 0o700
+    assert mode_of(tmp_path) == tmp_mode  # an existing directory is not touched
+
+
+def test_existing_sqlite_file_keeps_its_mode_and_data(tmp_path: Path) -> None:
+    db = tmp_path / "state.sqlite"
+    with StateStore(f"sqlite:///{db}") as store:
+        run = new_run(store)
+    db.chmod(0o640)
+    with StateStore(f"sqlite:///{db}") as store:
+        assert store.get_run(run) is not None
+    assert mode_of(db) == 0o640
+
+
+def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    with StateStore(f"sqlite:///{tmp_path / 's.sqlite'}") as store, store.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30_000
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_open_migrates_to_head(store: StateStore) -> None:
+    assert head_revision() == "0001"
+    assert current_revision(store) == ["0001"]
+    assert TABLES <= set(sa.inspect(store.engine).get_table_names())
+
+
+def test_reopening_is_a_no_op_upgrade(open_store: Callable[..., StateStore]) -> None:
+    first = open_store()
+    run = new_run(first)
+    first.close()
+    second = open_store()
+    assert current_revision(second) == [head_revision()]
+    assert [r.run_id for r in second.list_runs()] == [run]
+
+
+def test_migrations_downgrade_to_base_and_back(store: StateStore, state_url: str) -> None:
+    config = alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert not TABLES & set(sa.inspect(store.engine).get_table_names())
+    store.close()
+    with StateStore(state_url) as again:
+        assert current_revision(again) == [head_revision()]
+        assert again.list_runs() == []
+
+
+def test_concurrent_opens_of_a_fresh_database_all_succeed(state_url: str) -> None:
+    errors: list[BaseException] = []
+    stores: list[StateStore] = []
+
+    def open_one() -> None:
+        try:
+            stores.append(StateStore(state_url))
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for opened in stores:
+        opened.close()
+    assert errors == []
+    assert len(stores) == 4
+
+
+def test_default_url_prefers_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CRMQUAL_STATE_URL", "postgresql+psycopg://u@h/db")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_state_url() == "postgresql+psycopg://u@h/db"
+
+
+def test_default_url_under_xdg_state_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("CRMQUAL_STATE_URL", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_state_url() == f"sqlite:///{tmp_path}/crmqual/state.sqlite"
+
+
+@pytest.mark.parametrize("xdg", ["", "relative/dir"])
+def test_default_url_falls_back_to_local_state(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, xdg: str
+) -> None:
+    monkeypatch.delenv("CRMQUAL_STATE_URL", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", xdg)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_state_url() == f"sqlite:///{tmp_path}/.local/state/crmqual/state.sqlite"
+
+
+def test_unreachable_database_error_hides_the_password(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = "postgresql+psycopg://crmqual:s3cret-pw@127.0.0.1:1/nowhere?connect_timeout=5"
+    with pytest.raises(StateStoreError) as raised:
+        StateStore(url)
+    assert "s3cret-pw" not in str(raised.value)
+    assert "crmqual:***@127.0.0.1:1/nowhere" in str(raised.value)
+    assert "s3cret-pw" not in caplog.text
+    assert isinstance(raised.value, CrmqualError)
+    assert raised.value.exit_code == ExitCode.CONFIG
+
+
+def test_repr_hides_the_password() -> None:
+    # An unsupported backend fails before connecting; its message hides the password too.
+    with pytest.raises(StateStoreError, match=r"mysql://u:\*\*\*@h/db") as raised:
+        StateStore("mysql://u:hunter2@h/db")
+    assert "hunter2" not in str(raised.value)
+
+
+def test_naive_datetimes_are_refused(store: StateStore) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        new_run_with_signpost(store, datetime(2025, 1, 1, 12, 0))
+
+
+def test_datetimes_come_back_aware_in_utc(store: StateStore) -> None:
+    beijing = timezone(timedelta(hours=8))
+    signpost = datetime(2025, 1, 1, 20, 0, 0, 123456, tzinfo=beijing)
+    run = store.get_run(new_run_with_signpost(store, signpost))
+    assert run is not None
+    assert run.signpost == signpost
+    assert run.signpost is not None and run.signpost.tzinfo == UTC
+    assert run.signpost.hour == 12 and run.signpost.microsecond == 123456
+    assert run.started_at.tzinfo == UTC
+
+
+def new_run_with_signpost(store: StateStore, signpost: datetime) -> int:
+    return store.start_run(
+        "zoho:org1",
+        mode="full",
+        dry_run=True,
+        signpost=signpost,
+        policy_version="p1",
+        mapping_hash="m1",
+    )
