@@ -1,0 +1,140 @@
+"""The indicators a policy can refer to: raw account fields and derived ratios.
+
+Each indicator has a name (what a policy writes), bilingual labels (what a salesperson
+reads in a reason) and a function of the account and the assessment date. Ratios are
+derived here and nowhere else; an undefined ratio (a missing input, a zero divisor) is
+``None``, which the policy's missing treatment then scores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from crmqual.model import Account
+
+Value = float | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    name: str
+    en: str
+    zh: str
+    kind: str  # "number", "bool" or "text"
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    if num is None or not den:
+        return None
+    return num / den
+
+
+def altman_z2(a: Account) -> float | None:
+    """Altman's Z'' for non-manufacturers and private firms (1995 form, no constant)."""
+    ta, tl = a.total_assets, a.total_liabilities
+    ca, cl = a.current_assets, a.current_liabilities
+    re, ebit, eq = a.retained_earnings, a.ebit, a.equity
+    if not ta or not tl or ca is None or cl is None or re is None or ebit is None or eq is None:
+        return None
+    return 6.56 * (ca - cl) / ta + 3.26 * re / ta + 6.72 * ebit / ta + 1.05 * eq / tl
+
+
+def indicator_values(a: Account, today: date) -> dict[str, Value]:
+    """Every indicator of an account as of a day; undefined ratios are None.
+
+    One function rather than one per indicator: this is the engine's hot path.
+    """
+    d = a.__dict__
+    values: dict[str, Value] = {name: d[name] for name in RAW_NAMES}
+    ta, tl, eq = d["total_assets"], d["total_liabilities"], d["equity"]
+    ca, cl, inv = d["current_assets"], d["current_liabilities"], d["inventory"]
+    ni, rev, dep = d["net_income"], d["revenue"], d["depreciation"]
+    ebit, interest = d["ebit"], d["interest_expense"]
+    values["debt_ratio"] = _ratio(tl, ta)
+    values["equity_ratio"] = _ratio(eq, ta)
+    values["current_ratio"] = _ratio(ca, cl)
+    values["quick_ratio"] = None if ca is None else _ratio(ca - (inv or 0.0), cl)
+    values["net_margin"] = _ratio(ni, rev)
+    values["roa"] = _ratio(ni, ta)
+    if ebit is None or interest is None:
+        values["interest_cover"] = None
+    elif interest == 0:
+        # No interest to pay: as safe as the best band when profitable, unknown otherwise.
+        values["interest_cover"] = NO_INTEREST_COVER if ebit >= 0 else None
+    else:
+        values["interest_cover"] = ebit / interest
+    # Beaver's (1966) cash flow to total debt, cash flow as net income + depreciation.
+    values["cash_flow_to_debt"] = None if ni is None or dep is None else _ratio(ni + dep, tl)
+    growth = _ratio(rev, d["prior_revenue"])
+    values["revenue_growth"] = None if growth is None else growth - 1.0
+    values["altman_z2"] = altman_z2(a)
+    founded, period_end = d["founding_date"], d["period_end"]
+    values["company_age_years"] = (
+        None if founded is None else max(0.0, (today - founded).days / 365.25)
+    )
+    values["statement_age_months"] = (
+        None if period_end is None else max(0.0, (today - period_end).days / 30.44)
+    )
+    score = d["external_score"]
+    if score is None:
+        values["external_score_pct"] = None
+    else:
+        low = d["external_score_min"]
+        high = d["external_score_max"]
+        low = 0.0 if low is None else low
+        high = 100.0 if high is None else high
+        values["external_score_pct"] = max(0.0, min(100.0, 100.0 * (score - low) / (high - low)))
+    status = d["business_status"]
+    values["abnormal_status"] = None if status is None else status != "active"
+    return values
+
+
+#: Interest cover reported when there is no interest expense and EBIT is not negative.
+NO_INTEREST_COVER = 99.0
+
+_DERIVED: tuple[tuple[str, str, str, str], ...] = (
+    ("debt_ratio", "debt ratio", "资产负债率", "number"),
+    ("equity_ratio", "equity ratio", "权益比率", "number"),
+    ("current_ratio", "current ratio", "流动比率", "number"),
+    ("quick_ratio", "quick ratio", "速动比率", "number"),
+    ("net_margin", "net profit margin", "净利润率", "number"),
+    ("roa", "return on assets", "资产回报率", "number"),
+    ("interest_cover", "interest cover", "利息保障倍数", "number"),
+    ("cash_flow_to_debt", "cash flow to debt", "现金流负债比", "number"),
+    ("revenue_growth", "revenue growth", "营收增长率", "number"),
+    ("altman_z2", "Altman Z'' score", "Altman Z''值", "number"),
+    ("company_age_years", "company age", "成立年限", "number"),
+    ("statement_age_months", "age of the latest financial statement", "最新财报距今月数", "number"),
+    ("external_score_pct", "external credit score", "外部信用评分", "number"),
+    ("abnormal_status", "abnormal business status", "登记状态异常", "bool"),
+)
+
+_RAW: tuple[tuple[str, str, str, str], ...] = (
+    ("overdue_count", "overdue payments (12 months)", "逾期次数（12个月）", "number"),
+    ("overdue_max_days", "longest overdue (days)", "最长逾期天数", "number"),
+    ("overdue_amount", "overdue amount", "逾期金额", "number"),
+    ("defaults", "defaults", "违约记录", "number"),
+    ("current_exposure", "open receivables", "当前应收敞口", "number"),
+    ("lawsuits_defendant", "open lawsuits as defendant", "作为被告的未结诉讼", "number"),
+    ("enforcement_records", "enforcement records", "被执行记录", "number"),
+    ("penalties", "regulatory penalties", "行政处罚", "number"),
+    ("sanctions_hit", "sanctions list match", "制裁名单命中", "bool"),
+    ("business_status", "business registration status", "登记状态", "text"),
+    ("reputation_score", "industry reputation", "行业信誉", "number"),
+    ("operations_score", "operational capability", "运营能力", "number"),
+    ("esg_score", "ESG score", "ESG评分", "number"),
+    ("relationship_years", "length of relationship (years)", "合作年限", "number"),
+    ("signed_agreement", "signed agreement", "已签署协议", "bool"),
+    ("employees", "employees", "员工人数", "number"),
+    ("revenue", "revenue", "营业收入", "number"),
+    ("operating_cash_flow", "operating cash flow", "经营现金流", "number"),
+    ("equity", "equity", "所有者权益", "number"),
+    ("registered_capital", "registered capital", "注册资本", "number"),
+)
+
+RAW_NAMES: tuple[str, ...] = tuple(r[0] for r in _RAW)
+
+INDICATORS: dict[str, Indicator] = {
+    name: Indicator(name, en, zh, kind) for name, en, zh, kind in _DERIVED + _RAW
+}

@@ -1,0 +1,334 @@
+"""Policy as code: the YAML schema, loading with complete error reports, and the version.
+
+A policy is declarative data (never ``eval``): admission rules, a banded scorecard,
+grade bands, credit-limit rules, payment terms, warning flags and bilingual texts.
+``load_policy`` validates a file and reports *every* problem at once, each naming the
+file, the key and the reason. ``Policy.version`` is the policy's name plus a hash of its
+parsed content, so editing a comment changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+from collections.abc import Mapping
+from functools import cached_property
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from crmqual.errors import ConfigError, Problem
+from crmqual.indicators import INDICATORS
+
+#: Indicators the engine computes while assessing, usable in rules but not in the scorecard.
+ENGINE_INDICATORS = {
+    "data_completeness": "number",  # 0..1, weighted share of scorecard inputs present
+    "statements_balanced": "bool",  # assets = liabilities + equity within tolerance
+    "grade_rank": "number",  # 0 for A ... 4 for E
+}
+#: Findings of the limit calculation that need a text in ``credit_limit.texts``.
+LIMIT_TEXTS = ("CURRENCY_MISSING", "CURRENCY_NO_RATE", "LIMIT_NO_FINANCIALS")
+Severity = Literal["low", "medium", "high"]
+GRADES = ("A", "B", "C", "D", "E")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    """A text shown to salespeople, in English and Chinese; may use ``{value}``."""
+
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _only_value_placeholder(self) -> Text:
+        for lang in (self.en, self.zh):
+            for _, field, _, _ in string.Formatter().parse(lang):
+                if field not in (None, "value"):
+                    raise ValueError(f"only the placeholder {{value}} is allowed, not {{{field}}}")
+        return self
+
+
+class Condition(_Strict):
+    """A declarative test of one indicator, or ``any``/``all`` of nested conditions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    indicator: str | None = None
+    lt: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    ge: float | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+    is_: bool | None = Field(default=None, alias="is")
+    missing: bool | None = None
+    any: list[Condition] | None = None
+    all: list[Condition] | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Condition:
+        ops = [
+            k
+            for k in ("lt", "le", "gt", "ge", "in_", "is_", "missing")
+            if getattr(self, k) is not None
+        ]
+        nested = [k for k in ("any", "all") if getattr(self, k) is not None]
+        if nested:
+            if self.indicator is not None or ops or len(nested) > 1:
+                raise ValueError("use either 'any', 'all', or 'indicator' with one operator")
+            return self
+        if self.indicator is None:
+            raise ValueError("a condition needs 'indicator' (or 'any'/'all')")
+        if len(ops) != 1:
+            raise ValueError("give exactly one of lt, le, gt, ge, in, is, missing")
+        kind = _indicator_kind(self.indicator)
+        if kind is None:
+            raise ValueError(f"unknown indicator {self.indicator!r}")
+        op = ops[0]
+        if op in ("lt", "le", "gt", "ge") and kind != "number":
+            raise ValueError(f"{self.indicator} is {kind}; '{op}' needs a number")
+        if op == "is_" and kind != "bool":
+            raise ValueError(f"{self.indicator} is {kind}; 'is' needs a yes/no indicator")
+        return self
+
+
+class Rule(_Strict):
+    """An admission rule: when it holds, its code and text become a finding."""
+
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    when: Condition
+    text: Text
+
+
+class Admission(_Strict):
+    knockouts: list[Rule] = []
+    review: list[Rule] = []
+    conditions: list[Rule] = []
+    conditional_grades: list[str] = []
+    knockout_grade: str = "E"
+
+
+class ScoredIndicator(_Strict):
+    indicator: str
+    direction: Literal["safer", "riskier"]
+    bands: list[float] = Field(min_length=1)
+    points: list[float]
+    weight: float = Field(default=1.0, gt=0)
+    missing: float | None = Field(default=None, ge=0, le=100)
+    reason: Text
+
+    @model_validator(mode="after")
+    def _bands_and_points(self) -> ScoredIndicator:
+        kind = _indicator_kind(self.indicator)
+        if kind is None or self.indicator in ENGINE_INDICATORS:
+            raise ValueError(f"unknown scorecard indicator {self.indicator!r}")
+        if kind == "text":
+            raise ValueError(f"{self.indicator} is text; score it through admission rules")
+        if any(b >= c for b, c in pairwise(self.bands)):
+            raise ValueError("bands must be strictly ascending thresholds")
+        if len(self.points) != len(self.bands) + 1:
+            raise ValueError(
+                f"{len(self.bands)} thresholds make {len(self.bands) + 1} bands;"
+                f" points lists {len(self.points)}"
+            )
+        if any(not 0 <= p <= 100 for p in self.points):
+            raise ValueError("points must lie between 0 and 100")
+        pairs = list(pairwise(self.points))
+        if self.direction == "safer" and any(a > b for a, b in pairs):
+            raise ValueError("a 'safer' indicator's points must not fall as the value rises")
+        if self.direction == "riskier" and any(a < b for a, b in pairs):
+            raise ValueError("a 'riskier' indicator's points must not rise as the value rises")
+        return self
+
+
+class Dimension(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: Text
+    weight: float = Field(gt=0)
+    indicators: list[ScoredIndicator] = Field(min_length=1)
+
+
+class Scorecard(_Strict):
+    missing_points: float = Field(ge=0, le=100)
+    dimensions: list[Dimension] = Field(min_length=1)
+    max_reasons: int = Field(default=4, ge=1, le=10)
+    missing_reason: Text
+    unbalanced_reason: Text
+    balance_tolerance: float = Field(default=0.02, ge=0)
+
+
+class GradeBand(_Strict):
+    grade: Literal["A", "B", "C", "D", "E"]
+    min_score: float = Field(ge=0, le=100)
+    label: Text
+
+
+class PaymentTerm(_Strict):
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    days: int = Field(ge=0)
+    label: Text
+
+
+class GradeLimit(_Strict):
+    """Capacity shares for one grade; the capacity is the smallest of those that apply."""
+
+    equity_share: float = Field(ge=0, le=1)
+    revenue_share: float = Field(ge=0, le=1)
+    working_capital_share: float | None = Field(default=None, ge=0, le=1)
+    cap_share: float = Field(ge=0, le=1)
+
+
+class Rates(_Strict):
+    """Units of each currency per one unit of ``base`` (e.g. base USD, CNY: 7.1)."""
+
+    base: str = "USD"
+    per_base: dict[str, float] = {}
+
+
+class CreditLimit(_Strict):
+    rounding: float = Field(gt=0)
+    tolerated_delay_days: int = Field(ge=0)
+    max_limit: dict[str, float]
+    rates: Rates = Rates()
+    grades: dict[Literal["A", "B", "C", "D", "E"], GradeLimit]
+    texts: dict[str, Text]
+
+    @model_validator(mode="after")
+    def _complete(self) -> CreditLimit:
+        missing = [g for g in GRADES if g not in self.grades]
+        if missing:
+            raise ValueError(f"grades lack limit rules for {', '.join(missing)}")
+        needed = set(LIMIT_TEXTS) - set(self.texts)
+        if needed:
+            raise ValueError(f"texts lack {', '.join(sorted(needed))}")
+        return self
+
+
+class Flag(_Strict):
+    code: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
+    severity: Severity
+    label: Text
+    when: Condition | None = None
+    builtin: Literal["over_limit", "grade_downgrade"] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Flag:
+        if (self.when is None) == (self.builtin is None):
+            raise ValueError("a flag needs exactly one of 'when' or 'builtin'")
+        return self
+
+
+class Policy(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    admission: Admission
+    scorecard: Scorecard
+    grades: list[GradeBand]
+    statuses: dict[Literal["approved", "conditional", "review", "rejected"], Text]
+    payment_terms: list[PaymentTerm]
+    grade_terms: dict[Literal["A", "B", "C", "D", "E"], str]
+    rejected_terms: str
+    credit_limit: CreditLimit
+    flags: list[Flag]
+    grade_downgrade_hold_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Policy:
+        problems: list[str] = []
+        grades = [g.grade for g in self.grades]
+        if sorted(grades) != list(GRADES):
+            problems.append("grades must list A, B, C, D and E once each")
+        scores = [g.min_score for g in sorted(self.grades, key=lambda g: g.grade)]
+        if any(a <= b for a, b in pairwise(scores)):
+            problems.append("grades: min_score must fall strictly from A to E")
+        if scores and scores[-1] != 0:
+            problems.append("grades: E must start at min_score 0 so every score has a grade")
+        terms = {t.code for t in self.payment_terms}
+        for grade, code in self.grade_terms.items():
+            if code not in terms:
+                problems.append(f"grade_terms.{grade}: unknown payment term {code!r}")
+        if self.rejected_terms not in terms:
+            problems.append(f"rejected_terms: unknown payment term {self.rejected_terms!r}")
+        if sorted(self.grade_terms) != list(GRADES):
+            problems.append("grade_terms must give terms for A, B, C, D and E")
+        for named in [*self.admission.conditional_grades, self.admission.knockout_grade]:
+            if named not in GRADES:
+                problems.append(f"admission: unknown grade {named!r}")
+        codes = [f.code for f in self.flags]
+        if len(codes) != len(set(codes)):
+            problems.append("flags: each code may appear once")
+        names = [d.name for d in self.scorecard.dimensions]
+        if len(names) != len(set(names)):
+            problems.append("scorecard.dimensions: each name may appear once")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def version(self) -> str:
+        """``name@hash``: the hash covers the parsed content, not the file's bytes."""
+        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return f"{self.name}@{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+
+    def term(self, code: str) -> PaymentTerm:
+        return next(t for t in self.payment_terms if t.code == code)
+
+
+def _indicator_kind(name: str) -> str | None:
+    if name in ENGINE_INDICATORS:
+        return ENGINE_INDICATORS[name]
+    indicator = INDICATORS.get(name)
+    return None if indicator is None else indicator.kind
+
+
+DEFAULT_POLICY_RESOURCE = "default_policy.yaml"
+
+
+def default_policy_text() -> str:
+    return resources.files("crmqual.data").joinpath(DEFAULT_POLICY_RESOURCE).read_text("utf-8")
+
+
+def parse_policy(data: Any, source: str) -> Policy:
+    """Validate parsed YAML; raise ConfigError listing every problem with its key."""
+    if not isinstance(data, Mapping):
+        raise ConfigError([Problem(source, "", "a policy must be a YAML mapping")])
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, source)) from None
+
+
+def validation_problems(exc: ValidationError, source: str) -> list[Problem]:
+    """Turn pydantic's errors into problems naming file, dotted key and reason."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"] if part not in ("function-after",))
+        reason = err["msg"].removeprefix("Value error, ")
+        problems.append(Problem(source, key, reason))
+    return problems
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and validate a policy file; ``None`` loads the default policy shipped inside."""
+    if path is None:
+        source, text = "default_policy.yaml", default_policy_text()
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError([Problem(source, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError([Problem(source, where, f"not valid YAML: {exc}")]) from None
+    return parse_policy(data, source)
