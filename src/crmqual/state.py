@@ -1155,7 +1155,9 @@ class StateStore:
         Idempotent: recording the same events again (a rerun, a resumed run) adds nothing and
         returns ``[]``. The order of the returned ids follows ``events_in``.
         """
-        unique = {event.event_id: event for event in reversed(events_in)}  # first one wins
+        unique: dict[str, EventIn] = {}
+        for event in events_in:
+            unique.setdefault(event.event_id, event)  # the first of duplicates wins
         if not unique:
             return []
         now = self._clock()

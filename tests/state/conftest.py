@@ -51,5 +51,3 @@ def store(open_store: Callable[..., StateStore], clock: FakeClock) -> StateStore
 @pytest.fixture
 def run_id(store: StateStore) -> int:
     return new_run(store)
-
-

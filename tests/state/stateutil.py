@@ -55,8 +55,6 @@ def state_url_for(backend: str, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-
-
 class FakeClock:
     """A settable clock, so time-dependent behaviour is tested without waiting."""
 
