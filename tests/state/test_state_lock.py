@@ -119,6 +119,7 @@ def test_locks_of_different_targets_are_independent(store: StateStore, run_id: i
         store.acquire_lock("salesforce:orgX", run_id)
 
 
+@pytest.mark.slow
 def test_lock_held_by_another_process_is_refused_until_it_is_killed(
     open_store: Callable[..., StateStore],
     child: Callable[[str], tuple[subprocess.Popen[str], int]],
@@ -139,6 +140,7 @@ def test_lock_held_by_another_process_is_refused_until_it_is_killed(
     assert (row.run_id, row.pid) == (mine, os.getpid())
 
 
+@pytest.mark.slow
 def test_lock_left_by_a_dead_process_on_this_host_is_taken_over(
     open_store: Callable[..., StateStore],
     child: Callable[[str], tuple[subprocess.Popen[str], int]],
@@ -208,3 +210,58 @@ def test_another_host_with_a_fresh_heartbeat_is_not_judged_by_local_pids(
 def test_heartbeat_without_the_lock_raises(store: StateStore, run_id: int) -> None:
     with pytest.raises(LockHeldError):
         store.heartbeat(TARGET, run_id)
+
+
+# Each contender tries once, reports, and stays alive until told to go (stdin closed), so a
+# winner's lock cannot be taken over as "dead" while the others are still trying.
+CONTENDER = """
+import sys
+from crmqual.errors import LockHeldError
+from crmqual.state import StateStore
+store = StateStore(sys.argv[1])
+run = store.start_run(sys.argv[2], mode="incremental", dry_run=False, signpost=None,
+                      policy_version="p1", mapping_hash="m1")
+sys.stdin.readline()  # start together
+try:
+    store.acquire_lock(sys.argv[2], run)
+    print("got", run, flush=True)
+except LockHeldError:
+    print("held", run, flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.slow
+def test_of_many_processes_racing_for_the_lock_exactly_one_wins(
+    state_url: str, open_store: Callable[..., StateStore]
+) -> None:
+    open_store()  # migrate first, so the contenders race for the lock, not the schema
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONTENDER, state_url, TARGET],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        answers = []
+        for proc in procs:
+            assert proc.stdout is not None
+            answers.append(proc.stdout.readline().split())
+        assert all(answer for answer in answers), [p.communicate()[1] for p in procs]
+        winners = [int(run) for word, run in answers if word == "got"]
+        assert len(winners) == 1
+        row = holder_row(open_store())
+        assert row is not None and row.run_id == winners[0]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
