@@ -64,6 +64,13 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
         values["interest_cover"] = NO_INTEREST_COVER if ebit >= 0 else None
     else:
         values["interest_cover"] = ebit / interest
+    ebitda = None if ebit is None or dep is None else ebit + dep
+    values["ebitda_margin"] = _ratio(ebitda, rev)
+    # Years of cash earnings to repay all debt; no earnings to repay from is the worst case.
+    if ebitda is None or tl is None:
+        values["debt_to_ebitda"] = None
+    else:
+        values["debt_to_ebitda"] = tl / ebitda if ebitda > 0 else NO_EARNINGS_DEBT_YEARS
     # Beaver's (1966) cash flow to total debt, cash flow as net income + depreciation.
     values["cash_flow_to_debt"] = None if ni is None or dep is None else _ratio(ni + dep, tl)
     growth = _ratio(rev, d["prior_revenue"])
@@ -90,6 +97,8 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
     return values
 
 
+#: Debt to EBITDA reported when EBITDA is zero or negative: debt cannot be repaid from it.
+NO_EARNINGS_DEBT_YEARS = 99.0
 #: Interest cover reported when there is no interest expense and EBIT is not negative.
 NO_INTEREST_COVER = 99.0
 
@@ -102,6 +111,8 @@ _DERIVED: tuple[tuple[str, str, str, str], ...] = (
     ("roa", "return on assets", "资产回报率", "number"),
     ("interest_cover", "interest cover", "利息保障倍数", "number"),
     ("cash_flow_to_debt", "cash flow to debt", "现金流负债比", "number"),
+    ("ebitda_margin", "EBITDA margin", "EBITDA利润率", "number"),
+    ("debt_to_ebitda", "debt to EBITDA", "负债与EBITDA之比", "number"),
     ("revenue_growth", "revenue growth", "营收增长率", "number"),
     ("altman_z2", "Altman Z'' score", "Altman Z''值", "number"),
     ("company_age_years", "company age", "成立年限", "number"),
