@@ -6,3 +6,8 @@ import click
 @click.group()
 def main() -> None:
     """crmqual."""
+
+
+from crmqual.cli.sandbox import sandbox  # noqa: E402
+
+main.add_command(sandbox)

@@ -1,0 +1,193 @@
+"""The sandbox's Python API for tests, benchmarks and `crmqual demo`: `ZohoSandbox`.
+
+It is the backend fixture of the sync contract suite for the Zoho adapter: load records, change
+a field as a person would, read the write log, run the sandbox in-process or as a server, and
+give the command line that serves it. Adapters never import this; they get base URLs and
+credentials (`ZohoCredentials`) like any CRM's.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from crmqual.sandbox.clock import SandboxClock
+from crmqual.sandbox.inprocess import route
+from crmqual.sandbox.server import SandboxServer
+from crmqual.sandbox.store import CallEntry, SandboxStore, Scan, StoredRecord, WriteEntry, iso
+from crmqual.sandbox.zoho import ZohoApp
+from crmqual.sandbox.zoho_auth import ZohoAuth
+from crmqual.sandbox.zoho_call import ZohoLimits
+from crmqual.sandbox.zoho_hosts import ZohoHosts
+from crmqual.sandbox.zoho_records import full_values, render, written
+from crmqual.sandbox.zoho_schema import API_USER, ID_BASE, MODULE, OWNERS, PERSON, install
+from crmqual.sandbox.zoho_scopes import ALL_SCOPES
+from crmqual.sandbox.zoho_values import check
+
+HAND_EDIT_CLIENT = "sandbox:hand-edit"
+
+
+@dataclass(frozen=True)
+class ZohoCredentials:
+    """What a Zoho client needs: `api_base` without any `/crm/vN` path, as Zoho's SDKs expect."""
+
+    api_base: str
+    token_url: str
+    upload_url: str
+    client_id: str
+    client_secret: str
+    refresh_token: str
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+class ZohoSandbox:
+    """A Zoho org kept in one SQLite file. Several `ZohoSandbox` objects, in one process or
+    several, may open the same file at once."""
+
+    def __init__(self, db: str | Path, *, limits: ZohoLimits | None = None) -> None:
+        self.db = Path(db)
+        self.store = SandboxStore(self.db)
+        self.clock = SandboxClock(self.store)
+        self.auth = ZohoAuth(self.store, self.clock)
+        self.limits = limits or ZohoLimits()
+        install(self.store, iso(self.clock.now()))
+
+    # -- running it ---------------------------------------------------------------------------
+    def app(self, api_domain: str | None) -> ZohoApp:
+        """The WSGI app; token answers report `api_domain` as the API's base URL."""
+        return ZohoApp(self.store, api_domain=api_domain, limits=self.limits)
+
+    def credentials(self, hosts: ZohoHosts, scopes: Iterable[str] = ALL_SCOPES) -> ZohoCredentials:
+        """Fresh credentials: the org's client and a new refresh token for `scopes`."""
+        client = self.auth.client()
+        return ZohoCredentials(
+            api_base=hosts.api,
+            token_url=hosts.token_url,
+            upload_url=hosts.upload,
+            client_id=client.client_id,
+            client_secret=client.client_secret,
+            refresh_token=self.auth.mint_refresh_token(tuple(scopes)),
+        )
+
+    @contextmanager
+    def inprocess(
+        self, hosts: ZohoHosts | None = None, scopes: Iterable[str] = ALL_SCOPES
+    ) -> Iterator[ZohoCredentials]:
+        """Answer every `requests` call to `hosts` (default: Zoho's US data centre) from this
+        sandbox while the context is open; yields the credentials to use."""
+        hosts = hosts or ZohoHosts.for_dc("us")
+        with route(self.app(hosts.api), hosts.urls()):
+            yield self.credentials(hosts, scopes)
+
+    @contextmanager
+    def served(
+        self, port: int = 0, scopes: Iterable[str] = ALL_SCOPES
+    ) -> Iterator[tuple[SandboxServer, ZohoCredentials]]:
+        """Serve on a loopback port in a background thread while the context is open."""
+        app = self.app(None)
+        server = SandboxServer(app, port)
+        app.api_domain = server.base_url
+        with server:
+            yield server, self.credentials(ZohoHosts.single(server.base_url), scopes)
+
+    def serve_command(self, port: int = 0) -> list[str]:
+        """argv that serves this sandbox in its own process and prints credentials as JSON."""
+        # The sandbox's own command group: the same `serve` as `crmqual sandbox serve`, without
+        # importing every other command of the CLI.
+        entry = "from crmqual.cli.sandbox import sandbox; sandbox(prog_name='crmqual sandbox')"
+        argv = [sys.executable, "-c", entry, "serve", "--crm", "zoho"]
+        return [*argv, "--db", str(self.db), "--port", str(port), "--json"]
+
+    # -- records ------------------------------------------------------------------------------
+    def load_records(self, records: Iterable[dict[str, Any]], module: str = MODULE) -> list[str]:
+        """Create records from native field values, as they are (no validation: a real CRM
+        can hold odd values too). Returns their ids as digit strings."""
+        rows = list(records)
+        ids = self.store.next_ids(len(rows), ID_BASE + 1_000_000)
+        now = iso(self.clock.now())
+        creator = dict(API_USER)
+        stored = [
+            StoredRecord(
+                module,
+                record_id,
+                now,
+                now,
+                {
+                    "Owner": dict(OWNERS[n % len(OWNERS)]),
+                    **values,
+                    "Created_By": creator,
+                    "Modified_By": creator,
+                },
+            )
+            for n, (record_id, values) in enumerate(zip(ids, rows, strict=True))
+        ]
+        self.store.insert_records(module, stored)
+        return [str(i) for i in ids]
+
+    def record(self, record_id: str | int, module: str = MODULE) -> dict[str, Any]:
+        """Every value of one record, as the API would show them."""
+        found = self.store.get_records(module, [int(record_id)]).get(int(record_id))
+        if found is None:
+            raise KeyError(record_id)
+        return render(found, None)
+
+    def records(self, module: str = MODULE) -> Iterator[dict[str, Any]]:
+        for stored in self.store.scan(Scan(module)):
+            yield full_values(stored)
+
+    def count(self, module: str = MODULE) -> int:
+        return self.store.count(module)
+
+    def hand_edit(
+        self, record_id: str | int, changes: dict[str, Any], module: str = MODULE
+    ) -> None:
+        """Change fields as a salesperson would in the CRM's UI: values are checked like an API
+        write, `Modified_Time` moves, `Modified_By` is the person, and the write log records
+        source `hand` with client `sandbox:hand-edit`."""
+        fields = {f.api_name: f for f in self.store.fields(module)}
+        for name, value in changes.items():
+            f = fields.get(name)
+            if f is None or f.read_only:
+                raise ValueError(f"{name} is not an editable field of {module}")
+            problem = check(f, value)
+            if problem is not None:
+                raise ValueError(f"{name}={value!r}: {problem[0]} {problem[1]}")
+        with self.store.transaction():
+            current = self.store.get_records(module, [int(record_id)]).get(int(record_id))
+            if current is None:
+                raise KeyError(record_id)
+            stored, diff = written(current, changes, self.clock.now(), dict(PERSON))
+            self.store.update_record(
+                stored, source="hand", client=HAND_EDIT_CLIENT, user_id=PERSON["id"], changes=diff
+            )
+
+    def add_custom_view(self, name: str, criteria: str, module: str = MODULE) -> str:
+        """A custom view filtering by Zoho search criteria; returns its `cvid`."""
+        (view_id,) = self.store.next_ids(1, ID_BASE + 100)
+        self.store.put_custom_view(str(view_id), module, name, criteria)
+        return str(view_id)
+
+    # -- observation --------------------------------------------------------------------------
+    def write_log(self, after_seq: int = 0, record_id: str | int | None = None) -> list[WriteEntry]:
+        rid = int(record_id) if record_id is not None else None
+        return self.store.writes(after_seq, rid)
+
+    def calls(self, after_seq: int = 0) -> list[CallEntry]:
+        return self.store.calls(after_seq)
+
+    def call_counts(self) -> dict[str, int]:
+        return self.store.call_counts()
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def credentials_json(credentials: ZohoCredentials) -> str:
+    return json.dumps(credentials.as_dict())

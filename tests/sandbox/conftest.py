@@ -1,0 +1,93 @@
+"""Fixtures for the sandbox's tests: a sandbox on a temporary file, served in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.seed import seed_zoho
+
+START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+TIMEOUT = 10
+
+
+@dataclass
+class Api:
+    """A thin requests client for tests: gets a token like any client, then calls the API."""
+
+    creds: ZohoCredentials
+    token: str = ""
+
+    def fetch_token(self) -> dict[str, Any]:
+        answer = requests.post(
+            self.creds.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "client_id": self.creds.client_id,
+                "client_secret": self.creds.client_secret,
+                "refresh_token": self.creds.refresh_token,
+            },
+            timeout=TIMEOUT,
+        )
+        body: dict[str, Any] = answer.json()
+        self.token = body.get("access_token", "")
+        return body
+
+    def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        if not self.token:
+            self.fetch_token()
+        headers = {"Authorization": f"Zoho-oauthtoken {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(
+            method, self.creds.api_base + path, headers=headers, timeout=TIMEOUT, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("GET", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("PUT", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.call("PATCH", path, **kwargs)
+
+
+@pytest.fixture
+def box(tmp_path: Path) -> Iterator[ZohoSandbox]:
+    """A sandbox with 30 seeded accounts and its clock frozen at START."""
+    sandbox = ZohoSandbox(tmp_path / "zoho.db")
+    sandbox.clock.freeze(START)
+    seed_zoho(sandbox.store, 30, seed=7)
+    yield sandbox
+    sandbox.close()
+
+
+@pytest.fixture
+def api(box: ZohoSandbox) -> Iterator[Api]:
+    """The sandbox in-process on Zoho's US hosts, and a client with every scope."""
+    with box.inprocess() as creds:
+        yield Api(creds)
+
+
+def narrow(box: ZohoSandbox, creds: ZohoCredentials, *scopes: str) -> Api:
+    """A client whose refresh token carries only `scopes`."""
+    refresh = box.auth.mint_refresh_token(tuple(scopes))
+    return Api(
+        ZohoCredentials(
+            creds.api_base,
+            creds.token_url,
+            creds.upload_url,
+            creds.client_id,
+            creds.client_secret,
+            refresh,
+        )
+    )
