@@ -1,12 +1,25 @@
-"""crmqual command line."""
+"""crmqual command line: the click group every command hangs off."""
+
+from __future__ import annotations
+
+import logging
 
 import click
+from crmqual.cli.assess import assess
+from crmqual.cli.policy import policy
 
 
 @click.group()
-def main() -> None:
-    """crmqual."""
+@click.version_option(package_name="crmqual")
+@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-v info, -vv debug).")
+def main(verbose: int) -> None:
+    """Customer qualification and credit risk, inside the CRM you already use."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
+
+main.add_command(assess)
+main.add_command(policy)
 
 from crmqual.cli.sandbox import sandbox  # noqa: E402
 
