@@ -14,7 +14,7 @@ def _fmt(value: Value) -> str:
         return "missing"
     if isinstance(value, bool | str):
         return str(value)
-    return f"{value:,.4g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def explain(

@@ -43,9 +43,12 @@ def _currency_code(value: str) -> str:
     return code
 
 
+#: No amount in any currency a CRM holds comes near this; larger is a unit or typing error.
+AMOUNT_BOUND = 1e15
 Currency = Annotated[str, AfterValidator(_currency_code)]
-NonNegative = Annotated[float, Field(ge=0)]
-Count = Annotated[int, Field(ge=0)]
+Amount = Annotated[float, Field(ge=-AMOUNT_BOUND, le=AMOUNT_BOUND)]
+NonNegative = Annotated[float, Field(ge=0, le=AMOUNT_BOUND)]
+Count = Annotated[int, Field(ge=0, le=1_000_000_000)]
 Score100 = Annotated[float, Field(ge=0, le=100)]
 
 #: Statement items, as named for the latest period; the prior period adds ``prior_``.
@@ -74,7 +77,11 @@ class Account(BaseModel):
     """One customer account as crmqual understands it, whatever CRM it came from."""
 
     model_config = ConfigDict(
-        extra="ignore", frozen=True, str_strip_whitespace=True, validate_default=False
+        extra="ignore",
+        frozen=True,
+        str_strip_whitespace=True,
+        validate_default=False,
+        allow_inf_nan=False,
     )
 
     # provenance
@@ -101,8 +108,8 @@ class Account(BaseModel):
     period_end: date | None = None
     statement_currency: Currency | None = None
     revenue: NonNegative | None = None
-    ebit: float | None = None
-    net_income: float | None = None
+    ebit: Amount | None = None
+    net_income: Amount | None = None
     interest_expense: NonNegative | None = None
     depreciation: NonNegative | None = None
     total_assets: NonNegative | None = None
@@ -112,16 +119,16 @@ class Account(BaseModel):
     cash: NonNegative | None = None
     inventory: NonNegative | None = None
     receivables: NonNegative | None = None
-    equity: float | None = None
-    retained_earnings: float | None = None
-    operating_cash_flow: float | None = None
+    equity: Amount | None = None
+    retained_earnings: Amount | None = None
+    operating_cash_flow: Amount | None = None
 
     # prior financial statement
     prior_period_end: date | None = None
     prior_statement_currency: Currency | None = None
     prior_revenue: NonNegative | None = None
-    prior_ebit: float | None = None
-    prior_net_income: float | None = None
+    prior_ebit: Amount | None = None
+    prior_net_income: Amount | None = None
     prior_interest_expense: NonNegative | None = None
     prior_depreciation: NonNegative | None = None
     prior_total_assets: NonNegative | None = None
@@ -131,15 +138,15 @@ class Account(BaseModel):
     prior_cash: NonNegative | None = None
     prior_inventory: NonNegative | None = None
     prior_receivables: NonNegative | None = None
-    prior_equity: float | None = None
-    prior_retained_earnings: float | None = None
-    prior_operating_cash_flow: float | None = None
+    prior_equity: Amount | None = None
+    prior_retained_earnings: Amount | None = None
+    prior_operating_cash_flow: Amount | None = None
 
     # credit record (信用记录), amounts in the account's currency
     external_rating: str | None = None
-    external_score: float | None = None
-    external_score_min: float | None = None
-    external_score_max: float | None = None
+    external_score: Amount | None = None
+    external_score_min: Amount | None = None
+    external_score_max: Amount | None = None
     overdue_count: Count | None = None
     overdue_max_days: Count | None = None
     overdue_amount: NonNegative | None = None
@@ -167,7 +174,11 @@ class Account(BaseModel):
     def _blank_is_missing(cls, data: Any) -> Any:
         # CSV cells and CRM pages give "" for an empty value; the model says None.
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v != "" and v is not None}
+            return {
+                k: v
+                for k, v in data.items()
+                if v is not None and (v.__class__ is not str or v.strip())
+            }
         return data
 
     @field_validator("founding_date", "period_end", "prior_period_end")

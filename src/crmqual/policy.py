@@ -239,38 +239,6 @@ class Policy(_Strict):
     flags: list[Flag]
     grade_downgrade_hold_days: int = Field(ge=0)
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> Policy:
-        problems: list[str] = []
-        grades = [g.grade for g in self.grades]
-        if sorted(grades) != list(GRADES):
-            problems.append("grades must list A, B, C, D and E once each")
-        scores = [g.min_score for g in sorted(self.grades, key=lambda g: g.grade)]
-        if any(a <= b for a, b in pairwise(scores)):
-            problems.append("grades: min_score must fall strictly from A to E")
-        if scores and scores[-1] != 0:
-            problems.append("grades: E must start at min_score 0 so every score has a grade")
-        terms = {t.code for t in self.payment_terms}
-        for grade, code in self.grade_terms.items():
-            if code not in terms:
-                problems.append(f"grade_terms.{grade}: unknown payment term {code!r}")
-        if self.rejected_terms not in terms:
-            problems.append(f"rejected_terms: unknown payment term {self.rejected_terms!r}")
-        if sorted(self.grade_terms) != list(GRADES):
-            problems.append("grade_terms must give terms for A, B, C, D and E")
-        for named in [*self.admission.conditional_grades, self.admission.knockout_grade]:
-            if named not in GRADES:
-                problems.append(f"admission: unknown grade {named!r}")
-        codes = [f.code for f in self.flags]
-        if len(codes) != len(set(codes)):
-            problems.append("flags: each code may appear once")
-        names = [d.name for d in self.scorecard.dimensions]
-        if len(names) != len(set(names)):
-            problems.append("scorecard.dimensions: each name may appear once")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
     @cached_property
     def version(self) -> str:
         """``name@hash``: the hash covers the parsed content, not the file's bytes."""
@@ -299,10 +267,66 @@ def parse_policy(data: Any, source: str) -> Policy:
     """Validate parsed YAML; raise ConfigError listing every problem with its key."""
     if not isinstance(data, Mapping):
         raise ConfigError([Problem(source, "", "a policy must be a YAML mapping")])
+    problems = [Problem(source, key, reason) for key, reason in cross_reference_problems(data)]
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, source)) from None
+        problems = validation_problems(exc, source) + problems
+    if problems:
+        raise ConfigError(problems)
+    return policy
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key)
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _dict(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def cross_reference_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(key, reason) for references between sections; runs on the raw data so that its
+    problems are reported together with the schema's, not after they are fixed."""
+    problems: list[tuple[str, str]] = []
+    bands = _list(data, "grades")
+    grades = [g.get("grade") for g in bands]
+    if sorted(str(g) for g in grades) != list(GRADES):
+        problems.append(("grades", "must list A, B, C, D and E once each"))
+    else:
+        floors = [g.get("min_score") for g in sorted(bands, key=lambda g: str(g["grade"]))]
+        numbers = [f for f in floors if isinstance(f, int | float)]
+        if len(numbers) == len(floors):
+            if any(a <= b for a, b in pairwise(numbers)):
+                problems.append(("grades", "min_score must fall strictly from A to E"))
+            if numbers[-1] != 0:
+                problems.append(
+                    ("grades", "E must start at min_score 0 so every score has a grade")
+                )
+    terms = {t.get("code") for t in _list(data, "payment_terms")}
+    grade_terms = _dict(data, "grade_terms")
+    for grade, code in grade_terms.items():
+        if code not in terms:
+            problems.append((f"grade_terms.{grade}", f"unknown payment term {code!r}"))
+    if grade_terms and sorted(str(g) for g in grade_terms) != list(GRADES):
+        problems.append(("grade_terms", "must give terms for A, B, C, D and E"))
+    rejected = data.get("rejected_terms")
+    if rejected is not None and rejected not in terms:
+        problems.append(("rejected_terms", f"unknown payment term {rejected!r}"))
+    admission = _dict(data, "admission")
+    named = [*(admission.get("conditional_grades") or []), admission.get("knockout_grade", "E")]
+    for grade in named:
+        if grade not in GRADES:
+            problems.append(("admission", f"unknown grade {grade!r}"))
+    codes = [f.get("code") for f in _list(data, "flags")]
+    if len(codes) != len(set(codes)):
+        problems.append(("flags", "each code may appear once"))
+    names = [d.get("name") for d in _list(_dict(data, "scorecard"), "dimensions")]
+    if len(names) != len(set(names)):
+        problems.append(("scorecard.dimensions", "each name may appear once"))
+    return problems
 
 
 def validation_problems(exc: ValidationError, source: str) -> list[Problem]:

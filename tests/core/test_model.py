@@ -1,0 +1,62 @@
+"""The common model: what it accepts, what it refuses, and how it names the fault."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from pydantic import ValidationError
+
+from crmqual.inputs import field_problems, to_account
+from crmqual.model import Account
+
+
+def fields_at_fault(data: dict[str, object]) -> set[str]:
+    with pytest.raises(ValidationError) as info:
+        to_account(data, date(2026, 6, 30))
+    return {p.field for p in field_problems(info.value)}
+
+
+def test_blank_cells_are_missing_not_zero() -> None:
+    account = to_account({"id": "1", "total_assets": "", "revenue": " "}, date(2026, 1, 1))
+    assert account.total_assets is None
+    assert account.revenue is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("total_assets", -1),
+        ("overdue_count", -2),
+        ("employees", -5),
+        ("founding_date", "2030-01-01"),
+        ("period_end", "2027-01-01"),
+        ("currency", "dollars"),
+        ("esg_score", 140),
+        ("revenue", "12,000"),
+        ("total_assets", "nan"),
+        ("revenue", 1e18),
+    ],
+)
+def test_impossible_values_name_the_field(
+    sound: dict[str, object], field: str, value: object
+) -> None:
+    assert fields_at_fault(sound | {field: value}) == {field}
+
+
+def test_every_bad_field_is_reported_at_once(sound: dict[str, object]) -> None:
+    bad = sound | {"total_assets": -1, "overdue_count": -1, "founding_date": "2099-01-01"}
+    assert fields_at_fault(bad) == {"total_assets", "overdue_count", "founding_date"}
+
+
+def test_unbalanced_statements_are_not_an_error(sound: dict[str, object]) -> None:
+    account = to_account(sound | {"equity": 1_000}, date(2026, 6, 30))
+    assert account.equity == 1_000
+
+
+def test_currency_codes_are_normalised() -> None:
+    assert Account.model_validate({"id": "1", "currency": " usd "}).currency == "USD"
+
+
+def test_id_is_required() -> None:
+    assert fields_at_fault({"name": "No id"}) == {"id"}
