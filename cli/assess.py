@@ -116,7 +116,7 @@ def assess(
         policy = compiled(load_policy(policy_file))
         rows = read_rows(input_file)
         failed = found = 0
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         writer = None
         if as_csv:
             writer = csv.DictWriter(out, fieldnames=("id", *CSV_COLUMNS), lineterminator="\n")
