@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from sandbox_oas import DEVIATIONS, OAS_DIR, ZohoOas, deviation_keys
 
 from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.seed import seed_zoho
@@ -18,9 +20,32 @@ START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 TIMEOUT = 10
 
 
+_OAS = ZohoOas() if OAS_DIR.is_dir() else None
+VALIDATED: list[tuple[str, str, int]] = []
+"""Every answer validated against the OAS in this session: (method, path, status)."""
+
+
+def check_oas(response: requests.Response) -> None:
+    """Fail unless an answer to an operation the OAS covers validates against its response
+    schema, or every error in it is a documented deviation (sandbox_oas.DEVIATIONS)."""
+    if _OAS is None or response.request is None:
+        return
+    path = urlsplit(response.request.url or "").path
+    method = response.request.method or "GET"
+    operation = _OAS.operation(method, path)
+    if operation is None:
+        return
+    problems = _OAS.errors(*operation, method, response.status_code, response.content)
+    VALIDATED.append((method, path, response.status_code))
+    if problems:
+        keys = deviation_keys(operation[0], response.json(), [path for path, _ in problems])
+        assert keys and keys <= set(DEVIATIONS), (method, path, response.text[:500], problems)
+
+
 @dataclass
 class Api:
-    """A thin requests client for tests: gets a token like any client, then calls the API."""
+    """A thin requests client for tests: gets a token like any client, then calls the API.
+    Every answer is checked against Zoho's OAS where it covers the operation."""
 
     creds: ZohoCredentials
     token: str = ""
@@ -44,9 +69,11 @@ class Api:
         if not self.token:
             self.fetch_token()
         headers = {"Authorization": f"Zoho-oauthtoken {self.token}", **kwargs.pop("headers", {})}
-        return requests.request(
+        response = requests.request(
             method, self.creds.api_base + path, headers=headers, timeout=TIMEOUT, **kwargs
         )
+        check_oas(response)
+        return response
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.call("GET", path, **kwargs)

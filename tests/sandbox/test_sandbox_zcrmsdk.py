@@ -21,7 +21,7 @@ def _import_zcrmsdk() -> None:
     # zcrmsdk's token-store package imports mysql.connector for its MySQL store, which we
     # never use and the package does not declare (zoho-sdks.md); a stub satisfies the import.
     try:
-        import mysql.connector  # noqa: F401
+        import mysql.connector
     except ImportError:
         mysql = types.ModuleType("mysql")
         connector = types.ModuleType("mysql.connector")
@@ -105,7 +105,9 @@ def _drive_sdk(creds: ZohoCredentials, work: Path) -> dict[str, Any]:
     params.add(GetFieldsParam.type, "all")
     fields_answer = FieldsOperations("Accounts").get_fields(params)
     assert fields_answer.get_status_code() == 200
-    described = {f.get_api_name(): f.get_data_type() for f in fields_answer.get_object().get_fields()}
+    described = {
+        f.get_api_name(): f.get_data_type() for f in fields_answer.get_object().get_fields()
+    }
 
     body = BodyWrapper()
     updates = []
@@ -120,9 +122,7 @@ def _drive_sdk(creds: ZohoCredentials, work: Path) -> dict[str, Any]:
     put = records.update_records("Accounts", body, HeaderMap())
     action = put.get_object()
     assert isinstance(action, ActionWrapper), action
-    results = [
-        (type(item).__name__, item.get_status().get_value()) for item in action.get_data()
-    ]
+    results = [(type(item).__name__, item.get_status().get_value()) for item in action.get_data()]
     assert all(isinstance(item, SuccessResponse) for item in action.get_data()), results
     return {
         "status": put.get_status_code(),
