@@ -639,3 +639,61 @@ def test_calls_are_counted_per_endpoint(box: ZohoSandbox, api: Api) -> None:
     assert counts["GET /crm/v8/{module}"] == 2
     assert counts["GET /crm/v2/{module}"] == 1
     assert counts["POST /oauth/v2/token"] == 1
+
+
+# -- COQL -------------------------------------------------------------------------------------
+def _coql(api: Api, query: str, version: str = "v8") -> requests.Response:
+    return api.post(f"/crm/{version}/coql", json={"select_query": query})
+
+
+def test_coql_select_where_order_limit(box: ZohoSandbox, api: Api) -> None:
+    answer = _coql(
+        api,
+        "select Account_Name, Total_Assets from Accounts "
+        "where (Total_Assets > 0 and Account_Type = 'Customer') or Overdue_Count >= 3 "
+        "order by Total_Assets desc limit 1, 5",
+    )
+    assert answer.status_code == 200
+    rows = [
+        r
+        for r in box.records()
+        if (r["Total_Assets"] > 0 and r["Account_Type"] == "Customer") or r["Overdue_Count"] >= 3
+    ]
+    rows.sort(key=lambda r: r["Total_Assets"], reverse=True)
+    body = answer.json()
+    assert [r["id"] for r in body["data"]] == [r["id"] for r in rows[1:6]]
+    assert set(body["data"][0]) == {"id", "Account_Name", "Total_Assets"}
+    assert body["info"] == {"count": 5, "more_records": len(rows) > 6}
+    like = _coql(api, "select Account_Name from Accounts where Account_Name like '%Ltd' limit 200")
+    assert all(r["Account_Name"].endswith("Ltd") for r in like.json()["data"])
+    ids = [r["id"] for r in box.records()][:2]
+    chosen = _coql(api, f"select id from Accounts where id in ({ids[0]}, {ids[1]})")
+    assert sorted(r["id"] for r in chosen.json()["data"]) == sorted(ids)
+
+
+def test_coql_errors(api: Api) -> None:
+    syntax = _coql(api, "select from Accounts where id is not null")
+    assert (syntax.status_code, syntax.json()["code"]) == (400, "SYNTAX_ERROR")
+    assert _coql(api, "select Account_Name from Accounts").json()["code"] == "SYNTAX_ERROR"
+    column = _coql(api, "select Nope from Accounts where id is not null")
+    assert column.json() == {
+        "code": "INVALID_QUERY",
+        "details": {"column_name": "Nope"},
+        "message": "column given seems to be invalid",
+        "status": "error",
+    }
+    over = _coql(api, "select id from Accounts where id is not null limit 2001")
+    assert (over.status_code, over.json()["code"]) == (400, "LIMIT_EXCEEDED")
+    far = _coql(api, "select id from Accounts where id is not null limit 9000, 2000")
+    assert far.json()["details"] == {"limit": 10000, "by": "offset"}
+    v2 = _coql(api, "select id from Accounts where id is not null limit 201", version="v2")
+    assert v2.json()["details"]["limit"] == 200
+    none = _coql(api, "select id from Accounts where Account_Name = 'No Such Company'")
+    assert none.status_code == 204
+
+
+def test_coql_scopes(box: ZohoSandbox, api: Api) -> None:
+    query = "select id from Accounts where id is not null"
+    assert _coql(narrow(box, api.creds, "ZohoCRM.coql.READ"), query).status_code == 200
+    assert _coql(narrow(box, api.creds, "ZohoCRM.modules.ALL"), query).status_code == 200
+    assert _coql(narrow(box, api.creds, "ZohoCRM.settings.ALL"), query).status_code == 401
