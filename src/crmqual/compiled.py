@@ -7,6 +7,7 @@ rules, missing-data reasons, caps per currency, term days) is prepared here once
 from __future__ import annotations
 
 import operator
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +60,12 @@ class Line:
     reason: Text
     missing_reason: Reason
 
+    def points_for(self, value: Value) -> float:
+        """The points this line gives a value (the policy's missing points for None)."""
+        if value is None or isinstance(value, str):
+            return self.missing
+        return self.points[bisect_right(self.bands, value)]
+
 
 @dataclass(frozen=True, slots=True)
 class GradeRule:
@@ -75,10 +82,12 @@ class CompiledPolicy:
     policy: Policy
     version: str
     lines: tuple[Line, ...]
-    #: (name, bands, points, weight, missing points, dimension, best points) per line.
+    #: (index, name, bands, points, weight, missing points, dimension, best) per line.
     hot_lines: tuple[
-        tuple[str, tuple[float, ...], tuple[float, ...], float, float, int, float], ...
+        tuple[int, str, tuple[float, ...], tuple[float, ...], float, float, int, float], ...
     ]
+    #: Shortfalls only become reasons when the points fall below this.
+    reason_below: float
     dimension_names: tuple[str, ...]
     dimension_weights: tuple[float, ...]
     grade_floors: tuple[tuple[float, str], ...]  # (min_score, grade), best first
@@ -113,10 +122,25 @@ def compile_condition(cond: Condition) -> Test:
     """A closure testing the condition against an account's indicator values."""
     if cond.any is not None:
         anyof = tuple(compile_condition(c) for c in cond.any)
-        return lambda v: any(p(v) for p in anyof)
+
+        def any_holds(v: dict[str, Value]) -> bool:
+            # A plain loop: any() over a generator costs more on the per-account path.
+            for part in anyof:  # noqa: SIM110
+                if part(v):
+                    return True
+            return False
+
+        return any_holds
     if cond.all is not None:
         allof = tuple(compile_condition(c) for c in cond.all)
-        return lambda v: all(p(v) for p in allof)
+
+        def all_hold(v: dict[str, Value]) -> bool:
+            for part in allof:  # noqa: SIM110
+                if not part(v):
+                    return False
+            return True
+
+        return all_hold
     name = cond.indicator
     assert name is not None  # guaranteed by Condition's validator
     if cond.missing is not None:
@@ -203,7 +227,8 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         version=policy.version,
         lines=tuple(lines),
         hot_lines=tuple(
-            (x.name, x.bands, x.points, x.weight, x.missing, x.dimension, x.best) for x in lines
+            (x.index, x.name, x.bands, x.points, x.weight, x.missing, x.dimension, x.best)
+            for x in lines
         ),
         dimension_names=tuple(d.name for d in card.dimensions),
         dimension_weights=tuple(d.weight / total for d in card.dimensions),
@@ -244,6 +269,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         ),
         balance_tolerance=card.balance_tolerance,
         max_reasons=card.max_reasons,
+        reason_below=card.reason_below_points,
     )
 
 

@@ -47,9 +47,6 @@ class Assessment:
     #: Each scorecard dimension's contribution to the score, in the policy's order.
     contributions: tuple[float, ...] = ()
     indicators: dict[str, Value] = field(default_factory=dict)
-    #: Points of each scored indicator in the policy's order (None: missing).
-    points: tuple[float | None, ...] = ()
-    limit_steps: dict[str, Any] = field(default_factory=dict)
 
 
 def assess(
@@ -67,19 +64,17 @@ def assess(
     # what each indicator fell short of its best band is kept for the reasons.
     dims = [0.0] * len(cp.dimension_names)
     present = 0.0
-    points: list[float | None] = []
     short: list[tuple[float, int, Value]] = []
-    for i, (name, bands, pts, weight, missing, dim, best) in enumerate(cp.hot_lines):
+    below = cp.reason_below
+    for i, name, bands, pts, weight, missing, dim, best in cp.hot_lines:
         v = values[name]
         if v is None:
             p = missing
-            points.append(None)
         else:
             p = pts[bisect_right(bands, v)]
-            points.append(p)
             present += weight
         dims[dim] += p * weight
-        if p < best:
+        if p < below:
             short.append(((best - p) * weight, i, v))
     score = math.floor(sum(dims) + 0.5)
     grade = next(g for floor, g in cp.grade_floors if score >= floor)
@@ -100,7 +95,7 @@ def assess(
 
     rule = cp.grade_rules[grade]
     terms = cp.rejected_terms if knocked else rule.terms
-    limit, currency, steps, limit_note = _credit_limit(account, cp, grade, knocked)
+    limit, currency, limit_note = credit_limit(account, cp, grade, knocked)
     if limit_note is not None:
         findings.append(cp.limit_reasons[limit_note])
 
@@ -157,8 +152,6 @@ def assess(
         downgraded_at=downgraded_at,
         contributions=tuple(dims),
         indicators=values,
-        points=tuple(points),
-        limit_steps=steps,
     )
 
 
@@ -189,58 +182,62 @@ def _downgrade(
     return None
 
 
-def _credit_limit(
-    a: Account, cp: CompiledPolicy, grade: str, knocked: bool
-) -> tuple[int | None, str | None, dict[str, Any], str | None]:
-    """(limit, currency, the steps taken, a finding's code when no limit can be set).
+def credit_limit(
+    a: Account, cp: CompiledPolicy, grade: str, knocked: bool, steps: dict[str, Any] | None = None
+) -> tuple[int | None, str | None, str | None]:
+    """(limit, currency, a finding's code when no limit can be set).
 
     Limit = the smallest of need, capacity, the request and the cap, rounded down;
-    0 means prepayment.
+    0 means prepayment. Pass ``steps`` to have each step written into it (for explain).
     """
+    trace: dict[str, Any] = {} if steps is None else steps
     currency = a.currency or a.statement_currency
     if knocked:
-        return 0, currency, {"rule": "rejected: prepayment"}, None
+        trace["rule"] = "rejected: prepayment"
+        return 0, currency, None
     if currency is None:
-        return None, None, {"rule": "no currency"}, "CURRENCY_MISSING"
+        trace["rule"] = "no currency on the account or its statements"
+        return None, None, "CURRENCY_MISSING"
     rule = cp.grade_rules[grade]
-    steps: dict[str, Any] = {"grade": grade, "terms_days": rule.term_days}
+    trace["terms_days"] = rule.term_days
     if rule.term_days == 0:
-        steps["rule"] = "payment terms are prepayment"
-        return 0, currency, steps, None
+        trace["rule"] = "payment terms are prepayment"
+        return 0, currency, None
     cap = cp.caps.get(currency)
     if cap is None:
-        steps["rule"] = f"no cap or rate for {currency}"
-        return None, currency, steps, "CURRENCY_NO_RATE"
+        trace["rule"] = f"no cap or rate for {currency}"
+        return None, currency, "CURRENCY_NO_RATE"
     factor = 1.0
     statement_currency = a.statement_currency or currency
     if statement_currency != currency:
         units = cp.units_per_base
         if statement_currency not in units or currency not in units:
-            steps["rule"] = f"no rate from {statement_currency} to {currency}"
-            return None, currency, steps, "CURRENCY_NO_RATE"
+            trace["rule"] = f"no rate from {statement_currency} to {currency}"
+            return None, currency, "CURRENCY_NO_RATE"
         factor = units[currency] / units[statement_currency]
-    candidates = [cap * rule.cap_share]
-    steps["cap"] = candidates[0]
-    capacity = []
+    limit = trace["cap"] = cap * rule.cap_share
+    capacity = None
     if a.equity is not None:
-        capacity.append(max(0.0, a.equity * factor) * rule.equity_share)
+        capacity = trace["capacity_equity"] = max(0.0, a.equity * factor) * rule.equity_share
     if a.revenue is not None:
-        capacity.append(a.revenue * factor * rule.revenue_share)
+        by_revenue = trace["capacity_revenue"] = a.revenue * factor * rule.revenue_share
+        capacity = by_revenue if capacity is None else min(capacity, by_revenue)
     share = rule.working_capital_share
     if share is not None and a.current_assets is not None and a.current_liabilities is not None:
-        capacity.append(max(0.0, (a.current_assets - a.current_liabilities) * factor) * share)
-    if not capacity:
-        steps["rule"] = "no equity or revenue on file"
-        return None, currency, steps, "LIMIT_NO_FINANCIALS"
-    steps["capacity"] = min(capacity)
-    candidates.append(steps["capacity"])
+        by_wc = max(0.0, (a.current_assets - a.current_liabilities) * factor) * share
+        trace["capacity_working_capital"] = by_wc
+        capacity = by_wc if capacity is None else min(capacity, by_wc)
+    if capacity is None:
+        trace["rule"] = "no equity or revenue on file"
+        return None, currency, "LIMIT_NO_FINANCIALS"
+    limit = min(limit, capacity)
     if a.expected_monthly_purchases is not None:
         need = a.expected_monthly_purchases * (rule.term_days + cp.tolerated_delay_days) / 30.0
-        steps["need"] = need
-        candidates.append(need)
+        limit = min(limit, need)
+        trace["need"] = need
     if a.requested_limit is not None:
-        steps["requested"] = a.requested_limit
-        candidates.append(a.requested_limit)
-    limit = int(min(candidates) // cp.rounding * cp.rounding)
-    steps["limit"] = limit
-    return limit, currency, steps, None
+        limit = min(limit, a.requested_limit)
+        trace["requested"] = a.requested_limit
+    rounded = int(limit // cp.rounding * cp.rounding)
+    trace["limit"] = rounded
+    return rounded, currency, None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from crmqual.compiled import CompiledPolicy, compiled
-from crmqual.engine import Assessment
+from crmqual.engine import Assessment, credit_limit
 from crmqual.indicators import INDICATORS, Value
 from crmqual.model import Account
 from crmqual.policy import Policy
@@ -47,8 +49,9 @@ def explain(
         for line in cp.lines:
             if line.dimension != d_index:
                 continue
-            points = result.points[line.index]
-            shown = f"{points:g}" if points is not None else f"{line.missing:g} (missing)"
+            value = result.indicators.get(line.name)
+            points = line.points_for(value)
+            shown = f"{points:g}" + (" (missing)" if value is None else "")
             label = INDICATORS[line.name].zh if zh else INDICATORS[line.name].en
             lines.append(
                 f"    {line.name:<22} {_fmt(result.indicators.get(line.name)):>12}"
@@ -67,7 +70,9 @@ def explain(
     ]
     lines += [f"  {kind}: {r.code} — {getattr(r, lang)}" for kind, r in fired] or ["  none"]
     lines += ["", "Credit limit:"]
-    lines += [f"  {key}: {_fmt(value)}" for key, value in result.limit_steps.items()]
+    steps: dict[str, Any] = {}
+    credit_limit(account, cp, result.grade, result.status == "rejected", steps)
+    lines += [f"  {key}: {_fmt(value)}" for key, value in steps.items()]
     lines += ["", "Flags:"]
     for code in result.flags:
         flag = next(f for f in pol.flags if f.code == code)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
 from crmqual.model import Account
 
@@ -46,7 +47,7 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
     One function rather than one per indicator: this is the engine's hot path.
     """
     d = a.__dict__
-    values: dict[str, Value] = {name: d[name] for name in RAW_NAMES}
+    values: dict[str, Value] = dict(zip(RAW_NAMES, _raw(d), strict=True))
     ta, tl, eq = d["total_assets"], d["total_liabilities"], d["equity"]
     ca, cl, inv = d["current_assets"], d["current_liabilities"], d["inventory"]
     ni, rev, dep = d["net_income"], d["revenue"], d["depreciation"]
@@ -145,6 +146,7 @@ _RAW: tuple[tuple[str, str, str, str], ...] = (
 )
 
 RAW_NAMES: tuple[str, ...] = tuple(r[0] for r in _RAW)
+_raw = itemgetter(*RAW_NAMES)
 
 INDICATORS: dict[str, Indicator] = {
     name: Indicator(name, en, zh, kind) for name, en, zh, kind in _DERIVED + _RAW

@@ -104,7 +104,7 @@ def _csv_rows(handle: TextIO, name: str) -> Iterator[tuple[int, Row]]:
         raise InputError(f"{name}: empty file, expected a CSV header")
     if "id" not in reader.fieldnames:
         raise InputError(f"{name}: the CSV header has no 'id' column")
-    return enumerate(reader, start=2)  # type: ignore[arg-type]
+    return enumerate(reader, start=2)
 
 
 def _jsonl_rows(handle: TextIO) -> Iterator[tuple[int, Row]]:

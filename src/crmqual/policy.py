@@ -159,6 +159,8 @@ class Scorecard(_Strict):
     missing_points: float = Field(ge=0, le=100)
     dimensions: list[Dimension] = Field(min_length=1)
     max_reasons: int = Field(default=4, ge=1, le=10)
+    #: An indicator becomes a reason only when its points fall below this (a weakness).
+    reason_below_points: float = Field(default=50, ge=0, le=100)
     missing_reason: Text
     unbalanced_reason: Text
     balance_tolerance: float = Field(default=0.02, ge=0)

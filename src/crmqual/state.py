@@ -40,7 +40,9 @@ import json
 import logging
 import os
 import socket
+import sqlite3
 import stat
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,6 +74,7 @@ __all__ = [
     "FailureIn",
     "FailureRecord",
     "LockHeldError",
+    "LockHolder",
     "RunRecord",
     "StateStore",
     "StateStoreError",
@@ -229,7 +232,9 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class _LockHolder:
+class LockHolder:
+    """Who holds the lock of a target."""
+
     hostname: str
     pid: int
     run_id: int
@@ -477,9 +482,27 @@ def _prepare_sqlite_file(url: URL) -> None:
             )
         return
     try:
-        os.fchmod(fd, 0o600)
+        if hasattr(os, "fchmod"):  # not on Windows
+            os.fchmod(fd, 0o600)
     finally:
         os.close(fd)
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Switch the file to WAL (a setting stored in the file, so once is enough).
+
+    Switching needs an exclusive lock, and SQLite reports "database is locked" at once,
+    without its busy handler, when another connection is opening the same fresh file; so
+    wait here, within the usual busy timeout.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -488,7 +511,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the one writer
+        _enable_wal(cursor)  # readers never block the one writer
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         # synchronous stays at its default FULL: a pending row must survive a power cut too.
@@ -536,6 +559,8 @@ class StateStore:
         :class:`StateStoreError` when the database cannot be reached or is not supported.
         """
         self._url = make_url(url)
+        if self._url.drivername == "postgresql":  # SQLAlchemy's default driver is psycopg2
+            self._url = self._url.set(drivername="postgresql+psycopg")
         self.safe_url = self._url.render_as_string(hide_password=True)
         self._clock = clock or _utcnow
         backend = self._url.get_backend_name()
@@ -645,7 +670,7 @@ class StateStore:
         ``stale_after``. Taking it again for the same run and process only refreshes it.
         """
         host, pid = _this_host(), os.getpid()
-        holder: _LockHolder | None = None
+        holder: LockHolder | None = None
         for _attempt in range(_LOCK_ATTEMPTS):
             now = self._clock()
             mine = {
@@ -666,13 +691,7 @@ class StateStore:
                 row = conn.execute(sa.select(locks).where(locks.c.target == target)).one_or_none()
                 if row is None:  # released between our INSERT and SELECT: try again
                     continue
-                holder = _LockHolder(
-                    hostname=row.hostname,
-                    pid=row.pid,
-                    run_id=row.run_id,
-                    acquired_at=row.acquired_at,
-                    heartbeat_at=row.heartbeat_at,
-                )
+                holder = _lock_holder(row)
                 if (holder.hostname, holder.pid, holder.run_id) == (host, pid, run_id):
                     self._touch_lock(conn, target, run_id, now)
                     return
@@ -706,14 +725,14 @@ class StateStore:
 
     @staticmethod
     def _may_take_over(
-        holder: _LockHolder, host: str, now: datetime, stale_after: timedelta
+        holder: LockHolder, host: str, now: datetime, stale_after: timedelta
     ) -> bool:
         if holder.hostname == host:
             # Same host: the process table is the truth, no need to wait for staleness.
             return not _pid_alive(holder.pid)
         return now - holder.heartbeat_at > stale_after
 
-    def _lock_message(self, target: str, holder: _LockHolder, stale_after: timedelta) -> str:
+    def _lock_message(self, target: str, holder: LockHolder, stale_after: timedelta) -> str:
         minutes = stale_after.total_seconds() / 60
         return (
             f"another crmqual run holds the lock of {target!r}: run {holder.run_id}, "
@@ -746,6 +765,39 @@ class StateStore:
                     f"run {run_id} no longer holds the lock of {target!r} (it was taken over "
                     "after its heartbeat went stale); stopping so two runs do not write at once"
                 )
+
+    def lock_holder(self, target: str) -> LockHolder | None:
+        """Who holds the lock of ``target`` now, if anyone (alive or not)."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(locks).where(locks.c.target == target)).one_or_none()
+        return None if row is None else _lock_holder(row)
+
+    def force_release_lock(self, target: str) -> LockHolder | None:
+        """Remove the lock of ``target`` whoever holds it; returns who held it.
+
+        For an operator who knows the holder is gone but it cannot be detected (its pid
+        was reused on the same host, or its host is gone and waiting is not an option).
+        """
+        with self._write() as conn:
+            row = conn.execute(sa.select(locks).where(locks.c.target == target)).one_or_none()
+            if row is None:
+                return None
+            holder = _lock_holder(row)
+            conn.execute(
+                sa.delete(locks).where(
+                    locks.c.target == target,
+                    locks.c.run_id == holder.run_id,
+                    locks.c.heartbeat_at == holder.heartbeat_at,
+                )
+            )
+        logger.warning(
+            "removed the lock of %r held by run %s (pid %s on %s)",
+            target,
+            holder.run_id,
+            holder.pid,
+            holder.hostname,
+        )
+        return holder
 
     def release_lock(self, target: str, run_id: int) -> None:
         """Release the lock of ``target`` if ``run_id`` still holds it; otherwise do nothing."""
@@ -1234,6 +1286,16 @@ class StateStore:
                 )
                 for row in conn.execute(query)
             ]
+
+
+def _lock_holder(row: sa.Row[Any]) -> LockHolder:
+    return LockHolder(
+        hostname=row.hostname,
+        pid=row.pid,
+        run_id=row.run_id,
+        acquired_at=row.acquired_at,
+        heartbeat_at=row.heartbeat_at,
+    )
 
 
 def _run(row: sa.Row[Any]) -> RunRecord:

@@ -40,7 +40,6 @@ def test_limit_is_the_smallest_of_need_capacity_request_and_cap(
     assert run(policy, sound | {"requested_limit": 123_456}, as_of).credit_limit == 123_000
     no_need = run(policy, sound | {"expected_monthly_purchases": None}, as_of)
     assert no_need.credit_limit == 1_600_000
-    assert no_need.limit_steps["capacity"] == 1_600_000
 
 
 def test_knockouts_reject_cap_the_grade_and_demand_prepayment(

@@ -81,8 +81,7 @@ def test_missing_scores_exactly_the_policys_missing_points(
     line = SCORED[name]
     with_value = assess_values(dict(values, **{name: present}), monkeypatch)
     without = assess_values(dict(values, **{name: None}), monkeypatch)
-    points = with_value.points[line.index]
-    assert points is not None and without.points[line.index] is None
+    points = line.points_for(present)
     difference = sum(without.contributions) - sum(with_value.contributions)
     assert math.isclose(difference, (line.missing - points) * line.weight, abs_tol=1e-9)
 

@@ -60,3 +60,17 @@ def test_currency_codes_are_normalised() -> None:
 
 def test_id_is_required() -> None:
     assert fields_at_fault({"name": "No id"}) == {"id"}
+
+
+def test_the_assess_path_validates_rows(policy: object) -> None:
+    """The path the throughput bench times refuses impossible values like any other."""
+    from datetime import UTC, datetime
+
+    from crmqual.inputs import RowError, assess_row
+
+    outcome = assess_row(
+        7, {"id": "X", "overdue_count": "-1"}, policy, datetime(2026, 1, 1, tzinfo=UTC)
+    )  # type: ignore[arg-type]
+    assert isinstance(outcome, RowError)
+    assert (outcome.row, outcome.record_id) == (7, "X")
+    assert [p.field for p in outcome.problems] == ["overdue_count"]
