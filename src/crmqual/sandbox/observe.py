@@ -14,7 +14,7 @@ def stats(store: SandboxStore) -> dict[str, Any]:
     writes = store.writes()
     fields: Counter[str] = Counter()
     for entry in writes:
-        fields.update(entry.changes)
+        fields.update(entry.changes.keys())
     return {
         "calls": calls,
         "calls_total": sum(calls.values()),

@@ -74,6 +74,12 @@ def _field_error(code: str, api_name: str, path: str, **extra: Any) -> ZohoError
     return ZohoError(400, {"fields": [error_body(code, message, details)]})
 
 
+def _touch_module(call: Call, module: str) -> None:
+    """A metadata change moves the module's modified_time, so SDK field caches refresh."""
+    definition = call.store.modules()[module]
+    call.store.put_module(module, {**definition, "modified_time": iso(call.now)})
+
+
 # -- describe ----------------------------------------------------------------------------------
 def get_fields(call: Call, field_id: str | None = None) -> Response:
     call.require(READ)
@@ -153,6 +159,7 @@ def create_fields(call: Call) -> Response:
         created.append(definition)
     for definition in created:
         call.store.put_field(module, definition)
+    _touch_module(call, module)
     results = [
         {
             "code": "SUCCESS",
@@ -273,6 +280,7 @@ def update_fields(call: Call, field_id: str | None = None) -> Response:
         updated.append(_changed_field(call, current, item, path))
     for definition in updated:
         call.store.put_field(module, definition)
+    _touch_module(call, module)
     results = [
         {
             "code": "SUCCESS",
