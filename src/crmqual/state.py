@@ -496,9 +496,11 @@ def _enable_wal(cursor: Any) -> None:
     wait here, within the usual busy timeout.
     """
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
-    while cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+    while True:
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays "memory"
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from stateutil import FakeClock, new_run
 
 from crmqual.errors import ExitCode, LockHeldError
-from crmqual.state import StateStore, locks
+from crmqual.state import LockHolder, StateStore, locks
 
 TARGET = "zoho:org1"
 
@@ -60,9 +60,8 @@ def child(state_url: str) -> Iterator[Callable[[str], tuple[subprocess.Popen[str
         proc.communicate()
 
 
-def holder_row(store: StateStore, target: str = TARGET) -> sa.Row[tuple[object, ...]] | None:
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(locks).where(locks.c.target == target)).one_or_none()
+def holder_row(store: StateStore, target: str = TARGET) -> LockHolder | None:
+    return store.lock_holder(target)
 
 
 def test_second_run_is_refused_with_a_clear_message(store: StateStore, run_id: int) -> None:
@@ -265,3 +264,15 @@ def test_of_many_processes_racing_for_the_lock_exactly_one_wins(
             if proc.poll() is None:
                 proc.kill()
             proc.communicate()
+
+
+def test_lock_holder_and_forced_release(store: StateStore, run_id: int, clock: FakeClock) -> None:
+    assert store.lock_holder(TARGET) is None
+    assert store.force_release_lock(TARGET) is None
+    store.acquire_lock(TARGET, run_id)
+    expected = LockHolder(socket.gethostname(), os.getpid(), run_id, clock.now, clock.now)
+    assert store.lock_holder(TARGET) == expected
+    assert store.force_release_lock(TARGET) == expected
+    assert store.lock_holder(TARGET) is None
+    with pytest.raises(LockHeldError):
+        store.heartbeat(TARGET, run_id)

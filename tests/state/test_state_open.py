@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.script import ScriptDirectory
-from stateutil import new_run
+from stateutil import new_run, state_url_for
 
 from crmqual.errors import CrmqualError, ExitCode
 from crmqual.state import StateStore, StateStoreError, alembic_config, default_state_url
@@ -96,6 +96,7 @@ def test_migrations_downgrade_to_base_and_back(store: StateStore, state_url: str
 
 
 def test_concurrent_opens_of_a_fresh_database_all_succeed(state_url: str) -> None:
+    # Races for creating the schema (PostgreSQL) and for switching a new file to WAL (SQLite).
     errors: list[BaseException] = []
     stores: list[StateStore] = []
 
@@ -105,7 +106,7 @@ def test_concurrent_opens_of_a_fresh_database_all_succeed(state_url: str) -> Non
         except BaseException as exc:  # reported below, in the test's thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    threads = [threading.Thread(target=open_one) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -113,7 +114,7 @@ def test_concurrent_opens_of_a_fresh_database_all_succeed(state_url: str) -> Non
     for opened in stores:
         opened.close()
     assert errors == []
-    assert len(stores) == 4
+    assert len(stores) == 6
 
 
 def test_default_url_prefers_the_environment(
@@ -184,3 +185,11 @@ def new_run_with_signpost(store: StateStore, signpost: datetime) -> int:
         policy_version="p1",
         mapping_hash="m1",
     )
+
+
+def test_plain_postgresql_url_uses_psycopg(tmp_path: Path) -> None:
+    with state_url_for("postgresql", tmp_path) as url:
+        plain = sa.make_url(url).set(drivername="postgresql")
+        with StateStore(plain.render_as_string(hide_password=False)) as store:
+            assert store.engine.dialect.driver == "psycopg"
+            assert current_revision(store) == [head_revision()]
