@@ -13,11 +13,19 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from stateutil import new_run, state_url_for
 
 from crmqual.errors import CrmqualError, ExitCode
-from crmqual.state import StateStore, StateStoreError, alembic_config, default_state_url
+from crmqual.state import (
+    StateStore,
+    StateStoreError,
+    alembic_config,
+    default_state_url,
+    metadata,
+)
 
 TABLES = {"runs", "locks", "cursors", "assessments", "schedule", "failures", "events"}
 
@@ -42,7 +50,11 @@ def test_sqlite_file_is_owner_only_in_new_owner_only_dirs(tmp_path: Path) -> Non
     db = tmp_path / "xdg" / "crmqual" / "state.sqlite"
     old_umask = os.umask(0o002)  # a permissive umask must not leak into the modes
     try:
-        StateStore(f"sqlite:///{db}").close()
+        with StateStore(f"sqlite:///{db}") as store:
+            new_run(store)
+            # SQLite gives its side files the database file's mode.
+            assert mode_of(db.with_name("state.sqlite-wal")) == 0o600
+            assert mode_of(db.with_name("state.sqlite-shm")) == 0o600
     finally:
         os.umask(old_umask)
     assert mode_of(db) == 0o600
@@ -72,6 +84,12 @@ def test_open_migrates_to_head(store: StateStore) -> None:
     assert head_revision() == "0001"
     assert current_revision(store) == ["0001"]
     assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
+
+
+def test_migrations_match_the_tables_the_code_uses(store: StateStore) -> None:
+    with store.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
 
 
 def test_reopening_is_a_no_op_upgrade(open_store: Callable[..., StateStore]) -> None:
