@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 from click.testing import CliRunner
-from conftest import START, TIMEOUT, Api
 from crmqual.cli.sandbox import sandbox
+from sandbox_helpers import START, TIMEOUT, Api
 
 from crmqual.sandbox.backend import ZohoSandbox
 from crmqual.sandbox.inprocess import host_key

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Api
+from sandbox_helpers import Api
 from sandbox_oas import DEVIATIONS, OAS_DIR, ZohoOas, deviation_keys
 
 pytestmark = pytest.mark.skipif(not OAS_DIR.is_dir(), reason="shared/reference/zoho-oas missing")

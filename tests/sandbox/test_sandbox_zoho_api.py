@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import START, TIMEOUT, Api, narrow
+from sandbox_helpers import START, TIMEOUT, Api, narrow
 from werkzeug.http import http_date
 
 from crmqual.sandbox.backend import ZohoSandbox
