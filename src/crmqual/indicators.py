@@ -84,14 +84,12 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
     values["statement_age_months"] = (
         None if period_end is None else max(0.0, (today - period_end).days / 30.44)
     )
-    score = d["external_score"]
-    if score is None:
+    score, low, high = d["external_score"], d["external_score_min"], d["external_score_max"]
+    low = 0.0 if low is None else low
+    high = 100.0 if high is None else high
+    if score is None or high <= low:  # no score, or a scale that cannot place it
         values["external_score_pct"] = None
     else:
-        low = d["external_score_min"]
-        high = d["external_score_max"]
-        low = 0.0 if low is None else low
-        high = 100.0 if high is None else high
         values["external_score_pct"] = max(0.0, min(100.0, 100.0 * (score - low) / (high - low)))
     status = d["business_status"]
     values["abnormal_status"] = None if status is None else status != "active"

@@ -19,11 +19,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crmqual.errors import ConfigError, Problem
 from crmqual.indicators import INDICATORS
+from crmqual.yamlfile import parse_yaml_text, read_yaml, validate
 
 #: Indicators the engine computes while assessing, usable in rules but not in the scorecard.
 ENGINE_INDICATORS = {
@@ -267,16 +266,7 @@ def default_policy_text() -> str:
 
 def parse_policy(data: Any, source: str) -> Policy:
     """Validate parsed YAML; raise ConfigError listing every problem with its key."""
-    if not isinstance(data, Mapping):
-        raise ConfigError([Problem(source, "", "a policy must be a YAML mapping")])
-    problems = [Problem(source, key, reason) for key, reason in cross_reference_problems(data)]
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as exc:
-        problems = validation_problems(exc, source) + problems
-    if problems:
-        raise ConfigError(problems)
-    return policy
+    return validate(Policy, data, source, cross_reference_problems)
 
 
 def _list(data: Mapping[str, Any], key: str) -> list[Any]:
@@ -331,30 +321,10 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-def validation_problems(exc: ValidationError, source: str) -> list[Problem]:
-    """Turn pydantic's errors into problems naming file, dotted key and reason."""
-    problems = []
-    for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"] if part not in ("function-after",))
-        reason = err["msg"].removeprefix("Value error, ")
-        problems.append(Problem(source, key, reason))
-    return problems
-
-
 def load_policy(path: str | Path | None = None) -> Policy:
     """Load and validate a policy file; ``None`` loads the default policy shipped inside."""
     if path is None:
-        source, text = "default_policy.yaml", default_policy_text()
-    else:
-        source = str(path)
-        try:
-            text = Path(path).read_text("utf-8")
-        except OSError as exc:
-            raise ConfigError([Problem(source, "", f"cannot read: {exc.strerror}")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError([Problem(source, where, f"not valid YAML: {exc}")]) from None
-    return parse_policy(data, source)
+        return parse_policy(
+            parse_yaml_text(default_policy_text(), "default_policy.yaml"), "default"
+        )
+    return parse_policy(read_yaml(path), str(path))
