@@ -573,7 +573,12 @@ class StateStore:
             )
         self._sqlite = backend == "sqlite"
         if self._sqlite:
-            _prepare_sqlite_file(self._url)
+            try:
+                _prepare_sqlite_file(self._url)
+            except OSError as exc:
+                raise StateStoreError(
+                    f"cannot create the state store {self.safe_url}: {exc}"
+                ) from None
             self._engine = sa.create_engine(
                 self._url,
                 json_serializer=_json_dumps,
@@ -756,7 +761,7 @@ class StateStore:
         return result.rowcount
 
     def heartbeat(self, target: str, run_id: int) -> None:
-        """Show that ``run_id`` is alive; call well within ``stale_after``.
+        """Show that ``run_id`` is alive; call it after every batch, well within ``stale_after``.
 
         Raises :class:`LockHeldError` when the run no longer holds the lock (another run
         took it over as stale): the caller must stop writing.

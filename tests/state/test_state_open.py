@@ -73,6 +73,13 @@ def test_existing_sqlite_file_keeps_its_mode_and_data(tmp_path: Path) -> None:
     assert mode_of(db) == 0o640
 
 
+def test_uncreatable_sqlite_location_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(StateStoreError, match="cannot create the state store"):
+        StateStore(f"sqlite:///{blocker}/state.sqlite")
+
+
 def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
     with StateStore(f"sqlite:///{tmp_path / 's.sqlite'}") as store, store.engine.connect() as c:
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
