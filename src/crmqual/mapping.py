@@ -1,0 +1,418 @@
+"""Mappings: a CRM's native fields to the common model, and crmqual's outputs back.
+
+A mapping is YAML (one shipped per CRM in ``mappings/``; admins override it with their
+own file). Its input side names, for each common-model field, the native field and its
+transforms (scale such as 万元, value maps, date formats, a constant or a default). Its
+output side names, for each canonical output, the native custom field crmqual owns: api
+name, type, bilingual label and how values are written. A mapping is validated against
+the model here and against the CRM's described fields (``check_fields``) before anything
+is read; every problem names the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping as MappingABC
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from crmqual.adapters.base import FieldSpec, FieldType, FilterRule
+from crmqual.compiled import Reason
+from crmqual.engine import Assessment
+from crmqual.errors import ConfigError, Problem
+from crmqual.inputs import FieldProblem
+from crmqual.model import ACCOUNT_FIELDS
+from crmqual.outputs import LIST_SEPARATOR, OUTPUT_NAMES
+from crmqual.policy import GRADES, Policy, Text
+from crmqual.yamlfile import read_yaml, validate
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputRule(_Strict):
+    """Where one common-model field comes from, and how its native value is transformed."""
+
+    field: str | None = None  # native api name; "Owner.name" reads inside a lookup
+    const: Any = None
+    default: Any = None
+    scale: float | None = None  # e.g. 10000 for values kept in 万元
+    map: dict[str, Any] | None = None  # native value -> model value
+    date_format: str | None = None  # strptime format of a text date
+
+    @model_validator(mode="after")
+    def _source(self) -> InputRule:
+        if (self.field is None) == (self.const is None):
+            raise ValueError("give exactly one of 'field' or 'const'")
+        return self
+
+
+class OutputRule(_Strict):
+    """The native field one canonical output is written to."""
+
+    field: str = Field(min_length=1)
+    type: FieldType
+    label: Text
+    #: For codes (status, grade, terms, flags): write the code or a label.
+    values: Literal["code", "en", "zh"] = "code"
+    #: For reasons: which language's texts are written.
+    language: Literal["en", "zh", "both"] = "en"
+    length: int | None = None
+
+
+class FilterSpec(_Strict):
+    field: str
+    op: Literal["equals", "not_equals", "in"] = "equals"
+    values: list[str] = Field(min_length=1)
+
+
+_CODED = ("status", "grade", "payment_terms", "flags")
+_REQUIRED_OUTPUTS = ("status", "grade", "score", "flags", "reasons", "assessed_at")
+
+
+class Mapping(_Strict):
+    crm: str
+    object: str
+    id_field: str
+    modified_field: str
+    filters: list[FilterSpec] = []
+    override_field: str | None = None
+    inputs: dict[str, InputRule]
+    outputs: dict[str, OutputRule]
+
+    @model_validator(mode="after")
+    def _known_names(self) -> Mapping:
+        problems = []
+        unknown = [name for name in self.inputs if name not in ACCOUNT_FIELDS]
+        if unknown:
+            problems.append(f"inputs: not fields of the common model: {', '.join(unknown)}")
+        if "id" in self.inputs:
+            problems.append("inputs: id comes from id_field, do not map it")
+        bad = [name for name in self.outputs if name not in OUTPUT_NAMES]
+        if bad:
+            problems.append(f"outputs: not outputs of crmqual: {', '.join(bad)}")
+        missing = [name for name in _REQUIRED_OUTPUTS if name not in self.outputs]
+        if missing:
+            problems.append(f"outputs: must include {', '.join(missing)}")
+        fields = [rule.field for rule in self.outputs.values()]
+        if len(fields) != len(set(fields)):
+            problems.append("outputs: each output needs its own native field")
+        read = {r.field.split(".")[0] for r in self.inputs.values() if r.field}
+        clash = read & set(fields)
+        if clash:
+            problems.append(f"outputs: fields also read as inputs: {', '.join(sorted(clash))}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @cached_property
+    def hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    @cached_property
+    def filter_rules(self) -> tuple[FilterRule, ...]:
+        return tuple(FilterRule(f.field, f.op, tuple(f.values)) for f in self.filters)
+
+    @cached_property
+    def output_fields(self) -> tuple[str, ...]:
+        return tuple(rule.field for rule in self.outputs.values())
+
+    @cached_property
+    def read_fields(self) -> tuple[str, ...]:
+        """Every native field a read needs: id, modified, inputs, override, outputs."""
+        wanted = [self.id_field, self.modified_field]
+        wanted += [r.field.split(".")[0] for r in self.inputs.values() if r.field]
+        wanted += [f.field for f in self.filters]
+        if self.override_field:
+            wanted.append(self.override_field)
+        wanted += list(self.output_fields)
+        return tuple(dict.fromkeys(wanted))
+
+
+def load_mapping(path: str | Path | None = None, crm: str = "file") -> tuple[Mapping, str]:
+    """(mapping, its source name); ``None`` loads the mapping shipped for ``crm``."""
+    if path is None:
+        resource = resources.files("crmqual.mappings").joinpath(f"{crm}.yaml")
+        if not resource.is_file():
+            raise ConfigError([Problem("mapping", "", f"no mapping ships for crm {crm!r}")])
+        source = f"mappings/{crm}.yaml"
+        with resources.as_file(resource) as shipped:
+            return validate(Mapping, read_yaml(shipped), source), source
+    return validate(Mapping, read_yaml(path), str(path)), str(path)
+
+
+def check_fields(
+    mapping: Mapping, described: MappingABC[str, FieldSpec], source: str
+) -> tuple[list[Problem], list[str]]:
+    """(problems, output fields missing) against the CRM's described fields."""
+    problems = []
+
+    def need(key: str, name: str) -> None:
+        if name not in described:
+            problems.append(Problem(source, key, f"no field {name!r} in {mapping.object}"))
+
+    need("id_field", mapping.id_field)
+    need("modified_field", mapping.modified_field)
+    for model_field, rule in mapping.inputs.items():
+        if rule.field:
+            need(f"inputs.{model_field}.field", rule.field.split(".")[0])
+    for i, f in enumerate(mapping.filters):
+        need(f"filters.{i}.field", f.field)
+    if mapping.override_field:
+        need("override_field", mapping.override_field)
+    missing = []
+    for name, out in mapping.outputs.items():
+        have = described.get(out.field)
+        if have is None:
+            missing.append(out.field)
+        elif have.type != out.type:
+            problems.append(
+                Problem(
+                    source,
+                    f"outputs.{name}.field",
+                    f"{out.field} exists as {have.type.value}, the mapping needs {out.type.value}",
+                )
+            )
+    return problems, missing
+
+
+# -- native -> model ------------------------------------------------------------------------
+
+
+def _get(record: MappingABC[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, MappingABC):
+            return None
+        value = value.get(part)
+    return value
+
+
+class TransformError(ValueError):
+    pass
+
+
+def _transform(rule: InputRule, value: Any) -> Any:
+    if rule.map is not None:
+        key = str(value)
+        if key not in rule.map:
+            raise TransformError(f"{key!r} is not one of the mapped values {sorted(rule.map)}")
+        value = rule.map[key]
+    if rule.date_format is not None and isinstance(value, str):
+        try:
+            value = datetime.strptime(value.strip(), rule.date_format).date()
+        except ValueError:
+            raise TransformError(f"{value!r} does not match {rule.date_format!r}") from None
+    if rule.scale is not None:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise TransformError(f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise TransformError(f"{value!r} is not a finite number")
+        value = number * rule.scale
+    return value
+
+
+def to_model_row(mapping: Mapping, record: MappingABC[str, Any]) -> dict[str, Any]:
+    """A native record as a flat common-model row, ready for ``Account`` validation.
+
+    Raises a ``RecordProblems`` naming each native field whose value cannot be transformed.
+    """
+    row: dict[str, Any] = {"id": str(record.get(mapping.id_field) or "")}
+    problems = []
+    for name, rule in mapping.inputs.items():
+        if rule.field is None:
+            row[name] = rule.const
+            continue
+        value = _get(record, rule.field)
+        if value is None or value == "" or value == []:
+            if rule.default is not None:
+                row[name] = rule.default
+            continue
+        try:
+            row[name] = _transform(rule, value)
+        except TransformError as exc:
+            problems.append(FieldProblem(f"{rule.field} ({name})", str(exc)))
+    if problems:
+        raise RecordProblems(tuple(problems))
+    return row
+
+
+class RecordProblems(Exception):
+    def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in problems))
+
+
+def native_field_names(mapping: Mapping) -> dict[str, str]:
+    """Model field -> native field, for naming a validation error after what the admin sees."""
+    return {name: rule.field for name, rule in mapping.inputs.items() if rule.field}
+
+
+def is_overridden(mapping: Mapping, record: MappingABC[str, Any]) -> bool:
+    """Has a person set the manual-override field? (Any value but empty, false or 0.)"""
+    if not mapping.override_field:
+        return False
+    value = record.get(mapping.override_field)
+    return value not in (None, "", False, 0, "0", "false", "False", [])
+
+
+# -- model -> native ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Code <-> label tables of a policy, for outputs written as labels."""
+
+    en: dict[str, dict[str, str]]
+    zh: dict[str, dict[str, str]]
+
+    @classmethod
+    def of(cls, policy: Policy) -> Labels:
+        tables: dict[str, dict[str, Text]] = {
+            "status": {str(code): text for code, text in policy.statuses.items()},
+            "grade": {g.grade: g.label for g in policy.grades},
+            "payment_terms": {t.code: t.label for t in policy.payment_terms},
+            "flags": {f.code: f.label for f in policy.flags},
+        }
+        return cls(
+            en={k: {c: t.en for c, t in v.items()} for k, v in tables.items()},
+            zh={k: {c: t.zh for c, t in v.items()} for k, v in tables.items()},
+        )
+
+    def write(self, output: str, rule: OutputRule, code: str) -> str:
+        if rule.values == "code":
+            return code
+        table = self.en if rule.values == "en" else self.zh
+        label = table[output].get(code, code)
+        return f"{code} – {label}" if output == "grade" else label
+
+    def read(self, output: str, rule: OutputRule, text: str) -> str:
+        if rule.values == "code":
+            return text
+        table = self.en if rule.values == "en" else self.zh
+        back = {self.write(output, rule, code): code for code in table[output]}
+        return back.get(text, text)
+
+
+def picklist_values(policy: Policy, output: str, rule: OutputRule) -> tuple[str, ...]:
+    labels = Labels.of(policy)
+    codes: dict[str, list[str]] = {
+        "status": [str(code) for code in policy.statuses],
+        "grade": list(GRADES),
+        "payment_terms": [t.code for t in policy.payment_terms],
+        "flags": [f.code for f in policy.flags],
+    }.get(output, [])
+    return tuple(labels.write(output, rule, c) for c in codes)
+
+
+def wanted_fields(mapping: Mapping, policy: Policy) -> list[FieldSpec]:
+    """The output fields crmqual needs in the CRM, with the picklist values the policy uses."""
+    specs = []
+    for name, rule in mapping.outputs.items():
+        values: tuple[str, ...] = ()
+        if rule.type in (FieldType.PICKLIST, FieldType.MULTISELECT):
+            values = picklist_values(policy, name, rule)
+        specs.append(
+            FieldSpec(rule.field, rule.type, rule.label.en, values, rule.label.zh, rule.length)
+        )
+    return specs
+
+
+def _reason_line(reason: Reason, language: str) -> str:
+    if language == "both":
+        return f"{reason.code}: {reason.en} / {reason.zh}"
+    return f"{reason.code}: {reason.en if language == 'en' else reason.zh}"
+
+
+def to_native(mapping: Mapping, labels: Labels, a: Assessment) -> dict[str, Any]:
+    """The assessment's outputs as values of the mapping's native output fields."""
+    out: dict[str, Any] = {}
+    for name, rule in mapping.outputs.items():
+        value: Any
+        if name in ("status", "grade", "payment_terms"):
+            value = labels.write(name, rule, getattr(a, name))
+        elif name == "flags":
+            flags = [labels.write(name, rule, f) for f in a.flags]
+            value = flags if rule.type == FieldType.MULTISELECT else LIST_SEPARATOR.join(flags)
+        elif name == "reasons":
+            value = "\n".join(_reason_line(r, rule.language) for r in a.reasons)
+        elif name == "assessed_at":
+            value = a.assessed_at.isoformat(timespec="seconds")
+        else:
+            value = getattr(a, name)
+        out[rule.field] = value
+    return out
+
+
+def outputs_of(mapping: Mapping, record: MappingABC[str, Any]) -> dict[str, Any]:
+    """The current values of crmqual's output fields in a native record."""
+    return {rule.field: record.get(rule.field) for rule in mapping.outputs.values()}
+
+
+def _normal(rule: OutputRule, value: Any) -> Any:
+    if value is None or value == "" or value == []:
+        return None
+    if rule.type == FieldType.MULTISELECT or isinstance(value, list):
+        items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
+        return frozenset(str(v).strip() for v in items if str(v).strip())
+    if rule.type in (FieldType.INTEGER, FieldType.NUMBER, FieldType.CURRENCY):
+        try:
+            return round(float(value), 6)
+        except (TypeError, ValueError):
+            return str(value)
+    if rule.type == FieldType.DATETIME:
+        try:
+            return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    return str(value).strip().replace("\r\n", "\n")
+
+
+def changed_fields(
+    mapping: Mapping, new: MappingABC[str, Any], current: MappingABC[str, Any]
+) -> list[str]:
+    """Native output fields whose new value differs from the current one."""
+    changed = []
+    for rule in mapping.outputs.values():
+        if _normal(rule, new.get(rule.field)) != _normal(rule, current.get(rule.field)):
+            changed.append(rule.field)
+    return changed
+
+
+def assessed_at_field(mapping: Mapping) -> str:
+    return mapping.outputs["assessed_at"].field
+
+
+def previous_outputs(
+    mapping: Mapping, labels: Labels, record: MappingABC[str, Any]
+) -> dict[str, Any] | None:
+    """Canonical outputs rebuilt from the CRM's current values (when the state has none)."""
+    rules = mapping.outputs
+    stamp = record.get(rules["assessed_at"].field)
+    grade = record.get(rules["grade"].field)
+    if not stamp or not grade:
+        return None
+    try:
+        assessed_at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    raw_flags = record.get(rules["flags"].field) or []
+    if isinstance(raw_flags, str):
+        raw_flags = [f for f in raw_flags.split(LIST_SEPARATOR) if f.strip()]
+    return {
+        "grade": labels.read("grade", rules["grade"], str(grade))[:1],
+        "flags": [labels.read("flags", rules["flags"], str(f).strip()) for f in raw_flags],
+        "assessed_at": assessed_at.isoformat(),
+    }
