@@ -308,12 +308,13 @@ class Labels:
 
 def picklist_values(policy: Policy, output: str, rule: OutputRule) -> tuple[str, ...]:
     labels = Labels.of(policy)
-    codes: dict[str, list[str]] = {
+    by_output: dict[str, list[str]] = {
         "status": [str(code) for code in policy.statuses],
         "grade": list(GRADES),
         "payment_terms": [t.code for t in policy.payment_terms],
         "flags": [f.code for f in policy.flags],
-    }.get(output, [])
+    }
+    codes = by_output.get(output, [])
     return tuple(labels.write(output, rule, c) for c in codes)
 
 
