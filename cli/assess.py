@@ -9,8 +9,8 @@ import unicodedata
 from datetime import UTC, datetime
 
 import click
-from crmqual.cli.errors import CliError, fail_on_config_error
 
+from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.compiled import compiled
 from crmqual.engine import Assessment
 from crmqual.errors import ExitCode

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import click
+
 from crmqual.cli.assess import assess
 from crmqual.cli.policy import policy
 

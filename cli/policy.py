@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import click
-from crmqual.cli.errors import fail_on_config_error
 
+from crmqual.cli.errors import fail_on_config_error
 from crmqual.policy import default_policy_text, load_policy
 
 

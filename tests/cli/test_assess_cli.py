@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from crmqual.cli.main import main
 
+from crmqual.cli.main import main
 from crmqual.outputs import CSV_COLUMNS, OUTPUT_NAMES
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,242 @@
+"""The file adapter: accounts from CSV/JSONL in, crmqual's outputs to a CSV out.
+
+For CRMs without an API adapter (and for tests): the input file holds native records
+(columns as the mapping names them, including the id and modified-time columns); the
+output CSV holds the record id and crmqual's output columns, ready for a CRM's import
+tool. The truth of what crmqual wrote is an append-only write log beside the output
+(``<output>.log.jsonl``): a batch is appended with a single write, so a killed run never
+leaves half a batch, and the CSV is rebuilt from the log. Output field types provisioned
+for the file are kept in ``<output>.fields.json``; follow-ups in ``<output>.followups.jsonl``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from crmqual.adapters.base import (
+    Adapter,
+    FieldSpec,
+    FieldType,
+    FollowUp,
+    Limits,
+    ReadQuery,
+    RecordResult,
+)
+from crmqual.errors import CrmUnavailableError, InputError
+from crmqual.inputs import read_rows
+
+
+class FileConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: str
+    output: str
+    page_size: int = 200
+    write_batch: int = 100
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class FileAdapter(Adapter):
+    name = "file"
+
+    def __init__(
+        self,
+        connection: FileConnection,
+        *,
+        id_field: str = "id",
+        modified_field: str = "modified_time",
+        clock: Callable[[], datetime] | None = None,
+        client: str = "crmqual",
+    ) -> None:
+        super().__init__()
+        self.input = Path(connection.input)
+        self.output = Path(connection.output)
+        self.log_path = self.output.with_name(self.output.name + ".log.jsonl")
+        self.fields_path = self.output.with_name(self.output.name + ".fields.json")
+        self.followups_path = self.output.with_name(self.output.name + ".followups.jsonl")
+        self.connection = connection
+        self.id_field = id_field
+        self.modified_field = modified_field
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._client = client
+
+    # -- what the CRM is ----------------------------------------------------------------------
+    def limits(self) -> Limits:
+        return Limits(page_size=self.connection.page_size, write_batch=self.connection.write_batch)
+
+    def server_time(self) -> datetime:
+        return self._clock()
+
+    def describe(self) -> dict[str, FieldSpec]:
+        fields = {name: FieldSpec(name, FieldType.TEXT, name) for name in self._input_columns()}
+        for spec in self._output_specs():
+            fields[spec.api_name] = spec
+        return fields
+
+    def _input_columns(self) -> list[str]:
+        if not self.input.exists():
+            raise CrmUnavailableError(f"{self.input}: input file not found")
+        if self.input.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            columns: dict[str, None] = {}
+            for _, row in read_rows(str(self.input)):
+                if isinstance(row, dict):
+                    columns.update(dict.fromkeys(row))
+            return list(columns)
+        with self.input.open(newline="", encoding="utf-8-sig") as f:
+            return next(csv.reader(f), [])
+
+    def _output_specs(self) -> list[FieldSpec]:
+        if not self.fields_path.exists():
+            return []
+        raw = json.loads(self.fields_path.read_text("utf-8"))
+        return [
+            FieldSpec(
+                s["api_name"],
+                FieldType(s["type"]),
+                s["label"],
+                tuple(s.get("picklist", ())),
+                s.get("label_zh"),
+                s.get("length"),
+            )
+            for s in raw
+        ]
+
+    # -- reading ------------------------------------------------------------------------------
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        """Current output values per record id, replayed from the write log."""
+        current: dict[str, dict[str, Any]] = {}
+        if self.log_path.exists():
+            with self.log_path.open(encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        entry = json.loads(line)
+                        current.setdefault(entry["id"], {}).update(entry["values"])
+        return current
+
+    def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
+        self.api_calls += 1
+        outputs = self.outputs()
+        wanted_ids = None if query.ids is None else set(query.ids)
+        records = []
+        for number, row in read_rows(str(self.input)):
+            if not isinstance(row, dict):
+                raise InputError(f"{self.input}: line {number} is not a record: {row}")
+            record_id = str(row.get(self.id_field) or "")
+            if wanted_ids is not None and record_id not in wanted_ids:
+                continue
+            if not all(rule.matches(row) for rule in query.filters):
+                continue
+            modified = _parse_time(row.get(self.modified_field))
+            if query.since is not None and (modified is None or modified < query.since):
+                continue
+            record = dict(row) | outputs.get(record_id, {})
+            records.append((modified or datetime.min.replace(tzinfo=UTC), record_id, record))
+        records.sort(key=lambda r: (r[0], r[1]))
+        size = self.connection.page_size
+        for start in range(0, len(records), size):
+            yield [record for _, _, record in records[start : start + size]]
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
+        self.api_calls += 1
+        known = {spec.api_name for spec in self._output_specs()}
+        results, entries = [], []
+        for record_id, values in updates:
+            unknown = sorted(set(values) - known)
+            if unknown:
+                results.append(
+                    RecordResult(record_id, False, "INVALID_FIELD", "no such field", unknown[0])
+                )
+                continue
+            entries.append({"id": record_id, "values": dict(values), "client": self._client})
+            results.append(RecordResult(record_id, True))
+        self.append_log(entries)
+        return results
+
+    def append_log(self, entries: Sequence[Mapping[str, Any]]) -> None:
+        """Append entries with one write (all or nothing under a kill), then refresh the CSV."""
+        if entries:
+            at = self._clock().isoformat()
+            data = "".join(json.dumps({"at": at} | dict(e), default=str) + "\n" for e in entries)
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, data.encode("utf-8"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self._rewrite_csv()
+
+    def _rewrite_csv(self) -> None:
+        columns = [self.id_field] + [spec.api_name for spec in self._output_specs()]
+        outputs = self.outputs()
+        fd, tmp = tempfile.mkstemp(dir=self.output.parent, prefix=".crmqual-", suffix=".csv")
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for record_id in sorted(outputs):
+                row = {k: _cell(v) for k, v in outputs[record_id].items()}
+                writer.writerow({self.id_field: record_id} | row)
+        os.replace(tmp, self.output)
+
+    # -- provisioning -------------------------------------------------------------------------
+    def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
+        self._save_specs(self._output_specs() + list(specs))
+
+    def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None:
+        specs = [
+            FieldSpec(s.api_name, s.type, s.label, s.picklist + tuple(values), s.label_zh, s.length)
+            if s.api_name == api_name
+            else s
+            for s in self._output_specs()
+        ]
+        self._save_specs(specs)
+
+    def _save_specs(self, specs: list[FieldSpec]) -> None:
+        self.fields_path.write_text(
+            json.dumps([asdict(s) for s in specs], ensure_ascii=False, indent=1), "utf-8"
+        )
+        self._rewrite_csv()
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    def create_followup(self, item: FollowUp) -> str:
+        existing = self.followups()
+        if item.event_id in existing:
+            return existing[item.event_id]
+        ref = f"followup-{item.event_id}"
+        line = json.dumps(asdict(item) | {"ref": ref}, ensure_ascii=False) + "\n"
+        with self.followups_path.open("a", encoding="utf-8") as f:
+            f.write(line)
+        return ref
+
+    def followups(self) -> dict[str, str]:
+        if not self.followups_path.exists():
+            return {}
+        items = [json.loads(line) for line in self.followups_path.read_text("utf-8").splitlines()]
+        return {i["event_id"]: i["ref"] for i in items if i}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return str(value)

@@ -1,0 +1,131 @@
+"""An in-memory CRM behind the adapter contract, for the sync engine's own tests.
+
+It behaves like a CRM with an API where it matters to the sync: crmqual's outputs live in
+the same records as the inputs, every write moves the record's modified time (our own
+writes included), ids are strings, fields have types, and a write can fail for one
+record and succeed for the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from crmqual.adapters.base import (
+    Adapter,
+    FieldSpec,
+    FieldType,
+    FollowUp,
+    Limits,
+    ReadQuery,
+    RecordResult,
+)
+
+
+@dataclass
+class WriteEntry:
+    record_id: str
+    changes: dict[str, tuple[Any, Any]]
+    client: str
+    at: datetime
+
+
+@dataclass
+class MemoryCrm:
+    """The CRM's data, shared by every adapter opened on it (like a real org)."""
+
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+    log: list[WriteEntry] = field(default_factory=list)
+    followups: dict[str, FollowUp] = field(default_factory=dict)
+    #: record id -> (code, message): writes to these records fail.
+    reject: dict[str, tuple[str, str]] = field(default_factory=dict)
+    modified_field: str = "modified_time"
+
+    def load(self, records: Sequence[Mapping[str, Any]], id_field: str = "id") -> None:
+        for r in records:
+            for name in r:
+                self.fields.setdefault(name, FieldSpec(name, FieldType.TEXT, name))
+            self.records[str(r[id_field])] = dict(r) | {self.modified_field: self._now()}
+
+    def edit(self, record_id: str, changes: Mapping[str, Any], client: str = "person") -> None:
+        """Change fields as a person (or another integration) would."""
+        record = self.records[record_id]
+        self.log.append(
+            WriteEntry(
+                record_id, {k: (record.get(k), v) for k, v in changes.items()}, client, self.clock()
+            )
+        )
+        record.update(changes)
+        record[self.modified_field] = self._now()
+
+    def _now(self) -> str:
+        return self.clock().isoformat()
+
+
+class MemoryAdapter(Adapter):
+    name = "memory"
+
+    def __init__(self, crm: MemoryCrm, *, page_size: int = 3, write_batch: int = 2) -> None:
+        super().__init__()
+        self.crm = crm
+        self.modified_field = crm.modified_field
+        self._limits = Limits(page_size=page_size, write_batch=write_batch)
+
+    def limits(self) -> Limits:
+        return self._limits
+
+    def server_time(self) -> datetime:
+        return self.crm.clock()
+
+    def describe(self) -> dict[str, FieldSpec]:
+        self.api_calls += 1
+        return dict(self.crm.fields)
+
+    def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
+        picked = []
+        for record_id, record in self.crm.records.items():
+            if query.ids is not None and record_id not in query.ids:
+                continue
+            if not all(rule.matches(record) for rule in query.filters):
+                continue
+            modified = datetime.fromisoformat(record[self.modified_field])
+            if query.since is not None and modified < query.since:
+                continue
+            picked.append((modified, record_id, {f: record.get(f) for f in query.fields}))
+        picked.sort(key=lambda p: (p[0], p[1]))
+        size = self._limits.page_size
+        for start in range(0, len(picked), size):
+            self.api_calls += 1
+            yield [dict(r, id=rid) for _, rid, r in picked[start : start + size]]
+
+    def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
+        self.api_calls += 1
+        results = []
+        for record_id, values in updates:
+            if record_id not in self.crm.records:
+                results.append(RecordResult(record_id, False, "INVALID_DATA", "no such record"))
+            elif record_id in self.crm.reject:
+                code, message = self.crm.reject[record_id]
+                results.append(RecordResult(record_id, False, code, message))
+            else:
+                self.crm.edit(record_id, values, client="crmqual")
+                results.append(RecordResult(record_id, True))
+        return results
+
+    def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
+        for spec in specs:
+            self.crm.fields[spec.api_name] = spec
+
+    def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None:
+        spec = self.crm.fields[api_name]
+        self.crm.fields[api_name] = FieldSpec(
+            spec.api_name, spec.type, spec.label, spec.picklist + tuple(values), spec.label_zh
+        )
+
+    def create_followup(self, item: FollowUp) -> str:
+        self.crm.followups.setdefault(item.event_id, item)
+        return f"task-{item.event_id}"

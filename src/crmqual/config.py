@@ -1,0 +1,106 @@
+"""``crmqual.yaml``: which CRM, how to reach it, which mapping, policy and state store.
+
+Secrets never live in the file: any string value may be ``${NAME}``, resolved from the
+environment when the file is loaded (one mechanical rule; a missing variable is a
+configuration error naming the key). Relative paths are relative to the file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crmqual.errors import ConfigError, Problem
+from crmqual.yamlfile import read_yaml, validate
+
+_ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+DEFAULT_REVIEW_DAYS = {"A": 365, "B": 365, "C": 90, "D": 30, "E": 30}
+
+
+class SyncSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: Records per write call; default: the adapter's own batch size.
+    batch_size: int | None = Field(default=None, ge=1)
+    #: Days after which an account is re-assessed even if unchanged, by grade.
+    review_every_days: dict[Literal["A", "B", "C", "D", "E"], int] = Field(
+        default_factory=lambda: dict(DEFAULT_REVIEW_DAYS)  # type: ignore[arg-type]
+    )
+    #: Create a follow-up item (e.g. a task for the owner) for each warning event.
+    followups: bool = False
+    #: A lock not refreshed for this long, held from another host, may be taken over.
+    lock_stale_minutes: int = Field(default=10, ge=1)
+
+    def review_intervals(self) -> dict[str, timedelta]:
+        days = DEFAULT_REVIEW_DAYS | dict(self.review_every_days)
+        return {grade: timedelta(days=n) for grade, n in days.items()}
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    crm: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    #: The CRM org's name in the state store; several orgs can share one store.
+    target: str | None = None
+    connection: dict[str, Any] = Field(default_factory=dict)
+    mapping: str | None = None
+    policy: str | None = None
+    state: str | None = None
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    source: str
+    folder: Path
+
+    def path(self, value: str | None) -> Path | None:
+        """A path from the file, relative to the file's folder."""
+        if value is None:
+            return None
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.folder / p
+
+    @property
+    def target(self) -> str:
+        return self.config.target or self.config.crm
+
+
+def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _resolve(v, f"{key}.{k}" if key else k, source, problems) for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_resolve(v, f"{key}.{i}", source, problems) for i, v in enumerate(value)]
+    if isinstance(value, str):
+        match = _ENV_REF.match(value.strip())
+        if match:
+            name = match.group(1)
+            if name not in os.environ:
+                problems.append(Problem(source, key, f"environment variable {name} is not set"))
+                return None
+            return os.environ[name]
+    return value
+
+
+def load_config(path: str | Path) -> LoadedConfig:
+    """Load ``crmqual.yaml``; every problem (schema or missing variable) at once."""
+    source = str(path)
+    data = read_yaml(path)
+    problems: list[Problem] = []
+    resolved = _resolve(data, "", source, problems) if isinstance(data, dict) else data
+    try:
+        config = validate(Config, resolved, source)
+    except ConfigError as exc:
+        raise ConfigError(exc.problems + problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(config, source, Path(path).resolve().parent)

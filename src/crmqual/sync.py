@@ -1,0 +1,582 @@
+"""The nightly sync: read -> map -> assess -> compare -> write what changed -> record.
+
+One run, for one target (a CRM org behind an adapter):
+
+1. The CRM's clock gives a *signpost* at the start; the cursor says where the last run
+   stopped and with which policy and mapping. A new policy version or mapping, ``--full``
+   or no cursor means a full read; otherwise records modified since the watermark (the
+   boundary re-read, duplicates dropped by id).
+2. Each page is read with crmqual's own output fields, so "write only what changed" costs
+   no extra read. Rows still *pending* from a killed run are resolved first: CRM values
+   that match a pending write are crmqual's own (recorded as written), others abandoned
+   and redone. Records whose override field is set, or whose outputs a person changed
+   since crmqual last wrote them, are left alone and reported.
+3. Changed records are written in the adapter's batch size. Before each batch is sent,
+   what it will write is recorded as pending (with its warning events, whose ids are
+   stable); after it, each record's result. The watermark moves only after a page is
+   written and recorded, never past the signpost, and never under ``--limit``.
+4. Records due for review (by grade), records that failed before and pending ones are
+   re-read by id. A dry run does all the reading and assessing, and writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from crmqual.adapters.base import Adapter, FollowUp, ReadQuery
+from crmqual.compiled import CompiledPolicy, compiled
+from crmqual.config import SyncSettings
+from crmqual.engine import Assessment, assess
+from crmqual.errors import (
+    ConfigError,
+    CrmUnavailableError,
+    ExitCode,
+    LockHeldError,
+    Problem,
+    QuotaReachedError,
+)
+from crmqual.inputs import field_problems, to_account
+from crmqual.mapping import (
+    Labels,
+    Mapping,
+    RecordProblems,
+    assessed_at_field,
+    changed_fields,
+    check_fields,
+    is_overridden,
+    native_field_names,
+    outputs_of,
+    previous_outputs,
+    to_model_row,
+    to_native,
+)
+from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
+from crmqual.outputs import canonical, previous_from_canonical
+from crmqual.state import AssessmentIn, AssessmentRecord, EventIn, FailureIn, StateStore
+
+log = logging.getLogger("crmqual.sync")
+
+#: How many failures and dry-run changes a summary lists in full.
+LISTED = 200
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    dry_run: bool = False
+    full: bool = False
+    limit: int | None = None
+    #: Assess as of this moment; default the CRM's clock at the start of the run.
+    as_of: datetime | None = None
+
+
+@dataclass
+class RunSummary:
+    """What a run did; ``as_json()`` is what ``crmqual sync --json`` prints."""
+
+    run_id: int | None = None
+    status: str = "running"
+    mode: str = "incremental"
+    dry_run: bool = False
+    read: int = 0
+    assessed: int = 0
+    changed: int = 0
+    written: int = 0
+    failed: int = 0
+    overridden: int = 0
+    warnings: int = 0
+    api_calls: int = 0
+    duration_s: float = 0.0
+    events: Counter[str] = field(default_factory=Counter)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    would_change: list[dict[str, Any]] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+    watermark: datetime | None = None
+    message: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return {
+            "quota": ExitCode.QUOTA,
+            "locked": ExitCode.LOCKED,
+            "failed": ExitCode.CRM_UNAVAILABLE,
+        }.get(self.status, ExitCode.RECORDS_FAILED if self.failed else ExitCode.OK)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "assessed": self.assessed,
+            "changed": self.changed,
+            "written": self.written,
+            "failed": self.failed,
+            "overridden": self.overridden,
+            "warnings": self.warnings,
+            "api_calls": self.api_calls,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            **self.counts(),
+            "duration_s": round(self.duration_s, 3),
+            "events": dict(self.events),
+            "failures": self.failures,
+            "would_change": self.would_change,
+            "missing_fields": self.missing_fields,
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+            "exit_code": self.exit_code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class _Plan:
+    """One record crmqual will write."""
+
+    record_id: str
+    account: dict[str, Any]
+    result: Assessment
+    native: dict[str, Any]
+    write: dict[str, Any]
+    current: dict[str, Any]
+    changes: list[Change]
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class Sync:
+    """One target's sync: the adapter, its mapping, the policy and the state store."""
+
+    def __init__(
+        self,
+        *,
+        adapter: Adapter,
+        mapping: Mapping,
+        mapping_source: str,
+        policy: CompiledPolicy,
+        state: StateStore,
+        target: str,
+        settings: SyncSettings | None = None,
+        on_progress: Callable[[RunSummary], None] | None = None,
+    ) -> None:
+        self.adapter = adapter
+        self.mapping = mapping
+        self.mapping_source = mapping_source
+        self.policy = compiled(policy)
+        self.state = state
+        self.target = target
+        self.settings = settings or SyncSettings()
+        self.labels = Labels.of(self.policy.policy)
+        self.on_progress = on_progress or (lambda summary: None)
+
+    # -- checks before anything is read -------------------------------------------------------
+    def check_mapping(self) -> list[str]:
+        """Validate the mapping against the CRM's fields; return output fields missing."""
+        problems, missing = check_fields(self.mapping, self.adapter.describe(), self.mapping_source)
+        if problems:
+            raise ConfigError(problems)
+        return missing
+
+    # -- the run ------------------------------------------------------------------------------
+    def run(self, request: SyncRequest) -> RunSummary:
+        started = time.monotonic()
+        summary = RunSummary(dry_run=request.dry_run)
+        missing = self.check_mapping()
+        if missing and not request.dry_run:
+            raise ConfigError(
+                [
+                    Problem(
+                        self.mapping_source,
+                        "outputs",
+                        f"output fields missing in the CRM: {', '.join(missing)};"
+                        " run `crmqual provision` first (sync never creates fields)",
+                    )
+                ]
+            )
+        summary.missing_fields = missing
+        self.adapter.allow_writes_to(self.mapping.output_fields)
+        signpost = self.adapter.server_time()
+        as_of = request.as_of or signpost
+        cursor = self.state.get_cursor(self.target)
+        full = (
+            request.full
+            or cursor is None
+            or cursor.policy_version != self.policy.version
+            or cursor.mapping_hash != self.mapping.hash
+        )
+        summary.mode = "full" if full else "incremental"
+        run_id = None
+        if not request.dry_run:
+            run_id = self.state.start_run(
+                self.target,
+                mode=summary.mode,
+                dry_run=False,
+                signpost=signpost,
+                policy_version=self.policy.version,
+                mapping_hash=self.mapping.hash,
+            )
+            summary.run_id = run_id
+            try:
+                self.state.acquire_lock(
+                    self.target,
+                    run_id,
+                    stale_after=timedelta(minutes=self.settings.lock_stale_minutes),
+                )
+            except LockHeldError as exc:
+                summary.status, summary.message = "locked", str(exc)
+                self._finish(summary, started, None)
+                raise
+        runner = _Runner(self, summary, request, run_id, as_of, signpost)
+        try:
+            since = None if full or cursor is None else cursor.watermark
+            runner.process_all(since)
+            if not request.dry_run and request.limit is None and not runner.limited:
+                summary.watermark = signpost
+                self.state.set_cursor(
+                    self.target,
+                    watermark=signpost,
+                    policy_version=self.policy.version,
+                    mapping_hash=self.mapping.hash,
+                    run_id=run_id,  # type: ignore[arg-type]
+                )
+            if not request.dry_run and self.settings.followups:
+                runner.follow_up()
+            summary.status = (
+                "dry_run" if request.dry_run else "ok" if not summary.failed else "partial"
+            )
+        except QuotaReachedError as exc:
+            summary.status, summary.message = "quota", str(exc)
+        except CrmUnavailableError as exc:
+            summary.status, summary.message = "failed", str(exc)
+            self._finish(summary, started, run_id)
+            raise
+        except BaseException as exc:
+            summary.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            summary.message = str(exc)
+            self._finish(summary, started, run_id)
+            raise
+        self._finish(summary, started, run_id)
+        return summary
+
+    def _finish(self, summary: RunSummary, started: float, run_id: int | None) -> None:
+        summary.api_calls = self.adapter.api_calls
+        summary.duration_s = time.monotonic() - started
+        if run_id is None:
+            return
+        try:
+            self.state.finish_run(
+                run_id,
+                status=summary.status,
+                counts=summary.counts(),
+                watermark=summary.watermark,
+                summary=summary.as_json(),
+            )
+        finally:
+            if summary.status != "locked":
+                self.state.release_lock(self.target, run_id)
+
+
+class _Runner:
+    """The state of one run while it reads, assesses and writes."""
+
+    def __init__(
+        self,
+        sync: Sync,
+        summary: RunSummary,
+        request: SyncRequest,
+        run_id: int | None,
+        as_of: datetime,
+        signpost: datetime,
+    ) -> None:
+        self.sync = sync
+        self.summary = summary
+        self.request = request
+        self.run_id = run_id
+        self.as_of = as_of
+        self.signpost = signpost
+        self.seen: set[str] = set()
+        self.limited = False
+        self.pending = {row.account_id: row for row in sync.state.pending(sync.target)}
+        self.native_names = native_field_names(sync.mapping)
+        self.batch = sync.settings.batch_size or sync.adapter.limits().write_batch
+
+    @property
+    def dry(self) -> bool:
+        return self.request.dry_run
+
+    # -- reading ------------------------------------------------------------------------------
+    def process_all(self, since: datetime | None) -> None:
+        m = self.sync.mapping
+        query = ReadQuery(fields=m.read_fields, since=since, filters=m.filter_rules)
+        for page in self.sync.adapter.read(query):
+            if not self.process_page(page, checkpoint=True):
+                return
+        state = self.sync.state
+        again = list(self.pending) + state.open_failures(self.sync.target)
+        intervals = self.sync.settings.review_intervals()
+        again += state.due_accounts(self.sync.target, self.as_of, intervals, intervals["E"])
+        ids = [i for i in dict.fromkeys(again) if i not in self.seen]
+        per_read = self.sync.adapter.limits().ids_per_read
+        for start in range(0, len(ids), per_read):
+            chunk = tuple(ids[start : start + per_read])
+            by_id = ReadQuery(fields=m.read_fields, ids=chunk, filters=m.filter_rules)
+            for page in self.sync.adapter.read(by_id):
+                if not self.process_page(page, checkpoint=False):
+                    return
+
+    def process_page(self, records: Sequence[dict[str, Any]], *, checkpoint: bool) -> bool:
+        """Assess and write one page; False once ``--limit`` is reached."""
+        sync, m = self.sync, self.sync.mapping
+        fresh = []
+        for record in records:
+            record_id = str(record.get(m.id_field) or "")
+            if record_id and record_id not in self.seen:
+                self.seen.add(record_id)
+                fresh.append((record_id, record))
+        if self.request.limit is not None:
+            room = self.request.limit - self.summary.read
+            if len(fresh) >= room:
+                fresh, self.limited = fresh[:room], True
+        self.summary.read += len(fresh)
+        self._resolve_pending(fresh)
+        last = sync.state.last_written(sync.target, [rid for rid, _ in fresh])
+        plans, touched, clean = [], [], []
+        for record_id, record in fresh:
+            plan = self._assess_record(record_id, record, last.get(record_id))
+            if plan is None:
+                continue
+            if isinstance(plan, Assessment):
+                touched.append((record_id, plan.grade, self.as_of))
+                clean.append(record_id)
+            else:
+                touched.append((record_id, plan.result.grade, self.as_of))
+                plans.append(plan)
+        for start in range(0, len(plans), self.batch):
+            self._write(plans[start : start + self.batch])
+        if not self.dry:
+            sync.state.touch_accounts(sync.target, touched)
+            sync.state.resolve_failures(sync.target, clean)
+            if checkpoint and self.request.limit is None and not self.limited:
+                self._checkpoint(records)
+            sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
+        self.summary.api_calls = sync.adapter.api_calls
+        sync.on_progress(self.summary)
+        return not self.limited
+
+    def _resolve_pending(self, fresh: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """Pending rows of a killed run: the CRM's values tell whether the write landed."""
+        landed: list[str] = []
+        lost: list[str] = []
+        for record_id, record in fresh:
+            row = self.pending.pop(record_id, None)
+            if row is None:
+                continue
+            current = outputs_of(self.sync.mapping, record)
+            same = not changed_fields(self.sync.mapping, row.native, current)
+            (landed if same else lost).append(record_id)
+        if self.dry:
+            return
+        if landed:
+            self.sync.state.mark_written(self.sync.target, landed, run_id=self.run_id)  # type: ignore[arg-type]
+            self.sync.state.resolve_failures(self.sync.target, landed)
+        if lost:
+            self.sync.state.mark_abandoned(self.sync.target, lost)
+
+    def _assess_record(
+        self, record_id: str, record: dict[str, Any], last: AssessmentRecord | None
+    ) -> _Plan | Assessment | None:
+        """A plan to write, the assessment when nothing changes, or None when skipped."""
+        sync, m = self.sync, self.sync.mapping
+        current = outputs_of(m, record)
+        if is_overridden(m, record):
+            self._overridden(record_id, f"{m.override_field} is set")
+            return None
+        if last is not None:
+            edited = [f for f in changed_fields(m, last.native, current) if f in last.native]
+            if edited:
+                self._overridden(
+                    record_id, f"changed by hand since crmqual wrote it: {', '.join(edited)}"
+                )
+                return None
+        try:
+            row = to_model_row(m, record)
+            account = to_account(row, self.as_of.date())
+        except RecordProblems as exc:
+            self._failed(record_id, [(p.field, p.reason) for p in exc.problems])
+            return None
+        except ValidationError as exc:
+            named = [
+                (f"{self.native_names.get(p.field, p.field)} ({p.field})", p.reason)
+                for p in field_problems(exc)
+            ]
+            self._failed(record_id, named)
+            return None
+        self.summary.assessed += 1
+        previous_canonical: dict[str, Any] | None
+        if last is not None:
+            previous_canonical = last.outputs
+        else:
+            previous_canonical = previous_outputs(m, sync.labels, record)
+        previous = None
+        if previous_canonical is not None:
+            downgraded = _parse_time(previous_canonical.get("downgraded_at"))
+            previous = previous_from_canonical(record_id, previous_canonical, downgraded)
+        result = assess(account, sync.policy, previous, as_of=self.as_of)
+        native = to_native(m, sync.labels, result)
+        stamp = assessed_at_field(m)
+        changed = [f for f in changed_fields(m, native, current) if f != stamp]
+        if not changed:
+            return result
+        write = {f: native[f] for f in changed} | {stamp: native[stamp]}
+        found = changes(
+            sync.target,
+            previous_canonical if last is not None else None,
+            result,
+            sync.policy.policy,
+        )
+        return _Plan(
+            record_id, account.model_dump(mode="json"), result, native, write, current, found
+        )
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write(self, plans: list[_Plan]) -> None:
+        sync, summary = self.sync, self.summary
+        summary.changed += len(plans)
+        for plan in plans:
+            for change in plan.changes:
+                summary.events[change.kind] += 1
+                summary.warnings += change.warning
+        if self.dry:
+            for plan in plans:
+                for f, new in plan.write.items():
+                    if len(summary.would_change) < LISTED:
+                        summary.would_change.append(
+                            {
+                                "id": plan.record_id,
+                                "field": f,
+                                "from": plan.current.get(f),
+                                "to": new,
+                            }
+                        )
+            return
+        rows = [
+            AssessmentIn(
+                account_id=p.record_id,
+                assessed_at=self.as_of,
+                account=p.account,
+                outputs=canonical(p.result)
+                | {
+                    "downgraded_at": p.result.downgraded_at.isoformat()
+                    if p.result.downgraded_at
+                    else None
+                },
+                native=p.native,
+                previous_native=p.current,
+                policy_version=p.result.policy_version,
+                grade=p.result.grade,
+                reasons=[r.as_dict() for r in p.result.reasons],
+            )
+            for p in plans
+        ]
+        run_id: int = self.run_id  # type: ignore[assignment]
+        sync.state.record_pending(run_id, sync.target, rows)
+        events = [
+            EventIn(
+                c.event_id,
+                c.account_id,
+                c.kind,
+                c.severity,
+                {"detail": c.detail, "warning": c.warning},
+            )
+            for p in plans
+            for c in p.changes
+        ]
+        if events:
+            sync.state.record_events(run_id, sync.target, events)
+        results = sync.adapter.write([(p.record_id, p.write) for p in plans])
+        ok = [r.record_id for r in results if r.ok]
+        bad = [r for r in results if not r.ok]
+        sync.state.mark_written(sync.target, ok, run_id=run_id)
+        sync.state.resolve_failures(sync.target, ok)
+        summary.written += len(ok)
+        if bad:
+            sync.state.mark_failed(sync.target, [r.record_id for r in bad], run_id=run_id)
+            for r in bad:
+                self._failed(
+                    r.record_id, [(r.field or "(record)", f"{r.code}: {r.message}")], r.code
+                )
+
+    def _checkpoint(self, records: Sequence[dict[str, Any]]) -> None:
+        times = [_parse_time(r.get(self.sync.mapping.modified_field)) for r in records]
+        known = [t for t in times if t is not None]
+        if not known:
+            return
+        mark = min(max(known), self.signpost)
+        self.summary.watermark = mark
+        self.sync.state.set_cursor(
+            self.sync.target,
+            watermark=mark,
+            policy_version=self.sync.policy.version,
+            mapping_hash=self.sync.mapping.hash,
+            run_id=self.run_id,  # type: ignore[arg-type]
+        )
+
+    # -- reporting ----------------------------------------------------------------------------
+    def _failed(
+        self, record_id: str, problems: list[tuple[str, str]], code: str | None = None
+    ) -> None:
+        self.summary.failed += 1
+        for field_name, reason in problems:
+            if len(self.summary.failures) < LISTED:
+                self.summary.failures.append(
+                    {"id": record_id, "field": field_name, "reason": reason}
+                )
+            log.warning("record %s: %s: %s", record_id, field_name, reason)
+        if not self.dry:
+            self.sync.state.record_failures(
+                self.run_id,  # type: ignore[arg-type]
+                self.sync.target,
+                [FailureIn(record_id, f, r, code) for f, r in problems],
+            )
+
+    def _overridden(self, record_id: str, why: str) -> None:
+        self.summary.overridden += 1
+        self.summary.events[OVERRIDDEN] += 1
+        log.info("record %s left alone: %s", record_id, why)
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    def follow_up(self) -> None:
+        """A follow-up item per warning event not yet followed up (its id stored first)."""
+        sync = self.sync
+        for event in sync.state.unfollowed_events(sync.target):
+            if event.kind not in WARNINGS:
+                continue
+            detail = str(event.payload.get("detail", ""))
+            item = FollowUp(
+                event_id=event.event_id,
+                account_id=event.account_id,
+                subject=f"Credit warning: {event.kind.replace('_', ' ')} ({detail})",
+                description=f"crmqual raised {event.kind} {detail} for account {event.account_id}.",
+            )
+            ref = sync.adapter.create_followup(item)
+            sync.state.mark_followed_up(event.event_id, ref)
