@@ -46,6 +46,9 @@ class MemoryCrm:
     modified_field: str = "modified_time"
 
     def load(self, records: Sequence[Mapping[str, Any]], id_field: str = "id") -> None:
+        self.fields.setdefault(
+            self.modified_field, FieldSpec(self.modified_field, FieldType.DATETIME, "Modified")
+        )
         for r in records:
             for name in r:
                 self.fields.setdefault(name, FieldSpec(name, FieldType.TEXT, name))

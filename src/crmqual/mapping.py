@@ -48,6 +48,8 @@ class InputRule(_Strict):
     scale: float | None = None  # e.g. 10000 for values kept in 万元
     map: dict[str, Any] | None = None  # native value -> model value
     date_format: str | None = None  # strptime format of a text date
+    #: The native field may be absent from the CRM (then the input is always missing).
+    optional: bool = False
 
     @model_validator(mode="after")
     def _source(self) -> InputRule:
@@ -164,7 +166,7 @@ def check_fields(
     need("id_field", mapping.id_field)
     need("modified_field", mapping.modified_field)
     for model_field, rule in mapping.inputs.items():
-        if rule.field:
+        if rule.field and not rule.optional:
             need(f"inputs.{model_field}.field", rule.field.split(".")[0])
     for i, f in enumerate(mapping.filters):
         need(f"filters.{i}.field", f.field)

@@ -13,7 +13,6 @@ import hashlib
 import json
 import string
 from collections.abc import Mapping
-from functools import cached_property
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -240,7 +239,7 @@ class Policy(_Strict):
     flags: list[Flag]
     grade_downgrade_hold_days: int = Field(ge=0)
 
-    @cached_property
+    @property
     def version(self) -> str:
         """``name@hash``: the hash covers the parsed content, not the file's bytes."""
         canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)

@@ -244,7 +244,7 @@ class Sync:
                 )
             except LockHeldError as exc:
                 summary.status, summary.message = "locked", str(exc)
-                self._finish(summary, started, None)
+                self._finish(summary, started, run_id)
                 raise
         runner = _Runner(self, summary, request, run_id, as_of, signpost)
         try:
