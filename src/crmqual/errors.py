@@ -62,7 +62,29 @@ class CrmUnavailableError(CrmqualError):
 
 
 class AuthError(CrmUnavailableError):
-    """Credentials were refused or lack a scope."""
+    """Credentials were refused or lack a scope; ``code`` is the CRM's own error code."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class TransientError(CrmUnavailableError):
+    """A failure worth retrying (timeout, lost connection, 5xx); raised once retries are spent.
+
+    ``retry_after`` is the server's own hint in seconds, when it gave one.
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        self.status = status
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class RateLimitedError(TransientError):
+    """The CRM asked us to slow down (e.g. HTTP 429 for concurrency); never a record failure."""
 
 
 class ApiError(CrmqualError):
@@ -84,6 +106,16 @@ class ApiError(CrmqualError):
         self.code = code
         self.record_id = record_id
         super().__init__(message)
+
+
+class ReadTooLargeError(CrmqualError):
+    """A read would pass what the CRM's paged API can reach; it needs the bulk path instead.
+
+    Raised before anything is read, so nothing is written: the admin narrows the filter or
+    uses the bulk path.
+    """
+
+    exit_code = ExitCode.CONFIG
 
 
 class LockHeldError(CrmqualError):

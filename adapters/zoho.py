@@ -1,0 +1,249 @@
+"""The Zoho CRM adapter (REST API v8): read accounts, write crmqual's outputs back, provision
+its output fields, check a connection.
+
+Configured only by a ``ZohoConnection`` (data centre or base URLs, credentials, limits); see
+``zoho_config``. The pieces: ``zoho_auth`` (OAuth), ``zoho_api`` (calls, errors, credits,
+server time), ``zoho_read`` (paging), ``zoho_fields`` (metadata), ``zoho_check``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import requests
+
+from crmqual.adapters.base import (
+    Adapter,
+    FieldSpec,
+    FollowUp,
+    Limits,
+    ProvisionPlan,
+    ReadQuery,
+    RecordResult,
+    WriteNotAllowedError,
+)
+from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.adapters.zoho_check import CheckReport, run_check
+from crmqual.adapters.zoho_config import ZohoConnection
+from crmqual.adapters.zoho_fields import RESERVED, ZohoField, append_values, create, describe
+from crmqual.adapters.zoho_read import ZohoReader, chunks
+from crmqual.errors import ApiError
+
+T = TypeVar("T")
+
+
+class ZohoAdapter(Adapter):
+    name = "zoho"
+    id_field = "id"
+    modified_field = "Modified_Time"
+
+    def __init__(
+        self,
+        connection: ZohoConnection,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.connection = connection
+        self.module = connection.module
+        self.api = ZohoApi(connection, session=session, sleep=sleep)
+        self._reader = ZohoReader(self.api, self.module, connection.limits)
+        self._fields: dict[str, ZohoField] | None = None
+
+    def __repr__(self) -> str:
+        return f"ZohoAdapter({self.connection.token_url!r}, module={self.module!r})"
+
+    # -- what the CRM is ------------------------------------------------------------------------
+    def limits(self) -> Limits:
+        lim = self.connection.limits
+        return Limits(
+            page_size=lim.page_size,
+            write_batch=lim.write_batch,
+            bulk_threshold=None,  # part 2 (issue 8)
+            fields_per_read=lim.fields_per_call,
+            ids_per_read=lim.ids_per_call,
+        )
+
+    @property
+    def credits_remaining(self) -> int | None:
+        """Zoho's ``X-API-CREDITS-REMAINING`` of the last answer (None: not reported, which
+        Zoho does while less than half of the window's credits are used)."""
+        return self.api.credits_remaining
+
+    @property
+    def calls_by_endpoint(self) -> dict[str, int]:
+        return dict(self.api.http.counter.by_endpoint)
+
+    def server_time(self) -> datetime:
+        """The ``Date`` of a recent answer, else of a one-record list call made for it."""
+        recent = self.api.server_time()
+        if recent is not None:
+            return recent
+        answer = self._counted(
+            lambda: self.api.call(
+                "GET",
+                f"/crm/v8/{self.module}",
+                params={"fields": self.modified_field, "per_page": 1},
+                endpoint=f"GET /crm/v8/{self.module}",
+            )
+        )
+        header = answer.headers.get("Date")
+        if not header:
+            raise ApiError("Zoho's answer carried no Date header: the server time is unknown")
+        return parsedate_to_datetime(header)
+
+    def describe(self) -> dict[str, FieldSpec]:
+        self._fields = self._counted(lambda: describe(self.api, self.module))
+        return {name: f.spec for name, f in self._fields.items()}
+
+    # -- reading and writing ----------------------------------------------------------------------
+    def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
+        pages = self._reader.read(query)
+        while True:
+            page = self._counted(lambda: next(pages, None))
+            if page is None:
+                return
+            yield page
+
+    def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
+        for record_id, values in updates:
+            reserved = RESERVED & set(values)
+            if reserved:
+                raise WriteNotAllowedError(
+                    f"record {record_id}: crmqual never writes Zoho's own {sorted(reserved)}"
+                )
+        results: list[RecordResult] = []
+        try:
+            for batch in chunks(updates, self.connection.limits.write_batch):
+                results += self._put(batch)
+        finally:
+            self.api_calls = self.api.calls
+        return results
+
+    def _put(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
+        body = {
+            "data": [
+                {"id": rid, **{k: _json(v) for k, v in values.items()}} for rid, values in batch
+            ],
+            "trigger": [],  # no workflow, approval or blueprint fires on our writes (zoho.md 6)
+        }
+        answer = self.api.call(
+            "PUT",
+            f"/crm/v8/{self.module}",
+            json=body,
+            endpoint=f"PUT /crm/v8/{self.module}",
+            records=True,
+        )
+        items = answer.body.get("data") if isinstance(answer.body, dict) else None
+        if not isinstance(items, list) or len(items) != len(batch):
+            raise ApiError(
+                f"Zoho answered a write of {len(batch)} records with "
+                f"{len(items) if isinstance(items, list) else 'no'} results (HTTP {answer.status})",
+                status=answer.status,
+            )
+        return [_result(rid, item) for (rid, _), item in zip(batch, items, strict=True)]
+
+    # -- provisioning -----------------------------------------------------------------------------
+    def plan_provision(self, wanted: Sequence[FieldSpec]) -> ProvisionPlan:
+        """The base plan, plus Zoho's own conflicts: a reserved field, or a label that another
+        field already uses (Zoho refuses a second field with the same label)."""
+        plan = super().plan_provision(wanted)
+        described = self._fields or {}
+        labels = {f.spec.label.strip().lower(): name for name, f in described.items()}
+        for spec in list(plan.create):
+            clash = labels.get(spec.label.strip().lower())
+            if spec.api_name in RESERVED:
+                plan.conflicts.append(f"{spec.api_name}: a Zoho field crmqual never writes")
+            elif clash is not None:
+                plan.conflicts.append(
+                    f"{spec.api_name}: the label {spec.label!r} is already used by {clash}"
+                )
+        return plan
+
+    def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
+        self._counted(
+            lambda: create(
+                self.api,
+                self.module,
+                specs,
+                self.connection.chinese_labels,
+                self.connection.limits.fields_per_create,
+            )
+        )
+        created = self.describe()
+        renamed = [s.api_name for s in specs if s.api_name not in created]
+        if renamed:
+            raise ApiError(
+                f"Zoho created the fields under other API names than {renamed}: read them "
+                "with `crmqual provision --dry-run` and set them in the mapping"
+            )
+
+    def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None:
+        target = (self._fields or {}).get(api_name)
+        if target is None or not target.field_id:
+            self.describe()
+            target = (self._fields or {}).get(api_name)
+        if target is None:
+            raise ApiError(f"no field {api_name} in {self.module} to append values to")
+        self._counted(lambda: append_values(self.api, self.module, target, values))
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    def create_followup(self, item: FollowUp) -> str:
+        raise NotImplementedError(
+            "Zoho follow-up Tasks come with the Zoho adapter part 2 (issue 8); "
+            "leave follow-ups disabled in crmqual.yaml for now"
+        )
+
+    # -- crmqual check --------------------------------------------------------------------------
+    def check(self, fields: Sequence[str] = (), outputs: Sequence[str] = ()) -> CheckReport:
+        """Credentials, read scopes (proven), write scopes (unverified), the mapping's fields
+        (``fields``: every native field a read needs; ``outputs``: crmqual's output fields)."""
+        return self._counted(lambda: run_check(self.api, self.module, fields, outputs))
+
+    # -- bookkeeping --------------------------------------------------------------------------
+    def _counted(self, work: Callable[[], T]) -> T:
+        """Run ``work`` and bring ``api_calls`` up to date, whether it succeeds or raises."""
+        try:
+            return work()
+        finally:
+            self.api_calls = self.api.calls
+
+
+def _json(value: Any) -> Any:
+    """A value as Zoho takes it in a record: dates ISO, decimals as numbers, lists as lists."""
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    return value
+
+
+def _result(record_id: str, item: Any) -> RecordResult:
+    if isinstance(item, dict) and item.get("status") == "success":
+        return RecordResult(record_id, True)
+    if not isinstance(item, dict):
+        return RecordResult(record_id, False, "MALFORMED", "Zoho's result for it is not an object")
+    details = _details(item)
+    field = details.get("api_name")
+    return RecordResult(
+        record_id,
+        False,
+        code=str(item.get("code") or "UNKNOWN"),
+        message=str(item.get("message") or ""),
+        field=str(field) if field else None,
+    )
+
+
+def _details(item: dict[str, Any]) -> dict[str, Any]:
+    details = item.get("details")
+    return details if isinstance(details, dict) else {}

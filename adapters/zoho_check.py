@@ -1,0 +1,120 @@
+"""``crmqual check`` for Zoho: prove the credentials and, by read calls, the read scopes;
+report the write scopes as unverified (proving them would mean writing); check that the
+mapping's fields exist. Nothing is written and nothing raises: every finding is an item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.adapters.zoho_fields import ZohoField, describe
+from crmqual.errors import AuthError, CrmqualError
+
+
+class CheckStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    UNVERIFIED = "unverified"
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    item: str
+    status: CheckStatus
+    detail: str = ""
+
+
+@dataclass
+class CheckReport:
+    items: list[CheckItem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No item failed (unverified items do not fail a check)."""
+        return all(i.status != CheckStatus.FAILED for i in self.items)
+
+    def add(self, item: str, status: CheckStatus, detail: str = "") -> None:
+        self.items.append(CheckItem(item, status, detail))
+
+    def as_rows(self) -> list[tuple[str, str, str]]:
+        return [(i.item, i.status.value, i.detail) for i in self.items]
+
+
+def _scopes(module: str) -> tuple[str, str, str, str]:
+    read = f"ZohoCRM.modules.{module.lower()}.READ"
+    update = f"ZohoCRM.modules.{module.lower()}.UPDATE"
+    return read, update, "ZohoCRM.settings.fields.READ", "ZohoCRM.settings.fields.CREATE"
+
+
+def run_check(
+    api: ZohoApi, module: str, fields: Sequence[str], outputs: Sequence[str]
+) -> CheckReport:
+    report = CheckReport()
+    read_scope, update_scope, fields_scope, create_scope = _scopes(module)
+    try:
+        api.tokens.headers()
+    except CrmqualError as exc:
+        report.add("credentials", CheckStatus.FAILED, str(exc))
+        for scope in (read_scope, fields_scope, update_scope, create_scope):
+            report.add(f"scope {scope}", CheckStatus.UNVERIFIED, "credentials failed")
+        return report
+    report.add("credentials", CheckStatus.OK, f"access token minted at {api.tokens.token_url}")
+
+    def list_one() -> None:
+        api.call(
+            "GET",
+            f"/crm/v8/{module}",
+            params={"fields": "Modified_Time", "per_page": 1},
+            endpoint=f"GET /crm/v8/{module}",
+        )
+
+    _probe(report, read_scope, f"list {module}", list_one)
+    described: dict[str, ZohoField] = {}
+
+    def fetch_fields() -> None:
+        described.update(describe(api, module))
+
+    fields_ok = _probe(report, fields_scope, f"describe {module}", fetch_fields)
+    report.add(
+        f"scope {update_scope}",
+        CheckStatus.UNVERIFIED,
+        "needed to write grades back; cannot be proven without writing a record",
+    )
+    report.add(
+        f"scope {create_scope}",
+        CheckStatus.UNVERIFIED,
+        "needed by `crmqual provision` only; cannot be proven without creating a field",
+    )
+    if not fields_ok:
+        report.add("mapping fields", CheckStatus.UNVERIFIED, "the fields could not be described")
+        return report
+    for name in dict.fromkeys(fields):
+        if name in outputs:
+            continue
+        found = name in described
+        detail = "" if found else f"no field {name!r} in {module}: fix the mapping"
+        report.add(f"field {name}", CheckStatus.OK if found else CheckStatus.FAILED, detail)
+    for name in dict.fromkeys(outputs):
+        found = name in described
+        detail = "" if found else "not created yet: run `crmqual provision`"
+        report.add(f"output field {name}", CheckStatus.OK if found else CheckStatus.FAILED, detail)
+    return report
+
+
+def _probe(report: CheckReport, scope: str, what: str, call: Callable[[], None]) -> bool:
+    try:
+        call()
+    except AuthError as exc:
+        if exc.code == "OAUTH_SCOPE_MISMATCH":
+            report.add(f"scope {scope}", CheckStatus.FAILED, f"missing: {what} was refused")
+        else:
+            report.add(f"scope {scope}", CheckStatus.FAILED, str(exc))
+        return False
+    except CrmqualError as exc:
+        report.add(f"scope {scope}", CheckStatus.UNVERIFIED, f"{what} failed: {exc}")
+        return False
+    report.add(f"scope {scope}", CheckStatus.OK, f"{what} succeeded")
+    return True

@@ -1,0 +1,109 @@
+"""How crmqual reaches one Zoho CRM org: data centre, credentials, limits, timeouts.
+
+Secrets arrive as values (the config loader resolves ``${ENV}`` references) and are kept as
+``SecretStr``: they are masked in every repr and dump and never written anywhere.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from crmqual.http import HttpSettings
+
+
+class DataCentre(StrEnum):
+    US = "us"
+    EU = "eu"
+    IN = "in"
+    CN = "cn"
+    AU = "au"
+    JP = "jp"
+    CA = "ca"
+    SA = "sa"
+
+
+#: zoho.md section 2: (accounts server, API domain) of each data centre's production org.
+DATA_CENTRES: dict[DataCentre, tuple[str, str]] = {
+    DataCentre.US: ("https://accounts.zoho.com", "https://www.zohoapis.com"),
+    DataCentre.EU: ("https://accounts.zoho.eu", "https://www.zohoapis.eu"),
+    DataCentre.IN: ("https://accounts.zoho.in", "https://www.zohoapis.in"),
+    DataCentre.CN: ("https://accounts.zoho.com.cn", "https://www.zohoapis.com.cn"),
+    DataCentre.AU: ("https://accounts.zoho.com.au", "https://www.zohoapis.com.au"),
+    DataCentre.JP: ("https://accounts.zoho.jp", "https://www.zohoapis.jp"),
+    DataCentre.CA: ("https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
+    DataCentre.SA: ("https://accounts.zoho.sa", "https://www.zohoapis.sa"),
+}
+
+
+class ZohoApiLimits(BaseModel):
+    """The documented limits of Zoho's REST API v8 (zoho.md sections 4, 6, 8); configurable
+    because several are not confirmed, and so tests can scale them down."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    page_size: int = Field(200, ge=1, le=200)  # per_page
+    page_records: int = Field(2_000, ge=1)  # reachable with `page`; beyond it `page_token`
+    page_token_records: int = Field(100_000, ge=1)  # reachable with `page_token` at all
+    fields_per_call: int = Field(50, ge=2)
+    ids_per_call: int = Field(100, ge=1)
+    write_batch: int = Field(100, ge=1, le=100)
+    fields_per_create: int = Field(5, ge=1)
+
+
+class ZohoConnection(BaseModel):
+    """The ``zoho`` section of ``crmqual.yaml``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_centre: DataCentre = DataCentre.US
+    #: Overrides of the data centre's hosts (scheme and host, no path), e.g. a Zoho sandbox
+    #: org (``https://sandbox.zohoapis.com``) or a proxy.
+    accounts_url: str | None = None
+    api_domain: str | None = None
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    module: str = "Accounts"
+    #: Stop (exit 5, resumable) before a call once Zoho reports this many credits or fewer left.
+    credit_reserve: int = Field(0, ge=0)
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0)
+    max_attempts: int = Field(5, ge=1)
+    max_retry_wait: float = Field(120.0, ge=0)  # seconds of waiting per request, all retries
+    concurrency: int = Field(5, ge=1, le=25)  # the edition's limit: Free 5 ... Ultimate 25
+    #: Where provisioned fields carry their Chinese label: a tooltip (default), appended to
+    #: the English label, or nowhere.
+    chinese_labels: Literal["tooltip", "label", "none"] = "tooltip"
+    limits: ZohoApiLimits = ZohoApiLimits()
+
+    @field_validator("accounts_url", "api_domain")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value.rstrip("/")
+
+    @property
+    def token_url(self) -> str:
+        accounts = self.accounts_url or DATA_CENTRES[self.data_centre][0]
+        return f"{accounts}/oauth/v2/token"
+
+    @property
+    def default_api_domain(self) -> str:
+        """The configured API domain, else the data centre's (a token answer may name another)."""
+        return self.api_domain or DATA_CENTRES[self.data_centre][1]
+
+    def http_settings(self) -> HttpSettings:
+        return HttpSettings(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            max_total_wait=self.max_retry_wait,
+            concurrency=self.concurrency,
+            pool_size=max(self.concurrency, 2),
+        )
