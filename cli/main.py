@@ -7,7 +7,10 @@ import logging
 import click
 
 from crmqual.cli.assess import assess
+from crmqual.cli.init import init
 from crmqual.cli.policy import policy
+from crmqual.cli.records import history, revert, runs
+from crmqual.cli.sync import provision, sync
 
 
 @click.group()
@@ -19,8 +22,8 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-main.add_command(assess)
-main.add_command(policy)
+for command in (assess, policy, init, provision, sync, runs, history, revert):
+    main.add_command(command)
 
 from crmqual.cli.sandbox import sandbox  # noqa: E402
 

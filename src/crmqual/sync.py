@@ -433,7 +433,7 @@ class _Runner:
             return None
         self.summary.assessed += 1
         previous_canonical: dict[str, Any] | None
-        if last is not None:
+        if last is not None and last.outputs.get("assessed_at"):
             previous_canonical = last.outputs
         else:
             previous_canonical = previous_outputs(m, sync.labels, record)

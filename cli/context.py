@@ -1,0 +1,70 @@
+"""Opening what a command needs from ``crmqual.yaml``: adapter, mapping, policy, state."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import click
+
+from crmqual.adapters.base import Adapter
+from crmqual.adapters.registry import make_adapter
+from crmqual.compiled import CompiledPolicy, compiled
+from crmqual.config import LoadedConfig, load_config
+from crmqual.mapping import Mapping, load_mapping
+from crmqual.policy import load_policy
+from crmqual.state import StateStore, default_state_url
+
+CONFIG_ENV = "CRMQUAL_CONFIG"
+
+
+def config_option(fn: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=lambda: os.environ.get(CONFIG_ENV, "crmqual.yaml"),
+        show_default="crmqual.yaml, or $CRMQUAL_CONFIG",
+        help="The configuration file.",
+    )(fn)
+
+
+@dataclass
+class Context:
+    loaded: LoadedConfig
+    mapping: Mapping
+    mapping_source: str
+    policy: CompiledPolicy
+    state: StateStore
+    adapter: Adapter
+
+    @property
+    def target(self) -> str:
+        return self.loaded.target
+
+
+def state_url(loaded: LoadedConfig) -> str:
+    url = loaded.config.state
+    if url is None:
+        return default_state_url()
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        return f"sqlite:///{loaded.path(relative)}"
+    return url
+
+
+@contextmanager
+def open_context(config_path: str, *, with_adapter: bool = True) -> Iterator[Context]:
+    """Everything a command needs; config, mapping and policy fail before anything else."""
+    loaded = load_config(config_path)
+    mapping, source = load_mapping(loaded.path(loaded.config.mapping), loaded.config.crm)
+    policy = compiled(load_policy(loaded.path(loaded.config.policy)))
+    adapter = make_adapter(loaded, mapping) if with_adapter else None
+    state = StateStore(state_url(loaded))
+    try:
+        yield Context(loaded, mapping, source, policy, state, adapter)  # type: ignore[arg-type]
+    finally:
+        state.close()

@@ -1,0 +1,120 @@
+"""`crmqual runs`, `crmqual history` and `crmqual revert`: what crmqual did, and undoing it."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from crmqual.cli.context import config_option, open_context
+from crmqual.cli.errors import fail_on_config_error
+from crmqual.errors import ExitCode
+from crmqual.revert import revert_run
+
+
+@click.command()
+@config_option
+@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def runs(config_path: str, limit: int, as_json: bool) -> None:
+    """List the latest runs of this CRM with their status and counts."""
+    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+        for run in ctx.state.list_runs(ctx.target, limit=limit):
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "run_id": run.run_id,
+                            "status": run.status,
+                            "mode": run.mode,
+                            "started_at": run.started_at.isoformat(),
+                            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                            "counts": run.counts,
+                            "policy_version": run.policy_version,
+                        }
+                    )
+                )
+                continue
+            counts = " ".join(f"{k} {v}" for k, v in run.counts.items() if v)
+            click.echo(
+                f"{run.run_id:>5}  {run.started_at:%Y-%m-%d %H:%M:%S}  {run.mode:<11} "
+                f"{run.status:<10} {counts}"
+            )
+
+
+@click.command()
+@click.argument("account_id")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per assessment.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None:
+    """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons."""
+    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+        rows = ctx.state.history(ctx.target, account_id)
+        if not rows:
+            click.echo(f"no assessments of {account_id} in the state store", err=True)
+            sys.exit(ExitCode.RECORDS_FAILED)
+        for row in rows:
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "assessed_at": row.assessed_at.isoformat(),
+                            "status": row.status.value,
+                            "run_id": row.run_id,
+                            "outputs": row.outputs,
+                            "inputs": row.account,
+                            "previous_crm_values": row.previous_native,
+                            "policy_version": row.policy_version,
+                        },
+                        ensure_ascii=False,
+                        default=str,
+                    )
+                )
+                continue
+            out = row.outputs
+            click.echo(
+                f"{row.assessed_at:%Y-%m-%d %H:%M} run {row.run_id} ({row.status.value}): "
+                f"grade {out.get('grade', '-')} score {out.get('score', '-')} "
+                f"status {out.get('status', '-')} limit {out.get('credit_limit', '-')} "
+                f"{out.get('limit_currency') or ''}  flags {','.join(out.get('flags', []))}"
+            )
+            for reason in row.reasons:
+                click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
+            inputs = ", ".join(f"{k}={v}" for k, v in row.account.items() if v is not None)
+            click.echo(f"    inputs: {inputs}")
+            click.echo(f"    policy {row.policy_version}")
+
+
+@click.command()
+@click.argument("run_id", type=int)
+@config_option
+@click.option("--dry-run", is_flag=True, help="Show what would be restored; write nothing.")
+def revert(run_id: int, config_path: str, dry_run: bool) -> None:
+    """Write back the values RUN_ID replaced, for every record not changed since."""
+    with fail_on_config_error(), open_context(config_path) as ctx:
+        report = revert_run(
+            adapter=ctx.adapter,
+            mapping=ctx.mapping,
+            state=ctx.state,
+            target=ctx.target,
+            run_id=run_id,
+            dry_run=dry_run,
+        )
+    for w in report.writes:
+        click.echo(
+            f"{'would restore' if dry_run else 'restored'} {w['id']} {w['field']}: "
+            f"{w['from']!r} -> {w['to']!r}"
+        )
+    for record_id in report.changed_since:
+        click.echo(f"left alone (changed since run {run_id}): {record_id}")
+    for record_id in report.missing:
+        click.echo(f"not found in the CRM: {record_id}")
+    for f in report.failed:
+        click.echo(f"error: record {f['id']}: {f['code']}: {f['message']}", err=True)
+    click.echo(
+        f"{len(report.restored)} record(s) {'to restore' if dry_run else 'restored'}, "
+        f"{len(report.changed_since)} left alone"
+    )
+    sys.exit(ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK)
