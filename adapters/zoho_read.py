@@ -4,8 +4,9 @@
   ``Modified_Time`` and the filter's fields) pages through the module; further groups are
   fetched for the records of that page by ``ids``, ``ids_per_call`` at a time.
 - Full and incremental reads sort by ``Modified_Time`` ascending; incremental ones send
-  ``If-Modified-Since`` one second before the watermark (Zoho returns records modified
-  strictly after it, in whole seconds), so records at the watermark are read again on purpose.
+  ``If-Modified-Since`` one second before the watermark rounded up to a whole second: Zoho
+  returns records modified strictly after it, its times are whole seconds, so exactly the
+  records modified at or after the watermark come back (those at it again, on purpose).
 - ``page`` reaches the first ``page_records`` records; from there on ``page_token``.
 - ``page_token`` reaches ``page_token_records`` at most: a read that would go further is
   refused before it starts (``actions/count``), pointing to the bulk path of part 2.
@@ -46,6 +47,11 @@ def zoho_time(instant: datetime) -> str:
     if instant.tzinfo is None:
         raise ValueError("a watermark must carry a time zone")
     return instant.replace(microsecond=0).isoformat()
+
+
+def _ceil_second(instant: datetime) -> datetime:
+    whole = instant.replace(microsecond=0)
+    return whole if whole == instant else whole + timedelta(seconds=1)
 
 
 def field_groups(
@@ -93,7 +99,7 @@ class ZohoReader:
         }
         headers = {}
         if since is not None:
-            headers["If-Modified-Since"] = zoho_time(since - timedelta(seconds=1))
+            headers["If-Modified-Since"] = zoho_time(_ceil_second(since) - timedelta(seconds=1))
         page, token, seen = 1, None, 0
         while True:
             where = {"page_token": token} if token is not None else {"page": page}
