@@ -40,10 +40,26 @@ def sandbox() -> None:
 @click.option("--accounts", type=click.IntRange(min=0), required=True, help="How many.")
 @click.option("--seed", "seed_value", type=int, default=0, show_default=True)
 @_db
-def seed(crm: str, accounts: int, seed_value: int, db: str) -> None:
-    """Fill the sandbox with companies (and the declared custom input fields)."""
+@click.option(
+    "--missing-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.10,
+    show_default=True,
+    help="Share of accounts with some inputs missing.",
+)
+@click.option(
+    "--bad-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of accounts with one malformed value in a text field.",
+)
+def seed(
+    crm: str, accounts: int, seed_value: int, db: str, missing_rate: float, bad_rate: float
+) -> None:
+    """Fill the sandbox with companies in English and Chinese (and the custom input fields)."""
     box = ZohoSandbox(db)
-    added = seed_zoho(box.store, accounts, seed_value)
+    added = seed_zoho(box.store, accounts, seed_value, missing_rate=missing_rate, bad_rate=bad_rate)
     click.echo(
         f"seeded {added} {crm} accounts into {db} "
         f"({len(CUSTOM_FIELDS)} custom input fields declared; {box.count()} accounts in total)"

@@ -116,7 +116,7 @@ def _drive_sdk(creds: ZohoCredentials, work: Path) -> dict[str, Any]:
         record.set_id(record_id)
         record.add_key_value("Business_Status", Choice("Suspended"))
         record.add_key_value("Requested_Limit", 12345.5)
-        record.add_key_value("External_Rating", "BB")
+        record.add_key_value("External_Rating", "BB+")  # never seeded
         updates.append(record)
     body.set_data(updates)
     put = records.update_records("Accounts", body, HeaderMap())
@@ -144,7 +144,7 @@ def _check(box: ZohoSandbox, report: dict[str, Any]) -> None:
         values = box.record(record_id)
         assert values["Business_Status"] == "Suspended"
         assert values["Requested_Limit"] == 12345.5
-        assert values["External_Rating"] == "BB"
+        assert values["External_Rating"] == "BB+"
         (entry,) = box.write_log(record_id=record_id)
         assert entry.source == "api"
         assert entry.client.endswith(":3.1.0")  # zcrmsdk's X-ZOHO-SDK header

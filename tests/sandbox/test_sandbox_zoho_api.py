@@ -388,7 +388,7 @@ def test_update_moves_modified_time_and_logs_the_write(box: ZohoSandbox, api: Ap
     record_id = next(box.records())["id"]
     box.clock.advance(90)
     api.fetch_token()
-    body = json.dumps({"data": [{"id": int(record_id), "External_Rating": "AA"}], "trigger": []})
+    body = json.dumps({"data": [{"id": int(record_id), "External_Rating": "AA+"}], "trigger": []})
     answer = api.put(f"{V8}/Accounts", data=body)  # no Content-Type, like zcrmsdk
     assert answer.status_code == 200
     (item,) = answer.json()["data"]
@@ -409,7 +409,7 @@ def test_update_moves_modified_time_and_logs_the_write(box: ZohoSandbox, api: Ap
     assert list(entry.changes) == ["External_Rating"]
     # Writing the same value again still moves Modified_Time (the sandbox's assumption).
     box.clock.advance(10)
-    again = api.put(f"{V8}/Accounts/{record_id}", json={"data": [{"External_Rating": "AA"}]})
+    again = api.put(f"{V8}/Accounts/{record_id}", json={"data": [{"External_Rating": "AA+"}]})
     assert again.json()["data"][0]["details"]["Modified_Time"] > stamp
     assert box.write_log(record_id=record_id)[-1].changes == {}
 
@@ -664,8 +664,9 @@ def test_coql_select_where_order_limit(box: ZohoSandbox, api: Api) -> None:
     assert [r["id"] for r in body["data"]] == [r["id"] for r in rows[1:6]]
     assert set(body["data"][0]) == {"id", "Account_Name", "Total_Assets"}
     assert body["info"] == {"count": 5, "more_records": len(rows) > 6}
-    like = _coql(api, "select Account_Name from Accounts where Account_Name like '%Ltd' limit 200")
-    assert all(r["Account_Name"].endswith("Ltd") for r in like.json()["data"])
+    query = "select Account_Name from Accounts where Account_Name like '%有限公司' limit 200"
+    like = _coql(api, query)
+    assert all(r["Account_Name"].endswith("有限公司") for r in like.json()["data"])
     ids = [r["id"] for r in box.records()][:2]
     chosen = _coql(api, f"select id from Accounts where id in ({ids[0]}, {ids[1]})")
     assert sorted(r["id"] for r in chosen.json()["data"]) == sorted(ids)

@@ -240,6 +240,29 @@ class SandboxStore:
             )
             return cur.rowcount
 
+    def insert_rows(self, module: str, rows: list[tuple[int, str, str, str]]) -> int:
+        """Insert ready-made rows `(id, created, modified, JSON data)` (bulk seeding)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO records (module, id, created_time, modified_time, data) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(module, *row) for row in rows],
+            )
+        return len(rows)
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Loosen durability on this thread's connection while a bulk load runs: a crash
+        mid-seed may lose the seed (it is rerun), never a running sandbox's writes."""
+        conn = self._conn()
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("PRAGMA cache_size=-262144")  # 256 MiB: keeps the time index in memory
+        try:
+            yield
+        finally:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA cache_size=-2000")
+
     def get_records(self, module: str, ids: Iterable[int]) -> dict[int, StoredRecord]:
         wanted = list(ids)
         found: dict[int, StoredRecord] = {}

@@ -37,6 +37,9 @@ OWNERS: tuple[dict[str, str], ...] = (
     PERSON,
     {"id": "5725767000000000013", "name": "Maria Garcia", "email": "maria@crmqual-sandbox.test"},
     {"id": "5725767000000000014", "name": "John Smith", "email": "john@crmqual-sandbox.test"},
+    {"id": "5725767000000000015", "name": "张敏", "email": "zhang.min@crmqual-sandbox.test"},
+    {"id": "5725767000000000016", "name": "陈静", "email": "chen.jing@crmqual-sandbox.test"},
+    {"id": "5725767000000000017", "name": "Emily Clarke", "email": "emily@crmqual-sandbox.test"},
 )
 USERS: tuple[dict[str, str], ...] = (API_USER, *OWNERS)
 
