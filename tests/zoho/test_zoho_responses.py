@@ -237,6 +237,19 @@ def test_incremental_read_sends_if_modified_since_and_counts_by_criteria(
     assert [r["id"] for r in pages[0]] == [record(7)["id"]]
 
 
+def test_a_whole_second_watermark_asks_from_the_second_before(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    rsps.get(COUNT_URL, json={"count": 0})
+    rsps.get(
+        LIST_URL,
+        status=304,
+        match=[matchers.header_matcher({"If-Modified-Since": "2026-03-01T09:59:59+05:30"})],
+    )
+    since = datetime(2026, 3, 1, 10, 0, 0, tzinfo=IST)
+    assert list(adapter(sleeps).read(ReadQuery(FIELDS, since=since))) == []
+
+
 @pytest.mark.parametrize("status", [304, 204])
 def test_nothing_modified_or_nothing_at_all_yields_no_page(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float], status: int
