@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -43,6 +44,9 @@ class FileConnection(BaseModel):
     output: str
     page_size: int = 200
     write_batch: int = 100
+    #: Seconds to pause before and after each write batch: slows crmqual down where the
+    #: output file is picked up by an import job or lives on a slow shared folder.
+    write_pause_s: float = 0.0
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -158,6 +162,7 @@ class FileAdapter(Adapter):
     # -- writing ------------------------------------------------------------------------------
     def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
         self.api_calls += 1
+        time.sleep(self.connection.write_pause_s)
         known = {spec.api_name for spec in self._output_specs()}
         results, entries = [], []
         for record_id, values in updates:
@@ -170,6 +175,7 @@ class FileAdapter(Adapter):
             entries.append({"id": record_id, "values": dict(values), "client": self._client})
             results.append(RecordResult(record_id, True))
         self.append_log(entries)
+        time.sleep(self.connection.write_pause_s)
         return results
 
     def append_log(self, entries: Sequence[Mapping[str, Any]]) -> None:
