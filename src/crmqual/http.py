@@ -376,12 +376,14 @@ class HttpClient:
             if verdict.action in (Action.OK, Action.RECORD):
                 return response
             if verdict.action == Action.REFRESH and self.auth is not None and not refreshed:
+                self.auth.refresh(sent)  # a transient failure here is retried like any other
                 refreshed = True
-                self.auth.refresh(sent)
                 raise TransientError(self._describe(method, url, response, verdict), retry_after=0)
             raise self._error(method, url, response, verdict)
 
-        result: requests.Response = self._retrying(attempt)
+        # A copy per request: the policy is built once, the state of a request is its own
+        # (a token mint inside an attempt is itself a request).
+        result: requests.Response = self._retrying.copy()(attempt)
         return result
 
     def _send(

@@ -103,6 +103,20 @@ def test_invalid_token_mid_run_refreshes_then_retries(
     assert len(pages) == 1 and second.call_count == 1
 
 
+def test_a_token_endpoint_hiccup_during_a_refresh_is_retried(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    rsps.get(FIELDS_URL, status=401, json=error("INVALID_TOKEN", "invalid oauth token"))
+    rsps.post(TOKEN_URL, status=502, body="")
+    rsps.post(TOKEN_URL, json=token_body(ACCESS_TOKENS[1]))
+    rsps.get(
+        FIELDS_URL,
+        json={"fields": []},
+        match=[matchers.header_matcher({"Authorization": f"Zoho-oauthtoken {ACCESS_TOKENS[1]}"})],
+    )
+    assert "id" in adapter(sleeps).describe()
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_scope_mismatch_is_an_auth_error_without_refreshing(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float], status: int
