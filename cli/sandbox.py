@@ -8,11 +8,14 @@ import sys
 
 import click
 
+from crmqual.errors import ConfigError
 from crmqual.sandbox.backend import ZohoSandbox
+from crmqual.sandbox.faults import FaultProfile, load_profile
 from crmqual.sandbox.observe import format_stats, stats
 from crmqual.sandbox.seed import CUSTOM_FIELDS, seed_zoho
 from crmqual.sandbox.server import SandboxServer
 from crmqual.sandbox.zoho_hosts import ZohoHosts
+from crmqual.sandbox.zoho_quota import DEFAULT_EDITION, EDITIONS, Quota, parse_credits
 from crmqual.sandbox.zoho_scopes import ALL_SCOPES, is_valid
 
 DEFAULT_DB = "crmqual-sandbox.db"
@@ -76,13 +79,49 @@ def seed(
     help="Comma-separated OAuth scopes of the printed refresh token (default: every scope).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object, then serve.")
-def serve(crm: str, port: int, db: str, scopes: str | None, as_json: bool) -> None:
+@click.option(
+    "--faults",
+    default="none",
+    show_default=True,
+    help="Fault profile: none, flaky, hostile, or a YAML file of your own.",
+)
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the faults.")
+@click.option(
+    "--latency-ms", type=click.IntRange(min=0), default=None, help="Added to every API call."
+)
+@click.option(
+    "--edition",
+    type=click.Choice(list(EDITIONS)),
+    default=None,
+    help=f"Zoho edition: daily credits and concurrency (default: the file's, else "
+    f"{DEFAULT_EDITION}).",
+)
+@click.option(
+    "--credits", "credits_text", default=None, help="Daily API credits: a number or 'unlimited'."
+)
+def serve(
+    crm: str,
+    port: int,
+    db: str,
+    scopes: str | None,
+    as_json: bool,
+    faults: str,
+    fault_seed: int,
+    latency_ms: int | None,
+    edition: str | None,
+    credits_text: str | None,
+) -> None:
     """Serve the sandbox on 127.0.0.1 until killed; print base URLs and credentials."""
     granted = tuple(s.strip() for s in scopes.split(",") if s.strip()) if scopes else ALL_SCOPES
     bad = [s for s in granted if not is_valid(s)]
     if bad:
         raise click.BadParameter(f"not Zoho scopes: {', '.join(bad)}", param_hint="--scopes")
-    box = ZohoSandbox(db)
+    profile = _profile(faults, latency_ms)
+    box = ZohoSandbox(db, faults=profile, fault_seed=fault_seed)
+    if edition is not None or credits_text is not None:
+        credits = box.quota.credits if credits_text is None else _credits(credits_text)
+        quota = Quota(edition or box.quota.edition, credits)
+        box = ZohoSandbox(db, quota=quota, faults=profile, fault_seed=fault_seed)
     app = box.app(None)
     server = SandboxServer(app, port)
     app.api_domain = server.base_url
@@ -94,10 +133,33 @@ def serve(crm: str, port: int, db: str, scopes: str | None, as_json: bool) -> No
         for key, value in credentials.as_dict().items():
             click.echo(f"  {key:<14} {value}")
         click.echo(f"  {'scopes':<14} {','.join(granted)}")
+        limit = box.quota.allowance
+        click.echo(
+            f"  {'edition':<14} {box.quota.edition}, "
+            f"{'unlimited' if limit is None else limit} credits a day, "
+            f"{box.quota.concurrency} concurrent calls; faults {profile.name}"
+        )
         click.echo("Ctrl-C stops it.")
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+def _profile(faults: str, latency_ms: int | None) -> FaultProfile:
+    try:
+        profile = load_profile(faults)
+    except ConfigError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    if latency_ms is not None:
+        profile = profile.model_copy(update={"latency_ms": latency_ms})
+    return profile
+
+
+def _credits(text: str) -> int | None:
+    try:
+        return parse_credits(text)
+    except ValueError:
+        raise click.BadParameter("a number or 'unlimited'", param_hint="--credits") from None
 
 
 @sandbox.command(name="stats")
@@ -113,5 +175,5 @@ def serve(crm: str, port: int, db: str, scopes: str | None, as_json: bool) -> No
 def stats_command(db: str, as_json: bool) -> None:
     """API calls per endpoint and a summary of the write log."""
     box = ZohoSandbox(db)
-    summary = stats(box.store)
+    summary = stats(box.store, box.credits())
     click.echo(json.dumps(summary) if as_json else format_stats(summary))

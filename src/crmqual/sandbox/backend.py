@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from crmqual.sandbox.clock import SandboxClock
+from crmqual.sandbox.faults import FaultPlan, FaultProfile
 from crmqual.sandbox.inprocess import route
 from crmqual.sandbox.server import SandboxServer
 from crmqual.sandbox.store import CallEntry, SandboxStore, Scan, StoredRecord, WriteEntry, iso
@@ -24,6 +26,7 @@ from crmqual.sandbox.zoho import ZohoApp
 from crmqual.sandbox.zoho_auth import ZohoAuth
 from crmqual.sandbox.zoho_call import ZohoLimits
 from crmqual.sandbox.zoho_hosts import ZohoHosts
+from crmqual.sandbox.zoho_quota import CreditLedger, Quota
 from crmqual.sandbox.zoho_records import full_values, render, written
 from crmqual.sandbox.zoho_schema import API_USER, ID_BASE, MODULE, OWNERS, PERSON, install
 from crmqual.sandbox.zoho_scopes import ALL_SCOPES
@@ -49,20 +52,48 @@ class ZohoCredentials:
 
 class ZohoSandbox:
     """A Zoho org kept in one SQLite file. Several `ZohoSandbox` objects, in one process or
-    several, may open the same file at once."""
+    several, may open the same file at once.
 
-    def __init__(self, db: str | Path, *, limits: ZohoLimits | None = None) -> None:
+    `quota` (edition and credits) is recorded in the file, so `crmqual sandbox stats` and
+    other processes see it; without one, the file's (default: enterprise). `faults` and
+    `fault_seed` make every app this object runs (in-process or served) fail on schedule;
+    `sleep` is how those apps spend latency (tests pass a recorder instead of waiting)."""
+
+    def __init__(
+        self,
+        db: str | Path,
+        *,
+        limits: ZohoLimits | None = None,
+        quota: Quota | None = None,
+        faults: FaultProfile | None = None,
+        fault_seed: int = 0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.db = Path(db)
         self.store = SandboxStore(self.db)
         self.clock = SandboxClock(self.store)
         self.auth = ZohoAuth(self.store, self.clock)
         self.limits = limits or ZohoLimits()
+        if quota is not None:
+            quota.save(self.store)
+        self.quota = Quota.load(self.store)
+        self.faults = faults
+        self.fault_seed = fault_seed
+        self.sleep = sleep
         install(self.store, iso(self.clock.now()))
 
     # -- running it ---------------------------------------------------------------------------
     def app(self, api_domain: str | None) -> ZohoApp:
-        """The WSGI app; token answers report `api_domain` as the API's base URL."""
-        return ZohoApp(self.store, api_domain=api_domain, limits=self.limits)
+        """A WSGI app with a fresh fault plan (its calls counted from 1); token answers report
+        `api_domain` as the API's base URL."""
+        return ZohoApp(
+            self.store,
+            api_domain=api_domain,
+            limits=self.limits,
+            quota=self.quota,
+            faults=FaultPlan(self.faults, self.fault_seed),
+            sleep=self.sleep,
+        )
 
     def credentials(self, hosts: ZohoHosts, scopes: Iterable[str] = ALL_SCOPES) -> ZohoCredentials:
         """Fresh credentials: the org's client and a new refresh token for `scopes`."""
@@ -97,13 +128,17 @@ class ZohoSandbox:
         with server:
             yield server, self.credentials(ZohoHosts.single(server.base_url), scopes)
 
-    def serve_command(self, port: int = 0) -> list[str]:
-        """argv that serves this sandbox in its own process and prints credentials as JSON."""
+    def serve_command(self, port: int = 0, faults: str | None = None) -> list[str]:
+        """argv that serves this sandbox in its own process and prints credentials as JSON;
+        `faults` names a profile or a YAML file (the edition and credits are in the file)."""
         # The sandbox's own command group: the same `serve` as `crmqual sandbox serve`, without
         # importing every other command of the CLI.
         entry = "from crmqual.cli.sandbox import sandbox; sandbox(prog_name='crmqual sandbox')"
         argv = [sys.executable, "-c", entry, "serve", "--crm", "zoho"]
-        return [*argv, "--db", str(self.db), "--port", str(port), "--json"]
+        argv += ["--db", str(self.db), "--port", str(port), "--json"]
+        if faults is not None:
+            argv += ["--faults", faults, "--fault-seed", str(self.fault_seed)]
+        return argv
 
     # -- records ------------------------------------------------------------------------------
     def load_records(self, records: Iterable[dict[str, Any]], module: str = MODULE) -> list[str]:
@@ -184,6 +219,19 @@ class ZohoSandbox:
 
     def call_counts(self) -> dict[str, int]:
         return self.store.call_counts()
+
+    def credits(self) -> dict[str, Any]:
+        """API credits: `spent` in all, `in_window` (the last 24 hours), `allowance` and
+        `remaining` (None when unlimited), and the edition."""
+        window = CreditLedger(self.store, self.quota).window(self.clock.now())
+        return {
+            "edition": self.quota.edition,
+            "allowance": window.allowance,
+            "spent": self.store.credits_since(-1),
+            "in_window": window.spent_in_window,
+            "remaining": window.remaining,
+            "concurrency": self.quota.concurrency,
+        }
 
     def close(self) -> None:
         self.store.close()

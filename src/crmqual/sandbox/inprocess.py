@@ -25,6 +25,25 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
+READ_TIMEOUT_KEY = "crmqual.sandbox.read_timeout"
+"""The environ key carrying the caller's read timeout in seconds (in-process only)."""
+
+
+class ConnectionDropped(Exception):
+    """Raised by an app that closes the connection without answering (a fault)."""
+
+
+class AnswerTimedOut(Exception):
+    """Raised by an app whose answer comes later than the caller's read timeout (a fault)."""
+
+
+def read_timeout(timeout: Any) -> float | None:
+    """The read part of a requests `timeout` (a number or a (connect, read) pair)."""
+    if isinstance(timeout, tuple):
+        timeout = timeout[1] if len(timeout) > 1 else None
+    return float(timeout) if isinstance(timeout, int | float) else None
+
+
 _lock = threading.Lock()
 _mounts: dict[str, list[WSGIApp]] = {}
 _original_send: Callable[..., requests.Response] | None = None
@@ -51,8 +70,12 @@ def _body(body: Any) -> bytes:
     return b"".join(c.encode("utf-8") if isinstance(c, str) else bytes(c) for c in body)
 
 
-def call_app(app: WSGIApp, request: requests.PreparedRequest) -> requests.Response:
-    """Run one prepared request through a WSGI app and wrap the answer as requests would."""
+def call_app(
+    app: WSGIApp, request: requests.PreparedRequest, timeout: float | None = None
+) -> requests.Response:
+    """Run one prepared request through a WSGI app and wrap the answer as requests would.
+    An app that drops the connection or answers too late raises what requests would:
+    `requests.ConnectionError` or `requests.ReadTimeout`."""
     url = request.url or ""
     parts = urlsplit(url)
     headers = dict(request.headers)
@@ -69,7 +92,15 @@ def call_app(app: WSGIApp, request: requests.PreparedRequest) -> requests.Respon
         environ = builder.get_environ()
     finally:
         builder.close()
-    app_iter, status, response_headers = run_wsgi_app(app, environ)
+    environ[READ_TIMEOUT_KEY] = timeout
+    try:
+        app_iter, status, response_headers = run_wsgi_app(app, environ)
+    except ConnectionDropped:
+        raise requests.ConnectionError(
+            "Connection aborted: remote end closed connection without response", request=request
+        ) from None
+    except AnswerTimedOut:
+        raise requests.ReadTimeout(f"Read timed out ({timeout} s)", request=request) from None
     try:
         content = b"".join(app_iter)
     finally:
@@ -98,7 +129,9 @@ def _send(self: HTTPAdapter, request: requests.PreparedRequest, *args: Any, **kw
     if app is None:
         assert original is not None
         return original(self, request, *args, **kwargs)
-    response = call_app(app, request)
+    # HTTPAdapter.send(request, stream, timeout, ...): requests passes it by keyword.
+    timeout = kwargs.get("timeout", args[1] if len(args) > 1 else None)
+    response = call_app(app, request, read_timeout(timeout))
     response.connection = self
     return response
 

@@ -8,8 +8,9 @@ from typing import Any
 from crmqual.sandbox.store import SandboxStore
 
 
-def stats(store: SandboxStore) -> dict[str, Any]:
-    """`{"calls": {endpoint: n}, "calls_total": n, "writes": {...}}` for `crmqual sandbox stats`."""
+def stats(store: SandboxStore, credits: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`{"calls": {endpoint: n}, "calls_total": n, "credits": {...}, "writes": {...}}` for
+    `crmqual sandbox stats`; `credits` as `ZohoSandbox.credits()` gives them."""
     calls = store.call_counts()
     writes = store.writes()
     fields: Counter[str] = Counter()
@@ -18,6 +19,7 @@ def stats(store: SandboxStore) -> dict[str, Any]:
     return {
         "calls": calls,
         "calls_total": sum(calls.values()),
+        "credits": credits or {},
         "writes": {
             "total": len(writes),
             "records": len({(w.module, w.record_id) for w in writes}),
@@ -31,6 +33,14 @@ def stats(store: SandboxStore) -> dict[str, Any]:
 def format_stats(summary: dict[str, Any]) -> str:
     lines = [f"API calls: {summary['calls_total']}"]
     lines += [f"  {n:>8}  {endpoint}" for endpoint, n in summary["calls"].items()]
+    credits = summary.get("credits") or {}
+    if credits:
+        allowance = credits["allowance"]
+        of = "unlimited" if allowance is None else f"{credits['remaining']} of {allowance} left"
+        lines.append(
+            f"API credits: {credits['spent']} spent, {credits['in_window']} in the last 24 h "
+            f"({of}; edition {credits['edition']}, {credits['concurrency']} concurrent calls)"
+        )
     writes = summary["writes"]
     lines.append(f"Writes: {writes['total']} to {writes['records']} records")
     lines += [f"  {n:>8}  source {source}" for source, n in writes["by_source"].items()]

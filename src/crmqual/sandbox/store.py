@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS tokens (
     created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS page_tokens (
     token TEXT PRIMARY KEY, state TEXT NOT NULL, expires_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS credits (minute INTEGER PRIMARY KEY, spent INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mints (refresh TEXT NOT NULL, at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS mints_refresh ON mints (refresh, at);
 CREATE TABLE IF NOT EXISTS custom_views (
     id TEXT PRIMARY KEY, module TEXT NOT NULL, name TEXT NOT NULL, criteria TEXT NOT NULL);
 """
@@ -438,6 +441,38 @@ class SandboxStore:
         with self.transaction() as conn:
             cur = conn.execute("UPDATE tokens SET used=1 WHERE token=? AND used=0", (token,))
             return cur.rowcount == 1
+
+    def expire_token(self, token: str, at: str) -> None:
+        """End a token's life at `at` (a fault: a token that expires in the middle of a run)."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE tokens SET expires_at=? WHERE token=?", (at, token))
+
+    def record_mint(self, refresh: str, at: str) -> None:
+        """Remember that an access token was minted from `refresh` (for the mint quota)."""
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO mints (refresh, at) VALUES (?, ?)", (refresh, at))
+
+    def mints_since(self, refresh: str, since: str) -> int:
+        row = self._conn().execute(
+            "SELECT COUNT(*) FROM mints WHERE refresh=? AND at > ?", (refresh, since)
+        )
+        return int(row.fetchone()[0])
+
+    # -- API credits --------------------------------------------------------------------------
+    def add_credits(self, minute: int, cost: int) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO credits (minute, spent) VALUES (?, ?) "
+                "ON CONFLICT (minute) DO UPDATE SET spent = spent + excluded.spent",
+                (minute, cost),
+            )
+
+    def credits_since(self, after_minute: int) -> int:
+        """Credits spent in minutes after `after_minute`."""
+        row = self._conn().execute(
+            "SELECT COALESCE(SUM(spent), 0) FROM credits WHERE minute > ?", (after_minute,)
+        )
+        return int(row.fetchone()[0])
 
     def put_page_token(self, token: str, state: dict[str, Any], expires_at: str) -> None:
         with self.transaction() as conn:

@@ -9,6 +9,7 @@ and every call is counted in the store under its endpoint's name, e.g. `GET /crm
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,6 +19,8 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from crmqual.sandbox.clock import SandboxClock
+from crmqual.sandbox.faults import Decision, FaultPlan
+from crmqual.sandbox.inprocess import ConnectionDropped
 from crmqual.sandbox.store import SandboxStore, iso
 from crmqual.sandbox.zoho_auth import ZohoAuth
 from crmqual.sandbox.zoho_call import Call, ZohoLimits, client_name, json_response
@@ -30,7 +33,9 @@ from crmqual.sandbox.zoho_errors import (
     error_body,
 )
 from crmqual.sandbox.zoho_fields import create_fields, get_fields, update_fields
+from crmqual.sandbox.zoho_guard import Guard
 from crmqual.sandbox.zoho_org import modules, org, users
+from crmqual.sandbox.zoho_quota import ConcurrencyGate, CreditLedger, Quota
 from crmqual.sandbox.zoho_records import (
     get_record,
     list_records,
@@ -81,7 +86,9 @@ def endpoint_name(method: str, rule: str, version: str | None) -> str:
 
 class ZohoApp:
     """WSGI app of the Zoho dialect. `api_domain` is what token answers report (the sandbox's
-    own API base URL, never a real Zoho host unless the in-process mode serves that host)."""
+    own API base URL, never a real Zoho host unless the in-process mode serves that host).
+    `quota` (default: what the store records, else enterprise) sets credits and concurrency;
+    `faults` the fault plan (default: none); `sleep` how latency is spent (tests record it)."""
 
     def __init__(
         self,
@@ -89,11 +96,20 @@ class ZohoApp:
         *,
         api_domain: str | None = None,
         limits: ZohoLimits | None = None,
+        quota: Quota | None = None,
+        faults: FaultPlan | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store = store
         self.clock = SandboxClock(store)
-        self.auth = ZohoAuth(store, self.clock)
+        self.faults = faults or FaultPlan()
+        self.auth = ZohoAuth(store, self.clock, throttle=self.faults.profile.token_throttle)
         self.limits = limits or ZohoLimits()
+        self.quota = quota or Quota.load(store)
+        self.guard = Guard(
+            CreditLedger(store, self.quota), ConcurrencyGate(self.quota.concurrency), self.faults,
+            sleep,
+        )  # fmt: skip
         self.api_domain = api_domain
         self.url_map = _url_map()
         install(store, iso(self.clock.now()))
@@ -103,13 +119,54 @@ class ZohoApp:
     ) -> Iterable[bytes]:
         request = Request(environ)
         now = self.clock.now()
-        name = f"{request.method} {request.path}"
+        name = self._endpoint(request, environ)
+
+        def handle(decision: Decision) -> Response:
+            return self._handle(request, environ, now, decision, name)
+
+        try:
+            response = self.guard.answer(request, environ, now, handle)
+        except ConnectionDropped:
+            self._log(request, now, name, 0)  # 0: no answer was sent
+            if "werkzeug.socket" not in environ:
+                raise  # in-process: the caller sees a connection error
+            # Served: the socket is shut; what follows is written nowhere.
+            return Response(status=500)(environ, start_response)
+        response.headers["Date"] = http_date(now)
+        self._log(request, now, name, response.status_code)
+        return response(environ, start_response)
+
+    def _endpoint(self, request: Request, environ: dict[str, Any]) -> str:
+        """The stable name of the route a request is for, e.g. `GET /crm/v8/{module}`."""
+        try:
+            rule, matched = self.url_map.bind_to_environ(environ).match(return_rule=True)
+        except HTTPException:
+            return f"{request.method} {request.path}"
+        return endpoint_name(request.method, rule.rule, matched.get("version"))
+
+    def _log(self, request: Request, now: Any, endpoint: str, status: int) -> None:
+        self.store.log_call(
+            at=iso(now),
+            method=request.method,
+            path=request.path,
+            endpoint=endpoint,
+            status=status,
+            client=client_name(request),
+        )
+
+    def _handle(
+        self,
+        request: Request,
+        environ: dict[str, Any],
+        now: Any,
+        decision: Decision,
+        name: str,
+    ) -> Response:
         try:
             rule, matched = self.url_map.bind_to_environ(environ).match(return_rule=True)
             args = dict(matched)
             version = args.pop("version", None)
-            name = endpoint_name(request.method, rule.rule, version)
-            response = self._dispatch(request, rule.endpoint, version, args, now)
+            response = self._dispatch(request, rule.endpoint, version, args, now, decision)
         except NotFound:
             response = json_response(error_body("INVALID_URL_PATTERN", URL_MESSAGE), 404)
         except MethodNotAllowed:
@@ -121,16 +178,7 @@ class ZohoApp:
         except Exception:
             log.exception("sandbox handler failed for %s", name)
             response = json_response(error_body("INTERNAL_ERROR", INTERNAL_MESSAGE), 500)
-        response.headers["Date"] = http_date(now)
-        self.store.log_call(
-            at=iso(now),
-            method=request.method,
-            path=request.path,
-            endpoint=name,
-            status=response.status_code,
-            client=client_name(request),
-        )
-        return response(environ, start_response)
+        return response
 
     def _dispatch(
         self,
@@ -139,6 +187,7 @@ class ZohoApp:
         version: str | None,
         args: dict[str, Any],
         now: Any,
+        decision: Decision,
     ) -> Response:
         if endpoint == "token":
             params = {**request.args.to_dict(), **request.form.to_dict()}
@@ -148,4 +197,5 @@ class ZohoApp:
             self.auth.revoke(token)
             return json_response({})
         call = Call(request, version or "v8", now, self.store, self.auth, self.limits, None)
+        call.decision, call.profile = decision, self.faults.profile
         return _HANDLERS[endpoint](call, **args)

@@ -26,6 +26,16 @@ from crmqual.sandbox.zoho_scopes import ALL_SCOPES, Requirement, is_valid, satis
 
 ACCESS_TOKEN_SECONDS = 3600
 GRANT_CODE_SECONDS = 180
+MINTS_PER_WINDOW = 10
+MINT_WINDOW_SECONDS = 600
+THROTTLED: dict[str, str] = {
+    "error": "Access Denied",
+    "error_description": "You have made too many requests continuously. "
+    "Please try again after some time.",
+    "status": "failure",
+}
+"""Zoho Accounts' answer to a throttled token request: HTTP 200, no `access_token`
+(zoho.md 3.2 names the kind, "Access Denied"; the description's wording is assumed)."""
 _CLIENT_KEY = "zoho_client"
 
 
@@ -44,9 +54,11 @@ def _token(prefix: str = "1000") -> str:
 class ZohoAuth:
     """Issues and checks tokens against one store, on the sandbox clock."""
 
-    def __init__(self, store: SandboxStore, clock: SandboxClock) -> None:
+    def __init__(self, store: SandboxStore, clock: SandboxClock, *, throttle: bool = False) -> None:
         self.store = store
         self.clock = clock
+        self.throttle = throttle
+        """Enforce the mint quota: at most 10 access tokens per refresh token in 10 minutes."""
 
     # -- the client and its credentials (the sandbox's Python API uses these) -----------------
     def client(self) -> ZohoClient:
@@ -104,6 +116,12 @@ class ZohoAuth:
             row = self._live(params.get("refresh_token"), "refresh")
             if row is None:
                 return {"error": "invalid_code"}
+            now = self.clock.now()
+            if self.throttle:
+                since = iso(now - timedelta(seconds=MINT_WINDOW_SECONDS))
+                if self.store.mints_since(row.token, since) >= MINTS_PER_WINDOW:
+                    return dict(THROTTLED)
+            self.store.record_mint(row.token, iso(now))
             return self._access_answer(row.scopes, api_domain)
         if grant == "authorization_code":
             row = self._live(params.get("code"), "grant")
@@ -143,12 +161,21 @@ class ZohoAuth:
 
     # -- the check of every API call ----------------------------------------------------------
     def authorize(
-        self, header: str | None, requirement: Requirement, scope_status: int
+        self,
+        header: str | None,
+        requirement: Requirement,
+        scope_status: int,
+        *,
+        expire_now: bool = False,
     ) -> TokenRow:
-        """The caller's token if it is live and grants the requirement; else the error answer."""
+        """The caller's token if it is live and grants the requirement; else the error answer.
+        `expire_now` (a fault) ends a live token's life here, as if its hour had run out."""
         if not header or not header.startswith("Zoho-oauthtoken "):
             raise ZohoError.of(401, "AUTHENTICATION_FAILURE", AUTH_FAILED_MESSAGE)
         row = self._live(header.removeprefix("Zoho-oauthtoken ").strip(), "access")
+        if row is not None and expire_now:
+            self.store.expire_token(row.token, iso(self.clock.now()))
+            row = None
         if row is None:
             raise ZohoError.of(401, "INVALID_TOKEN", INVALID_TOKEN_MESSAGE)
         if not satisfied(row.scopes, requirement):

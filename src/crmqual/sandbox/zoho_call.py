@@ -9,6 +9,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.faults import Decision, FaultProfile
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import SandboxStore, TokenRow
 from crmqual.sandbox.zoho_auth import ZohoAuth
@@ -46,13 +47,26 @@ class Call:
     limits: ZohoLimits
     api_domain: str | None
     token: TokenRow | None = field(default=None)
+    decision: Decision | None = field(default=None)
+    profile: FaultProfile | None = field(default=None)
 
     def require(self, requirement: Requirement) -> TokenRow:
-        """Authenticate and check scopes; raises the documented 401 answers."""
+        """Authenticate and check scopes; raises the documented 401 answers (including the
+        token-expiry fault)."""
+        expire = self.decision is not None and self.decision.fault == "token_expiry"
         self.token = self.auth.authorize(
-            self.request.headers.get("Authorization"), requirement, self.limits.scope_status
+            self.request.headers.get("Authorization"),
+            requirement,
+            self.limits.scope_status,
+            expire_now=expire,
         )
         return self.token
+
+    def record_fault(self, index: int) -> bool:
+        """Does the per-record validation fault refuse record `index` of this write?"""
+        if self.decision is None or self.profile is None:
+            return False
+        return self.decision.record_fails(index, self.profile.record_error)
 
     def client(self) -> str:
         return client_name(self.request)

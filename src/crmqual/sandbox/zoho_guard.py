@@ -1,0 +1,152 @@
+"""What stands between a request and its handler: the edition's concurrency limit, the API
+credits, and the fault plan (zoho.md section 7; `faults.py`).
+
+Order, for a CRM API call (`/crm/...`): take a concurrency slot (none free: 429); a fault
+decided before handling (dropped connection, 429, 5xx) answers without touching data; the
+credits are charged (not enough left: 429); the handler runs (token expiry and per-record
+errors are applied inside it); `X-API-CREDITS-REMAINING` is added once more than half the
+window's credits are spent; the answer is delayed by latency or a slow fault; a connection
+dropped after handling loses the answer, not the write. Calls refused by a limit or a fault
+before handling cost no credits. The token endpoint is only subject to mint throttling.
+
+Both 429s carry Zoho's one code, TOO_MANY_REQUESTS, and no `Retry-After` (zoho.md 7). The
+sandbox tells them apart the way the reference allows: credits exhausted comes with
+`X-API-CREDITS-REMAINING: 0` and `CREDITS_MESSAGE`; concurrency with `CONCURRENCY_MESSAGE`
+(and the header only if more than half of the credits are spent, as on any answer).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from crmqual.sandbox.faults import Decision, FaultPlan
+from crmqual.sandbox.inprocess import READ_TIMEOUT_KEY, AnswerTimedOut, ConnectionDropped
+from crmqual.sandbox.zoho_call import json_response
+from crmqual.sandbox.zoho_errors import INTERNAL_MESSAGE, error_body
+from crmqual.sandbox.zoho_quota import ConcurrencyGate, CreditLedger, Spend, call_cost
+
+CREDITS_MESSAGE = "API credits of the org exhausted for the last 24 hours"
+CONCURRENCY_MESSAGE = "Concurrent API calls exceeded the limit of the org"
+CREDITS_HEADER = "X-API-CREDITS-REMAINING"
+_GATEWAY = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+Handle = Callable[[Decision], Response]
+
+
+def _records(request: Request) -> int:
+    """How many records a write carries (0 when the body is not a record list)."""
+    if request.method not in ("PUT", "POST"):
+        return 0
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except ValueError:
+        return 0
+    data = body.get("data") if isinstance(body, dict) else None
+    return len(data) if isinstance(data, list) else 0
+
+
+def too_many(message: str, spend: Spend | None) -> Response:
+    response = json_response(error_body("TOO_MANY_REQUESTS", message), 429)
+    if spend is not None and spend.show_remaining:
+        response.headers[CREDITS_HEADER] = str(spend.remaining)
+    return response
+
+
+def server_error(status: int) -> Response:
+    if status == 500:
+        return json_response(error_body("INTERNAL_ERROR", INTERNAL_MESSAGE), 500)
+    # What a load balancer in front of the API answers: HTML, not Zoho's JSON.
+    title = f"{status} {_GATEWAY[status]}"
+    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+    return Response(page, status=status, content_type="text/html")
+
+
+def drop(environ: dict[str, Any]) -> None:
+    """Close the client's connection without an answer. Served: shut the socket down (the
+    server's own write then fails quietly); in-process: the caller sees a connection error."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):  # the client may have gone already
+            sock.shutdown(socket.SHUT_RDWR)
+    raise ConnectionDropped()
+
+
+class Guard:
+    """The limits and faults of one app (one serving process, or one in-process route)."""
+
+    def __init__(
+        self,
+        ledger: CreditLedger,
+        gate: ConcurrencyGate,
+        plan: FaultPlan,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ledger = ledger
+        self.gate = gate
+        self.plan = plan
+        self.sleep = sleep
+
+    def answer(
+        self, request: Request, environ: dict[str, Any], now: datetime, handle: Handle
+    ) -> Response:
+        """The answer to one request; raises ConnectionDropped or AnswerTimedOut."""
+        decision = self.plan.next()
+        if not request.path.startswith("/crm/"):
+            return handle(decision)
+        records = _records(request)
+        heavy = records > 10 or request.path.endswith("/coql")
+        if not self.gate.enter(heavy):
+            return too_many(CONCURRENCY_MESSAGE, self.ledger.window(now))
+        try:
+            return self._within_slot(request, environ, now, handle, decision, records)
+        finally:
+            self.gate.leave(heavy)
+
+    def _within_slot(
+        self,
+        request: Request,
+        environ: dict[str, Any],
+        now: datetime,
+        handle: Handle,
+        decision: Decision,
+        records: int,
+    ) -> Response:
+        fault = decision.fault
+        if fault == "drop" and not decision.drop_after:
+            drop(environ)
+        if fault == "rate_limit":
+            return too_many(CONCURRENCY_MESSAGE, self.ledger.window(now))
+        if fault == "server_error":
+            return server_error(decision.status)
+        spend = self.ledger.charge(now, call_cost(request.method, request.path, records))
+        if not spend.allowed:
+            response = too_many(CREDITS_MESSAGE, None)
+            response.headers[CREDITS_HEADER] = "0"
+            return response
+        response = handle(decision)
+        if spend.show_remaining:
+            response.headers[CREDITS_HEADER] = str(spend.remaining)
+        self._delay(environ, decision.delay_ms)
+        if fault == "drop":
+            drop(environ)
+        return response
+
+    def _delay(self, environ: dict[str, Any], delay_ms: int) -> None:
+        if not delay_ms:
+            return
+        seconds = delay_ms / 1000
+        timeout = environ.get(READ_TIMEOUT_KEY)
+        if isinstance(timeout, int | float) and seconds >= timeout:
+            # In-process, the client's read timeout would fire first: wait that long, then
+            # the client sees a timeout (the request was handled, the answer is lost).
+            self.sleep(float(timeout))
+            raise AnswerTimedOut()
+        self.sleep(seconds)
