@@ -7,6 +7,7 @@ import logging
 import click
 
 from crmqual.cli.assess import assess
+from crmqual.cli.demo import demo
 from crmqual.cli.init import init
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, revert, runs
@@ -22,7 +23,7 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
-for command in (assess, policy, init, provision, sync, runs, history, revert):
+for command in (demo, assess, policy, init, provision, sync, runs, history, revert):
     main.add_command(command)
 
 from crmqual.cli.sandbox import sandbox  # noqa: E402

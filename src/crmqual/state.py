@@ -959,12 +959,66 @@ class StateStore:
             for chunk in _chunks(params):
                 conn.execute(sa.insert(assessments), list(chunk))
 
-    def pending(self, target: str) -> list[AssessmentRecord]:
-        """Rows still pending (left by a killed run), oldest first."""
-        return self._assessments(
+    def pending(
+        self,
+        target: str,
+        account_ids: Sequence[str] | None = None,
+        *,
+        before_run: int | None = None,
+    ) -> list[AssessmentRecord]:
+        """Rows still pending (left by a killed run), oldest first; optionally only these
+        accounts' rows, or only rows recorded by runs before ``before_run``."""
+        conditions = [
             assessments.c.target == target,
             assessments.c.status == AssessmentStatus.PENDING.value,
+        ]
+        if before_run is not None:
+            conditions.append(assessments.c.run_id < before_run)
+        if account_ids is None:
+            return self._assessments(*conditions)
+        found: list[AssessmentRecord] = []
+        for chunk in _chunks(_unique(account_ids)):
+            found += self._assessments(*conditions, assessments.c.account_id.in_(chunk))
+        return found
+
+    def pending_ids(self, target: str, *, before_run: int | None = None) -> list[str]:
+        """The accounts with a pending row (of runs before ``before_run``), oldest first."""
+        conditions = [
+            assessments.c.target == target,
+            assessments.c.status == AssessmentStatus.PENDING.value,
+        ]
+        if before_run is not None:
+            conditions.append(assessments.c.run_id < before_run)
+        query = (
+            sa.select(assessments.c.account_id, sa.func.min(assessments.c.id).label("first"))
+            .where(*conditions)
+            .group_by(assessments.c.account_id)
+            .order_by("first")
         )
+        with self._read() as conn:
+            return [row.account_id for row in conn.execute(query)]
+
+    def pending_of_run(
+        self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[AssessmentRecord]:
+        """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``.
+
+        Keyset paging, so a run can send millions of queued writes in batches without
+        holding them in memory.
+        """
+        query = (
+            sa.select(assessments)
+            .where(
+                assessments.c.target == target,
+                assessments.c.run_id == run_id,
+                assessments.c.status == AssessmentStatus.PENDING.value,
+                assessments.c.id > after_id,
+            )
+            .order_by(assessments.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_assessment(row) for row in conn.execute(query)]
 
     def mark_written(self, target: str, account_ids: Sequence[str], *, run_id: int) -> None:
         """The pending rows of these accounts were applied by the CRM.

@@ -316,7 +316,6 @@ class _Runner:
         self.signpost = signpost
         self.seen: set[str] = set()
         self.limited = False
-        self.pending = {row.account_id: row for row in sync.state.pending(sync.target)}
         self.native_names = native_field_names(sync.mapping)
         self.batch = sync.settings.batch_size or sync.adapter.limits().write_batch
 
@@ -326,13 +325,24 @@ class _Runner:
 
     # -- reading ------------------------------------------------------------------------------
     def process_all(self, since: datetime | None) -> None:
+        """Read and assess everything due, queueing writes; then send the queue.
+
+        Nothing is written while pages are read: a write moves a record's modified time,
+        which would shift the pages of a read sorted by it, and records would be skipped.
+        """
+        self.read_all(since)
+        if not self.dry:
+            self.flush()
+
+    def read_all(self, since: datetime | None) -> None:
         m = self.sync.mapping
         query = ReadQuery(fields=m.read_fields, since=since, filters=m.filter_rules)
         for page in self.sync.adapter.read(query):
-            if not self.process_page(page, checkpoint=True):
+            if not self.process_page(page):
                 return
         state = self.sync.state
-        again = list(self.pending) + state.open_failures(self.sync.target)
+        again = state.pending_ids(self.sync.target, before_run=self.run_id)
+        again += state.open_failures(self.sync.target)
         intervals = self.sync.settings.review_intervals()
         again += state.due_accounts(self.sync.target, self.as_of, intervals, intervals["E"])
         ids = [i for i in dict.fromkeys(again) if i not in self.seen]
@@ -341,11 +351,11 @@ class _Runner:
             chunk = tuple(ids[start : start + per_read])
             by_id = ReadQuery(fields=m.read_fields, ids=chunk, filters=m.filter_rules)
             for page in self.sync.adapter.read(by_id):
-                if not self.process_page(page, checkpoint=False):
+                if not self.process_page(page):
                     return
 
-    def process_page(self, records: Sequence[dict[str, Any]], *, checkpoint: bool) -> bool:
-        """Assess and write one page; False once ``--limit`` is reached."""
+    def process_page(self, records: Sequence[dict[str, Any]]) -> bool:
+        """Assess one page and queue its writes; False once ``--limit`` is reached."""
         sync, m = self.sync, self.sync.mapping
         fresh = []
         for record in records:
@@ -371,13 +381,10 @@ class _Runner:
             else:
                 touched.append((record_id, plan.result.grade, self.as_of))
                 plans.append(plan)
-        for start in range(0, len(plans), self.batch):
-            self._write(plans[start : start + self.batch])
+        self._queue(plans)
         if not self.dry:
             sync.state.touch_accounts(sync.target, touched)
             sync.state.resolve_failures(sync.target, clean)
-            if checkpoint and self.request.limit is None and not self.limited:
-                self._checkpoint(records)
             sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
         self.summary.api_calls = sync.adapter.api_calls
         sync.on_progress(self.summary)
@@ -387,10 +394,10 @@ class _Runner:
         """Pending rows of a killed run: the CRM's values tell whether the write landed."""
         landed: list[str] = []
         lost: list[str] = []
-        for record_id, record in fresh:
-            row = self.pending.pop(record_id, None)
-            if row is None:
-                continue
+        records = dict(fresh)
+        old = self.sync.state.pending(self.sync.target, list(records), before_run=self.run_id)
+        for row in {r.account_id: r for r in old}.values():  # the newest per account
+            record_id, record = row.account_id, records[row.account_id]
             current = outputs_of(self.sync.mapping, record)
             same = not changed_fields(self.sync.mapping, row.native, current)
             (landed if same else lost).append(record_id)
@@ -459,7 +466,8 @@ class _Runner:
         )
 
     # -- writing ------------------------------------------------------------------------------
-    def _write(self, plans: list[_Plan]) -> None:
+    def _queue(self, plans: list[_Plan]) -> None:
+        """Record the writes of a page as pending (a dry run only lists them)."""
         sync, summary = self.sync, self.summary
         summary.changed += len(plans)
         for plan in plans:
@@ -479,27 +487,10 @@ class _Runner:
                             }
                         )
             return
-        rows = [
-            AssessmentIn(
-                account_id=p.record_id,
-                assessed_at=self.as_of,
-                account=p.account,
-                outputs=canonical(p.result)
-                | {
-                    "downgraded_at": p.result.downgraded_at.isoformat()
-                    if p.result.downgraded_at
-                    else None
-                },
-                native=p.native,
-                previous_native=p.current,
-                policy_version=p.result.policy_version,
-                grade=p.result.grade,
-                reasons=[r.as_dict() for r in p.result.reasons],
-            )
-            for p in plans
-        ]
+        if not plans:
+            return
         run_id: int = self.run_id  # type: ignore[assignment]
-        sync.state.record_pending(run_id, sync.target, rows)
+        sync.state.record_pending(run_id, sync.target, [self._pending_row(p) for p in plans])
         events = [
             EventIn(
                 c.event_id,
@@ -513,33 +504,53 @@ class _Runner:
         ]
         if events:
             sync.state.record_events(run_id, sync.target, events)
-        results = sync.adapter.write([(p.record_id, p.write) for p in plans])
-        ok = [r.record_id for r in results if r.ok]
-        bad = [r for r in results if not r.ok]
-        sync.state.mark_written(sync.target, ok, run_id=run_id)
-        sync.state.resolve_failures(sync.target, ok)
-        summary.written += len(ok)
-        if bad:
-            sync.state.mark_failed(sync.target, [r.record_id for r in bad], run_id=run_id)
-            for r in bad:
-                self._failed(
-                    r.record_id, [(r.field or "(record)", f"{r.code}: {r.message}")], r.code
-                )
 
-    def _checkpoint(self, records: Sequence[dict[str, Any]]) -> None:
-        times = [_parse_time(r.get(self.sync.mapping.modified_field)) for r in records]
-        known = [t for t in times if t is not None]
-        if not known:
-            return
-        mark = min(max(known), self.signpost)
-        self.summary.watermark = mark
-        self.sync.state.set_cursor(
-            self.sync.target,
-            watermark=mark,
-            policy_version=self.sync.policy.version,
-            mapping_hash=self.sync.mapping.hash,
-            run_id=self.run_id,  # type: ignore[arg-type]
+    def _pending_row(self, p: _Plan) -> AssessmentIn:
+        downgraded = p.result.downgraded_at
+        return AssessmentIn(
+            account_id=p.record_id,
+            assessed_at=self.as_of,
+            account=p.account,
+            outputs=canonical(p.result)
+            | {"downgraded_at": downgraded.isoformat() if downgraded else None},
+            native=p.native,
+            previous_native=p.current,
+            policy_version=p.result.policy_version,
+            grade=p.result.grade,
+            reasons=[r.as_dict() for r in p.result.reasons],
         )
+
+    def flush(self) -> None:
+        """Send this run's queued writes in the adapter's batch size; record each result."""
+        sync, summary, m = self.sync, self.summary, self.sync.mapping
+        run_id: int = self.run_id  # type: ignore[assignment]
+        stamp = assessed_at_field(m)
+        after = 0
+        while batch := sync.state.pending_of_run(
+            sync.target, run_id, after_id=after, limit=self.batch
+        ):
+            after = batch[-1].id
+            updates = []
+            for row in batch:
+                changed = [
+                    f for f in changed_fields(m, row.native, row.previous_native) if f != stamp
+                ]
+                updates.append((row.account_id, {f: row.native[f] for f in (*changed, stamp)}))
+            results = sync.adapter.write(updates)
+            ok = [r.record_id for r in results if r.ok]
+            bad = [r for r in results if not r.ok]
+            sync.state.mark_written(sync.target, ok, run_id=run_id)
+            sync.state.resolve_failures(sync.target, ok)
+            summary.written += len(ok)
+            if bad:
+                sync.state.mark_failed(sync.target, [r.record_id for r in bad], run_id=run_id)
+                for r in bad:
+                    self._failed(
+                        r.record_id, [(r.field or "(record)", f"{r.code}: {r.message}")], r.code
+                    )
+            sync.state.heartbeat(sync.target, run_id)
+            summary.api_calls = sync.adapter.api_calls
+            sync.on_progress(summary)
 
     # -- reporting ----------------------------------------------------------------------------
     def _failed(
