@@ -187,6 +187,7 @@ class Sync:
         self.target = target
         self.settings = settings or SyncSettings()
         self.labels = Labels.of(self.policy.policy)
+        self.calls_at_start = 0
         self.on_progress = on_progress or (lambda summary: None)
 
     # -- checks before anything is read -------------------------------------------------------
@@ -200,6 +201,7 @@ class Sync:
     # -- the run ------------------------------------------------------------------------------
     def run(self, request: SyncRequest) -> RunSummary:
         started = time.monotonic()
+        self.calls_at_start = self.adapter.api_calls
         summary = RunSummary(dry_run=request.dry_run)
         missing = self.check_mapping()
         if missing and not request.dry_run:
@@ -279,7 +281,7 @@ class Sync:
         return summary
 
     def _finish(self, summary: RunSummary, started: float, run_id: int | None) -> None:
-        summary.api_calls = self.adapter.api_calls
+        summary.api_calls = self.adapter.api_calls - self.calls_at_start
         summary.duration_s = time.monotonic() - started
         if run_id is None:
             return
@@ -386,7 +388,7 @@ class _Runner:
             sync.state.touch_accounts(sync.target, touched)
             sync.state.resolve_failures(sync.target, clean)
             sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
-        self.summary.api_calls = sync.adapter.api_calls
+        self.summary.api_calls = sync.adapter.api_calls - sync.calls_at_start
         sync.on_progress(self.summary)
         return not self.limited
 
@@ -549,7 +551,7 @@ class _Runner:
                         r.record_id, [(r.field or "(record)", f"{r.code}: {r.message}")], r.code
                     )
             sync.state.heartbeat(sync.target, run_id)
-            summary.api_calls = sync.adapter.api_calls
+            summary.api_calls = sync.adapter.api_calls - sync.calls_at_start
             sync.on_progress(summary)
 
     # -- reporting ----------------------------------------------------------------------------
