@@ -1,0 +1,53 @@
+"""`crmqual demo`: the README's main job, on the embedded Zoho sandbox."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from crmqual.cli.main import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_syncs_twice_and_every_grade_shows(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["demo", "--json", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    first, second = report["first"], report["second"]
+    assert (first["status"], first["read"], first["written"], first["failed"]) == (
+        "ok",
+        2500,
+        2500,
+        0,
+    )
+    assert (second["status"], second["written"]) == ("ok", 0)
+    for key in ("run_id", "assessed", "changed", "warnings", "api_calls", "duration_s"):
+        assert key in first
+    assert set(report["grades"]) == set("ABCDE")
+    assert all(n > 0 for n in report["grades"].values()), report["grades"]
+    assert sum(report["grades"].values()) == 2500
+    assert (tmp_path / "state.sqlite").exists()
+
+
+def test_demo_shows_reasons_in_chinese(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["demo", "--accounts", "300", "--lang", "zh", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "Grades salespeople now see" in result.stdout
+    riskiest = result.stdout.split("The riskiest accounts")[1]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in riskiest)  # Chinese reason texts
+
+
+def test_demo_reports_bad_values_when_asked(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["demo", "--json", "--accounts", "400", "--bad-rate", "0.1", "--dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.stderr
+    first = json.loads(result.stdout)["first"]
+    assert first["failed"] > 0
+    assert all(f["id"] and f["field"] and f["reason"] for f in first["failures"])
