@@ -41,22 +41,57 @@ def _line(name: str, s: RunSummary) -> str:
 
 
 @click.command()
-@click.option("--accounts", default=2500, show_default=True, type=click.IntRange(min=1),
-              help="How many companies to seed.")
+@click.option(
+    "--accounts",
+    default=2500,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many companies to seed.",
+)
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated companies.")
-@click.option("--bad-rate", default=0.0, show_default=True, type=click.FloatRange(0, 1),
-              help="Share of accounts given one malformed value.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-              help="Language of the reasons shown.")
-@click.option("--policy", "policy_file", type=click.Path(dir_okay=False),
-              help="Policy YAML (default: the shipped policy).")
+@click.option(
+    "--bad-rate",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of accounts given one malformed value.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "zh"]),
+    default="en",
+    show_default=True,
+    help="Language of the reasons shown.",
+)
+@click.option(
+    "--policy",
+    "policy_file",
+    type=click.Path(dir_okay=False),
+    help="Policy YAML (default: the shipped policy).",
+)
 @click.option("--as-of", "as_of_text", metavar="DATE", help="Assess as of this date.")
-@click.option("--dir", "folder", type=click.Path(file_okay=False),
-              help="Where the sandbox and the state go (default: a new temporary folder).")
-@click.option("--json", "as_json", is_flag=True,
-              help='One JSON object: {"first": ..., "second": ..., "grades": {...}}.')
-def demo(accounts: int, seed: int, bad_rate: float, lang: str, policy_file: str | None,
-         as_of_text: str | None, folder: str | None, as_json: bool) -> None:
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False),
+    help="Where the sandbox and the state go (default: a new temporary folder).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='One JSON object: {"first": ..., "second": ..., "grades": {...}}.',
+)
+def demo(
+    accounts: int,
+    seed: int,
+    bad_rate: float,
+    lang: str,
+    policy_file: str | None,
+    as_of_text: str | None,
+    folder: str | None,
+    as_json: bool,
+) -> None:
     """Seed a local Zoho CRM sandbox, sync it twice, show the grades salespeople would see."""
     where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="crmqual-demo-"))
     where.mkdir(parents=True, exist_ok=True)
@@ -82,25 +117,41 @@ def demo(accounts: int, seed: int, bad_rate: float, lang: str, policy_file: str 
             say(f"  provisioned {len(plan.create)} output fields in Accounts")
 
             def run() -> RunSummary:
-                return Sync(adapter=adapter, mapping=mapping, mapping_source=source,
-                            policy=policy, state=state, target=TARGET).run(SyncRequest(as_of=as_of))
+                return Sync(
+                    adapter=adapter,
+                    mapping=mapping,
+                    mapping_source=source,
+                    policy=policy,
+                    state=state,
+                    target=TARGET,
+                ).run(SyncRequest(as_of=as_of))
 
             first = run()
             say(_line("first sync ", first))
             second = run()
             say(_line("second sync", second))
         records = list(box.records())
-        shown = _riskiest(state, mapping.outputs["score"].field, mapping.outputs["grade"].field,
-                          records)
+        shown = _riskiest(
+            state, mapping.outputs["score"].field, mapping.outputs["grade"].field, records
+        )
     finally:
         state.close()
         box.close()
     grades = Counter(str(r.get(mapping.outputs["grade"].field) or "") for r in records)
     grade_counts = {g: grades.get(g, 0) for g in GRADES}
     if as_json:
-        click.echo(json.dumps({"first": first.as_json(), "second": second.as_json(),
-                               "grades": grade_counts, "folder": str(where)},
-                              ensure_ascii=False, default=str))
+        click.echo(
+            json.dumps(
+                {
+                    "first": first.as_json(),
+                    "second": second.as_json(),
+                    "grades": grade_counts,
+                    "folder": str(where),
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
         return
     print_failures(first)
     statuses = Counter(str(r.get(mapping.outputs["status"].field) or "") for r in records)
@@ -118,12 +169,19 @@ def demo(accounts: int, seed: int, bad_rate: float, lang: str, policy_file: str 
         for reason in row["reasons"][:3]:
             click.echo(f"       {reason['code']}: {reason[lang]}")
     click.echo(f"\nState store: {where / 'state.sqlite'}  (runs: {first.run_id}, {second.run_id})")
-    click.echo(f"Sandbox:     {where / 'sandbox.sqlite'}  "
-               f"(`crmqual sandbox stats --db {where / 'sandbox.sqlite'}`)")
+    click.echo(
+        f"Sandbox:     {where / 'sandbox.sqlite'}  "
+        f"(`crmqual sandbox stats --db {where / 'sandbox.sqlite'}`)"
+    )
 
 
-def _riskiest(state: StateStore, score_field: str, grade_field: str,
-              records: list[dict[str, Any]], count: int = 5) -> list[dict[str, Any]]:
+def _riskiest(
+    state: StateStore,
+    score_field: str,
+    grade_field: str,
+    records: list[dict[str, Any]],
+    count: int = 5,
+) -> list[dict[str, Any]]:
     scored = [r for r in records if r.get(score_field) is not None]
     scored.sort(key=lambda r: (-ord(str(r.get(grade_field) or "A")[0]), float(r[score_field])))
     picked = scored[:count]
@@ -132,12 +190,14 @@ def _riskiest(state: StateStore, score_field: str, grade_field: str,
     for r in picked:
         row = written.get(str(r["id"]))
         outputs = row.outputs if row else {}
-        out.append({
-            "name": r.get("Account_Name", r["id"]),
-            "grade": outputs.get("grade", r.get(grade_field)),
-            "score": outputs.get("score", r.get(score_field)),
-            "status": outputs.get("status", ""),
-            "flags": outputs.get("flags", []),
-            "reasons": outputs.get("reasons", []),
-        })
+        out.append(
+            {
+                "name": r.get("Account_Name", r["id"]),
+                "grade": outputs.get("grade", r.get(grade_field)),
+                "score": outputs.get("score", r.get(score_field)),
+                "status": outputs.get("status", ""),
+                "flags": outputs.get("flags", []),
+                "reasons": outputs.get("reasons", []),
+            }
+        )
     return out
