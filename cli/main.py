@@ -7,11 +7,13 @@ import logging
 import click
 
 from crmqual.cli.assess import assess
+from crmqual.cli.check import check
 from crmqual.cli.demo import demo
 from crmqual.cli.init import init
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, revert, runs
 from crmqual.cli.sync import provision, sync
+from crmqual.http import install_redaction
 
 
 @click.group()
@@ -20,10 +22,14 @@ from crmqual.cli.sync import provision, sync
 def main(verbose: int) -> None:
     """Customer qualification and credit risk, inside the CRM you already use."""
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # stderr
+    install_redaction(handler)  # secrets never reach the log, whatever logs them
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
+    )
 
 
-for command in (demo, assess, policy, init, provision, sync, runs, history, revert):
+for command in (demo, assess, policy, init, check, provision, sync, runs, history, revert):
     main.add_command(command)
 
 from crmqual.cli.sandbox import sandbox  # noqa: E402
