@@ -125,15 +125,23 @@ class FileAdapter(Adapter):
         ]
 
     # -- reading ------------------------------------------------------------------------------
+    def log_entries(self) -> list[dict[str, Any]]:
+        """The write log's complete entries, oldest first.
+
+        A line without its newline is a write still in progress (or cut off by a crash
+        before it finished): it is not part of the log.
+        """
+        if not self.log_path.exists():
+            return []
+        text = self.log_path.read_text(encoding="utf-8")
+        complete = text[: text.rfind("\n") + 1]
+        return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
     def outputs(self) -> dict[str, dict[str, Any]]:
         """Current output values per record id, replayed from the write log."""
         current: dict[str, dict[str, Any]] = {}
-        if self.log_path.exists():
-            with self.log_path.open(encoding="utf-8") as f:
-                for line in f:
-                    if line.strip():
-                        entry = json.loads(line)
-                        current.setdefault(entry["id"], {}).update(entry["values"])
+        for entry in self.log_entries():
+            current.setdefault(entry["id"], {}).update(entry["values"])
         return current
 
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:

@@ -139,13 +139,8 @@ class FileBackend:
             self._save()
 
     def write_log(self) -> list[LoggedWrite]:
-        adapter = FileAdapter(self.connection)
-        if not adapter.log_path.exists():
-            return []
-        import json
-
-        entries = [json.loads(line) for line in adapter.log_path.read_text("utf-8").splitlines()]
-        return [LoggedWrite(e["id"], e["values"], e["client"]) for e in entries if e]
+        entries = FileAdapter(self.connection).log_entries()
+        return [LoggedWrite(e["id"], e["values"], e["client"]) for e in entries]
 
     def native_name(self, model_field: str) -> str:
         return model_field
