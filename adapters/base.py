@@ -156,6 +156,14 @@ class Adapter(ABC):
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
         """Pages of native records (each with the id and modified fields)."""
 
+    def write_batch_for(self, queued: int) -> int:
+        """How many records to hand ``write`` at once, given how many a run has queued.
+
+        The default is the CRM's batch size; an adapter with a bulk path returns its job
+        size when ``queued`` makes a bulk job cheaper than many small writes.
+        """
+        return self.limits().write_batch
+
     def allow_writes_to(self, fields: Sequence[str]) -> None:
         """Declare the only fields ``write`` may ever carry (the mapping's outputs)."""
         self._allowed = frozenset(fields)

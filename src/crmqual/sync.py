@@ -319,7 +319,6 @@ class _Runner:
         self.seen: set[str] = set()
         self.limited = False
         self.native_names = native_field_names(sync.mapping)
-        self.batch = sync.settings.batch_size or sync.adapter.limits().write_batch
 
     @property
     def dry(self) -> bool:
@@ -527,10 +526,9 @@ class _Runner:
         sync, summary, m = self.sync, self.summary, self.sync.mapping
         run_id: int = self.run_id  # type: ignore[assignment]
         stamp = assessed_at_field(m)
+        size = sync.settings.batch_size or sync.adapter.write_batch_for(summary.changed)
         after = 0
-        while batch := sync.state.pending_of_run(
-            sync.target, run_id, after_id=after, limit=self.batch
-        ):
+        while batch := sync.state.pending_of_run(sync.target, run_id, after_id=after, limit=size):
             after = batch[-1].id
             updates = []
             for row in batch:
