@@ -1,0 +1,210 @@
+"""The sync contract's backend fixture for the Zoho adapter, over a sandbox; and a served
+sandbox: `crmqual sandbox serve` as its own process, with a `crmqual.yaml` pointing at it.
+
+A separately named module (conftest names clash across test folders).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import SecretStr
+
+from crmqual.adapters.base import Adapter, FieldSpec, FieldType
+from crmqual.adapters.contract import LoggedWrite
+from crmqual.adapters.zoho import ZohoAdapter
+from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
+from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+
+NATIVE = {
+    "name": "Account_Name",
+    "revenue": "Revenue",
+    "industry": "Industry",
+    "employees": "Employees",
+    "total_assets": "Total_Assets",
+}
+
+#: The environment variables a test's crmqual.yaml names for its secrets.
+SECRET_ENV = {
+    "client_id": "CRMQUAL_TEST_ZOHO_CLIENT_ID",
+    "client_secret": "CRMQUAL_TEST_ZOHO_CLIENT_SECRET",
+    "refresh_token": "CRMQUAL_TEST_ZOHO_REFRESH_TOKEN",
+}
+TOKEN_PATH = "/oauth/v2/token"
+SHIPPED_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "zoho.yaml"
+
+
+class ZohoBackend:
+    """The contract's backend fixture over a sandbox. Its clock stands still and moves one
+    second before each load or hand edit, so every change has its own Modified_Time.
+
+    `served`: the credentials are those of a `crmqual sandbox serve` process, so the adapter
+    is configured with its base URLs; otherwise the sandbox answers in-process on Zoho's US
+    hosts. With a `folder`, `write_config()` writes a `crmqual.yaml` there (secrets as
+    `${ENV}` references, their values in `env()`), and `sync_command` runs `crmqual`
+    against it in a subprocess (which needs a served sandbox to talk to)."""
+
+    id_field = "id"
+    modified_field = "Modified_Time"
+    output_fields: Sequence[FieldSpec] = (
+        FieldSpec("Risk_Grade", FieldType.PICKLIST, "Risk Grade", tuple("ABCDE"), "风险等级"),
+        FieldSpec("Credit_Score", FieldType.INTEGER, "Credit Score", label_zh="信用评分"),
+        FieldSpec("Warning_Flags", FieldType.MULTISELECT, "Warning Flags", ("OVERDUE", "DEFAULT")),
+        FieldSpec("Assessed_At", FieldType.DATETIME, "Assessed At", label_zh="评估时间"),
+    )
+
+    def __init__(
+        self,
+        box: ZohoSandbox,
+        creds: ZohoCredentials,
+        *,
+        served: bool = False,
+        limits: ZohoApiLimits | None = None,
+        folder: Path | None = None,
+    ) -> None:
+        self.box = box
+        self.creds = creds
+        self.served = served
+        self.limits = limits or ZohoApiLimits(page_size=3, page_records=6)
+        self.folder = folder
+        self.config: Path | None = None
+
+    # -- the adapter, as an admin configures it ----------------------------------------------
+    def hosts(self) -> dict[str, str]:
+        """`accounts_url` and `api_domain` for a served sandbox; none in-process (US hosts)."""
+        if not self.served:
+            return {}
+        if not self.creds.token_url.endswith(TOKEN_PATH):
+            raise AssertionError(f"unexpected token URL {self.creds.token_url}")
+        return {
+            "accounts_url": self.creds.token_url.removesuffix(TOKEN_PATH),
+            "api_domain": self.creds.api_base,
+        }
+
+    def adapter(self) -> Adapter:
+        return ZohoAdapter(
+            ZohoConnection(
+                **self.hosts(),
+                client_id=self.creds.client_id,
+                client_secret=SecretStr(self.creds.client_secret),
+                refresh_token=SecretStr(self.creds.refresh_token),
+                limits=self.limits,
+            )
+        )
+
+    # -- the CRM ------------------------------------------------------------------------------
+    def load(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
+        self.box.clock.advance(1)
+        return self.box.load_records([{NATIVE[k]: v for k, v in r.items()} for r in records])
+
+    def hand_edit(self, record_id: str, changes: Mapping[str, Any]) -> None:
+        self.box.clock.advance(1)
+        self.box.hand_edit(record_id, dict(changes))
+
+    def write_log(self) -> list[LoggedWrite]:
+        return [
+            LoggedWrite(
+                str(w.record_id),
+                {name: new for name, (_old, new) in w.changes.items()},
+                "crmqual" if w.client.startswith("crmqual/") else w.client,
+            )
+            for w in self.box.write_log()
+        ]
+
+    def native_name(self, model_field: str) -> str:
+        return NATIVE[model_field]
+
+    # -- crmqual as a command -----------------------------------------------------------------
+    def write_config(
+        self,
+        *,
+        mapping: Path = SHIPPED_MAPPING,
+        batch_size: int | None = None,
+        connection: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """A crmqual.yaml in `folder`: this org, `mapping`, a state store beside it."""
+        if self.folder is None:
+            raise AssertionError("a ZohoBackend without a folder has no crmqual.yaml")
+        values: dict[str, Any] = {
+            **self.hosts(),
+            **{key: "${" + name + "}" for key, name in SECRET_ENV.items()},
+            "limits": self.limits.model_dump(),
+            **(connection or {}),
+        }
+        config: dict[str, Any] = {
+            "crm": "zoho",
+            "target": "zoho-test",
+            "connection": values,
+            "mapping": str(mapping),
+            "state": "sqlite:///state.sqlite",  # relative to the file: in `folder`
+        }
+        if batch_size is not None:
+            config["sync"] = {"batch_size": batch_size}
+        self.config = self.folder / "crmqual.yaml"
+        self.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        return self.config
+
+    def secrets(self) -> dict[str, str]:
+        """The values of the variables the config names."""
+        return {name: getattr(self.creds, key) for key, name in SECRET_ENV.items()}
+
+    def env(self) -> dict[str, str]:
+        """The environment of a `crmqual` subprocess: this one's, plus the secrets."""
+        return {**os.environ, **self.secrets()}
+
+    def sync_command(self, *args: str) -> list[str]:
+        """argv of `crmqual ARGS -c crmqual.yaml`; run it with `env()`."""
+        if not self.served:
+            raise RuntimeError("an in-process sandbox cannot serve another process: serve it")
+        if self.config is None:
+            self.write_config()
+        return [sys.executable, "-m", "crmqual", *args, "-c", str(self.config)]
+
+
+@contextmanager
+def serve(
+    box: ZohoSandbox,
+    log: Path,
+    *,
+    faults: str | None = None,
+    latency_ms: int | None = None,
+    scopes: Sequence[str] = (),
+    startup_s: float = 60.0,
+) -> Iterator[ZohoCredentials]:
+    """`crmqual sandbox serve --json` on a free loopback port (the server binds port 0 and
+    reports it) for `box`'s database; yields the credentials it prints; killed on exit."""
+    argv = box.serve_command(0, faults)
+    if latency_ms is not None:
+        argv += ["--latency-ms", str(latency_ms)]
+    if scopes:
+        argv += ["--scopes", ",".join(scopes)]
+    with log.open("w", encoding="utf-8") as errors:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
+    try:
+        assert proc.stdout is not None
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            ready = sel.select(timeout=startup_s)
+        line = proc.stdout.readline() if ready else ""
+        if not line:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise AssertionError(
+                f"`crmqual sandbox serve` printed nothing (exit {proc.returncode}): "
+                f"{log.read_text('utf-8')[-2000:]}"
+            )
+        yield ZohoCredentials(**json.loads(line))
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
