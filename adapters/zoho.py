@@ -32,6 +32,7 @@ from crmqual.adapters.zoho_check import CheckReport, run_check
 from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.adapters.zoho_fields import RESERVED, ZohoField, append_values, create, describe
 from crmqual.adapters.zoho_read import ZohoReader, chunks
+from crmqual.adapters.zoho_tasks import ZohoTasks
 from crmqual.errors import ApiError
 
 T = TypeVar("T")
@@ -53,6 +54,7 @@ class ZohoAdapter(Adapter):
         self.connection = connection
         self.module = connection.module
         self.api = ZohoApi(connection, session=session, sleep=sleep)
+        self._sleep = sleep
         self._reader = ZohoReader(self.api, self.module, connection.limits)
         self._fields: dict[str, ZohoField] | None = None
 
@@ -195,10 +197,10 @@ class ZohoAdapter(Adapter):
 
     # -- follow-ups ---------------------------------------------------------------------------
     def create_followup(self, item: FollowUp) -> str:
-        raise NotImplementedError(
-            "Zoho follow-up Tasks come with the Zoho adapter part 2 (issue 8); "
-            "leave follow-ups disabled in crmqual.yaml for now"
-        )
+        """A Task on the account for its owner, unless one carries the event's marker
+        (``zoho_tasks``); the Task's id."""
+        tasks = ZohoTasks(self.api, self.module, sleep=self._sleep)
+        return self._counted(lambda: tasks.ensure(item))
 
     # -- crmqual check --------------------------------------------------------------------------
     def check(self, fields: Sequence[str] = (), outputs: Sequence[str] = ()) -> CheckReport:

@@ -157,13 +157,20 @@ class ZohoApi:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         records: bool = False,
+        resend: bool = True,
     ) -> ZohoAnswer:
         """``path`` below the API domain, e.g. ``/crm/v8/Accounts``. With ``records``, an
         answer of record-level errors (e.g. a PUT where every record failed) is returned
-        rather than raised."""
+        rather than raised. ``resend=False``: see ``HttpClient.request`` (creates)."""
         url = self.api_domain + path
         response = self.http.request(
-            method, url, params=params, json=json, headers=headers, endpoint=endpoint
+            method,
+            url,
+            params=params,
+            json=json,
+            headers=headers,
+            endpoint=endpoint,
+            resend=resend,
         )
         body = _body(response)
         if body is _MALFORMED:

@@ -306,6 +306,15 @@ def plain_classifier(response: requests.Response) -> Verdict:
     return Verdict(DEFAULT_TABLE.classify(response.status_code))
 
 
+class _MaybeDone(Exception):
+    """A failure of a ``resend=False`` request after which the server may have acted: not
+    retried (it is no ``TransientError``), re-raised as ``error`` to the caller."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class HttpClient:
     """Sends requests with timeouts and retries, and turns failures into crmqual errors.
 
@@ -359,8 +368,15 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
         endpoint: str | None = None,
+        resend: bool = True,
     ) -> requests.Response:
-        """One logical request, retried as the settings allow; see the class docstring."""
+        """One logical request, retried as the settings allow; see the class docstring.
+
+        ``resend=False`` is for a request that must not be sent twice once the server may have
+        acted on it (a create): a lost connection, a timeout or a 5xx answer is raised as a
+        ``TransientError`` at once, for the caller to find out what happened; answers that
+        say nothing was done (429, a refused token) are still retried.
+        """
         name = endpoint or f"{method} {urlsplit(url).path}"
         refreshed = False
 
@@ -371,10 +387,17 @@ class HttpClient:
             sent = dict(headers or {})
             if authenticated and self.auth is not None:
                 sent.update(self.auth.headers())
-            response = self._send(method, url, name, params, json, data, sent)
+            try:
+                response = self._send(method, url, name, params, json, data, sent)
+            except TransientError as exc:
+                if resend:
+                    raise
+                raise _MaybeDone(exc) from None
             verdict = self.classify(response)
             if verdict.action in (Action.OK, Action.RECORD):
                 return response
+            if verdict.action == Action.RETRY and not resend:
+                raise _MaybeDone(self._error(method, url, response, verdict))
             if verdict.action == Action.REFRESH and self.auth is not None and not refreshed:
                 self.auth.refresh(sent)  # a transient failure here is retried like any other
                 refreshed = True
@@ -383,7 +406,10 @@ class HttpClient:
 
         # A copy per request: the policy is built once, the state of a request is its own
         # (a token mint inside an attempt is itself a request).
-        result: requests.Response = self._retrying.copy()(attempt)
+        try:
+            result: requests.Response = self._retrying.copy()(attempt)
+        except _MaybeDone as maybe:
+            raise maybe.error from None
         return result
 
     def _send(

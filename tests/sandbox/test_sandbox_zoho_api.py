@@ -616,7 +616,7 @@ def test_current_user_org_and_modules(api: Api) -> None:
     assert [u["email"] for u in user] == ["admin@crmqual-sandbox.test"]
     assert api.get("/crm/v2/org").json()["org"][0]["zgid"] == "5725767000000000051"
     modules = api.get(f"{V8}/settings/modules").json()["modules"]
-    assert [m["api_name"] for m in modules] == ["Accounts"]
+    assert [m["api_name"] for m in modules] == ["Accounts", "Tasks"]
     since = {"If-Modified-Since": "2100-01-01T00:00:00+00:00"}
     assert api.get(f"{V8}/settings/modules", headers=since).status_code == 304
     since = {"If-Modified-Since": "2000-01-01T00:00:00+00:00"}

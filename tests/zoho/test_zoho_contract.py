@@ -32,6 +32,4 @@ def _check_id(check: Callable[..., None]) -> str:
 
 @pytest.mark.parametrize("check", contract.CHECKS, ids=_check_id)
 def test_contract(check: Callable[[ZohoBackend], None], backend: ZohoBackend) -> None:
-    if check.__name__ == "check_followup_is_created_once_per_event":
-        pytest.xfail("Zoho follow-up Tasks are part 2 of the adapter (issue 8)")
     check(backend)

@@ -855,13 +855,6 @@ def test_check_reports_missing_fields_and_bad_credentials(
     assert {i.status for i in bad.items[1:]} == {CheckStatus.UNVERIFIED}
 
 
-def test_create_followup_points_to_part_2(sleeps: list[float]) -> None:
-    from crmqual.adapters.base import FollowUp
-
-    with pytest.raises(NotImplementedError, match="issue 8"):
-        adapter(sleeps).create_followup(FollowUp("e1", "1", "s", "d"))
-
-
 def test_api_base_override_wins(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
     rsps.post("http://127.0.0.1:9/oauth/v2/token", json=token_body())
     rsps.get("http://127.0.0.1:9/crm/v8/settings/fields", json={"fields": []})

@@ -43,6 +43,7 @@ from crmqual.sandbox.zoho_records import (
     update_records,
 )
 from crmqual.sandbox.zoho_schema import install
+from crmqual.sandbox.zoho_tasks import insert_records, install_tasks
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ _ROUTES: tuple[tuple[str, str, Handler], ...] = (
     (f"/crm/{_V}/<module>/<int:record_id>", "PUT", update_records),
     (f"/crm/{_V}/<module>", "GET", list_records),
     (f"/crm/{_V}/<module>", "PUT", update_records),
+    (f"/crm/{_V}/<module>", "POST", insert_records),
 )
 
 
@@ -113,6 +115,7 @@ class ZohoApp:
         self.api_domain = api_domain
         self.url_map = _url_map()
         install(store, iso(self.clock.now()))
+        install_tasks(store, iso(self.clock.now()))
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
