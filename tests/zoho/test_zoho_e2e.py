@@ -33,6 +33,7 @@ import yaml
 from click.testing import CliRunner
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, serve
 
+import crmqual
 from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.cli.main import main
 from crmqual.mapping import load_mapping
@@ -55,6 +56,7 @@ MAPPING = load_mapping(SHIPPED_MAPPING)[0]
 OUTPUTS = frozenset(MAPPING.output_fields)
 STAMP = MAPPING.outputs["assessed_at"].field
 STATUS = MAPPING.outputs["status"].field
+POLICY = MAPPING.outputs["policy_version"].field
 SYSTEM = frozenset({"Modified_Time", "Modified_By"})
 MODES = ("inprocess", "served")
 
@@ -102,13 +104,20 @@ class Org:
         return code, {i["item"]: f"{i['status']} {i['detail']}" for i in report["items"]}
 
     def spawn(self, *args: str) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            self.backend.sync_command(*args),
-            env=self.backend.env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        """`crmqual ARGS` in the background, its stderr to `spawned.log` in the folder."""
+        assert self.backend.folder is not None
+        with (self.backend.folder / "spawned.log").open("a", encoding="utf-8") as log:
+            return subprocess.Popen(
+                self.backend.sync_command(*args),
+                env=self.backend.env(),
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                text=True,
+            )
+
+    def spawned_log(self) -> str:
+        assert self.backend.folder is not None
+        return (self.backend.folder / "spawned.log").read_text("utf-8")[-3000:]
 
     def ours(self) -> list[WriteEntry]:
         """crmqual's writes in the sandbox's write log."""
@@ -315,13 +324,14 @@ def test_check_exits_2_when_the_org_lacks_a_mapped_field(tmp_path: Path) -> None
 
 
 # -- SIGKILL mid-run, then resume -------------------------------------------------------------
-def wait_for_written(org: Org, records: int, proc: subprocess.Popen[str]) -> None:
+def wait_for_writes(org: Org, entries: int, proc: subprocess.Popen[str]) -> None:
+    """Until crmqual's write log holds `entries` entries, or the process ended."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if len({w.record_id for w in org.ours()}) >= records or proc.poll() is not None:
+        if len(org.ours()) >= entries or proc.poll() is not None:
             return
         time.sleep(0.005)
-    raise AssertionError(f"the sync wrote fewer than {records} records in 60 s")
+    raise AssertionError(f"the sync wrote fewer than {entries} records in 60 s")
 
 
 #: Records the sandbox has seen written before each SIGKILL (batches of 30 of 300 accounts;
@@ -339,8 +349,8 @@ def test_sigkill_mid_sync_then_resume_writes_each_record_once(
         assert org.crmqual("provision")[0] == 0
         for records in kills:
             proc = org.spawn("sync", "--as-of", AS_OF)
-            wait_for_written(org, records, proc)
-            assert proc.poll() is None, "the sync finished before it could be killed"
+            wait_for_writes(org, records, proc)
+            assert proc.poll() is None, f"the sync ended before the kill: {org.spawned_log()}"
             proc.kill()
             proc.wait(timeout=30)
         landed = len({w.record_id for w in org.ours()})
@@ -354,6 +364,39 @@ def test_sigkill_mid_sync_then_resume_writes_each_record_once(
         assert outputs(org.box) == reference
         code, settle = org.sync()
         assert (code, settle["written"]) == (0, 0)
+
+
+def test_sigkill_while_a_new_policy_rewrites_every_record_then_resume(tmp_path: Path) -> None:
+    """Killed while rewriting records crmqual wrote before: a write that landed but was not
+    recorded must be recognised as crmqual's own on resume, not taken for a hand edit (which
+    would leave the record alone for good)."""
+    with open_org(tmp_path, "served", latency_ms=40) as org:
+        assert org.crmqual("provision")[0] == 0
+        code, first = org.sync()
+        assert (code, first["written"]) == (0, ACCOUNTS)
+        old = {r[POLICY] for r in org.box.records()}
+        policy = tmp_path / "policy.yaml"
+        shipped = (Path(crmqual.__file__).parent / "data" / "default_policy.yaml").read_text()
+        assert "grade_downgrade_hold_days: 30\n" in shipped
+        policy.write_text(shipped.replace("hold_days: 30\n", "hold_days: 31\n"), "utf-8")
+        org.backend.write_config(batch_size=BATCH, policy=policy)
+        org.box.clock.advance(1)
+        proc = org.spawn("sync", "--as-of", AS_OF)
+        wait_for_writes(org, ACCOUNTS + 120, proc)
+        assert proc.poll() is None, f"the sync ended before the kill: {org.spawned_log()}"
+        proc.kill()
+        proc.wait(timeout=30)
+        summaries = []
+        while not summaries or (summaries[-1][0] != 0 and len(summaries) < 3):
+            summaries.append(org.sync())
+        assert summaries[-1][0] == 0, summaries
+        assert [s["overridden"] for _, s in summaries] == [0] * len(summaries), summaries
+        written = Counter(str(w.record_id) for w in org.ours() if w.changes)
+        assert set(written) == org.ids() and set(written.values()) == {2}, written
+        new = {r[POLICY] for r in org.box.records()}
+        assert len(new) == 1 and new != old
+        code, settle = org.sync()
+        assert (code, settle["written"], settle["overridden"]) == (0, 0, 0)
 
 
 # -- the flaky fault profile ----------------------------------------------------------------

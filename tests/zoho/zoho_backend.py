@@ -130,8 +130,10 @@ class ZohoBackend:
         mapping: Path = SHIPPED_MAPPING,
         batch_size: int | None = None,
         connection: Mapping[str, Any] | None = None,
+        policy: Path | None = None,
     ) -> Path:
-        """A crmqual.yaml in `folder`: this org, `mapping`, a state store beside it."""
+        """A crmqual.yaml in `folder`: this org, `mapping`, `policy` (default: the shipped
+        one), a state store beside it."""
         if self.folder is None:
             raise AssertionError("a ZohoBackend without a folder has no crmqual.yaml")
         values: dict[str, Any] = {
@@ -147,6 +149,8 @@ class ZohoBackend:
             "mapping": str(mapping),
             "state": "sqlite:///state.sqlite",  # relative to the file: in `folder`
         }
+        if policy is not None:
+            config["policy"] = str(policy)
         if batch_size is not None:
             config["sync"] = {"batch_size": batch_size}
         self.config = self.folder / "crmqual.yaml"
