@@ -23,6 +23,7 @@ from crmqual.sandbox.faults import Decision, FaultPlan
 from crmqual.sandbox.inprocess import ConnectionDropped
 from crmqual.sandbox.store import SandboxStore, iso
 from crmqual.sandbox.zoho_auth import ZohoAuth
+from crmqual.sandbox.zoho_bulk_routes import BULK_ROUTES
 from crmqual.sandbox.zoho_call import Call, ZohoLimits, client_name, json_response
 from crmqual.sandbox.zoho_coql import coql
 from crmqual.sandbox.zoho_errors import (
@@ -66,6 +67,7 @@ _ROUTES: tuple[tuple[str, str, Handler], ...] = (
     (f"/crm/{_V}/<module>", "GET", list_records),
     (f"/crm/{_V}/<module>", "PUT", update_records),
     (f"/crm/{_V}/<module>", "POST", insert_records),
+    *BULK_ROUTES,
 )
 
 
@@ -83,6 +85,7 @@ def endpoint_name(method: str, rule: str, version: str | None) -> str:
     """`PUT /crm/v8/{module}` for the rule `/crm/<any(v2, v8):version>/<module>`."""
     text = rule.replace(_V, version or "{version}")
     text = text.replace("<int:record_id>", "{id}").replace("<field_id>", "{id}")
+    text = text.replace("<job_id>", "{job_id}")
     return f"{method} {text.replace('<module>', '{module}')}"
 
 
