@@ -40,6 +40,10 @@ def _zoho(loaded: LoadedConfig, mapping: Mapping) -> Adapter:
     from crmqual.adapters.zoho_config import ZohoConnection
 
     connection: ZohoConnection = connection_model(ZohoConnection, loaded)
+    if connection.transport == "sdk":
+        from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
+
+        return ZohoSdkAdapter(connection)
     return ZohoAdapter(connection)
 
 

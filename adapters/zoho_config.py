@@ -77,6 +77,9 @@ class ZohoConnection(BaseModel):
     #: Where provisioned fields carry their Chinese label: a tooltip (default), appended to
     #: the English label, or nowhere.
     chinese_labels: Literal["tooltip", "label", "none"] = "tooltip"
+    #: How reads and writes reach Zoho: crmqual's own REST client (API v8, default), or
+    #: Zoho's official SDK zcrmsdk (API v2; no page_token, no bulk): see adapters/zoho_sdk.py.
+    transport: Literal["rest", "sdk"] = "rest"
     limits: ZohoApiLimits = ZohoApiLimits()
 
     @field_validator("accounts_url", "api_domain")
