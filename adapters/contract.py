@@ -27,6 +27,7 @@ from crmqual.adapters.base import (
     ReadQuery,
     WriteNotAllowedError,
 )
+from crmqual.times import parse_time
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,9 @@ def check_followup_is_created_once_per_event(backend: Backend) -> None:
 
 
 def _time(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    moment = parse_time(value)
+    assert moment is not None, f"unreadable modified time {value!r}"
+    return moment
 
 
 CHECKS: tuple[Callable[[Backend], None], ...] = (

@@ -35,6 +35,7 @@ from crmqual.adapters.base import (
 )
 from crmqual.errors import CrmUnavailableError, InputError
 from crmqual.inputs import read_rows
+from crmqual.times import parse_time
 
 
 class FileConnection(BaseModel):
@@ -47,16 +48,6 @@ class FileConnection(BaseModel):
     #: Seconds to pause before and after each write batch: slows crmqual down where the
     #: output file is picked up by an import job or lives on a slow shared folder.
     write_pause_s: float = 0.0
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if value in (None, ""):
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class FileAdapter(Adapter):
@@ -157,7 +148,7 @@ class FileAdapter(Adapter):
                 continue
             if not all(rule.matches(row) for rule in query.filters):
                 continue
-            modified = _parse_time(row.get(self.modified_field))
+            modified = parse_time(row.get(self.modified_field))
             if query.since is not None and (modified is None or modified < query.since):
                 continue
             record = dict(row) | outputs.get(record_id, {})

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -61,6 +61,7 @@ from crmqual.mapping import (
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
 from crmqual.outputs import canonical, previous_from_canonical
 from crmqual.state import AssessmentIn, AssessmentRecord, EventIn, FailureIn, StateStore
+from crmqual.times import parse_time
 
 log = logging.getLogger("crmqual.sync")
 
@@ -150,18 +151,6 @@ class _Plan:
     write: dict[str, Any]
     current: dict[str, Any]
     changes: list[Change]
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if value in (None, ""):
-        return None
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class Sync:
@@ -447,7 +436,7 @@ class _Runner:
             previous_canonical = previous_outputs(m, sync.labels, record)
         previous = None
         if previous_canonical is not None:
-            downgraded = _parse_time(previous_canonical.get("downgraded_at"))
+            downgraded = parse_time(previous_canonical.get("downgraded_at"))
             previous = previous_from_canonical(record_id, previous_canonical, downgraded)
         result = assess(account, sync.policy, previous, as_of=self.as_of)
         native = to_native(m, sync.labels, result)
