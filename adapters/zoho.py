@@ -28,10 +28,11 @@ from crmqual.adapters.base import (
     WriteNotAllowedError,
 )
 from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.adapters.zoho_bulk import ZohoBulk, ZohoBulkReader
 from crmqual.adapters.zoho_check import CheckReport, run_check
 from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.adapters.zoho_fields import RESERVED, ZohoField, append_values, create, describe
-from crmqual.adapters.zoho_read import ZohoReader, chunks
+from crmqual.adapters.zoho_read import chunks
 from crmqual.adapters.zoho_tasks import ZohoTasks
 from crmqual.errors import ApiError
 
@@ -55,7 +56,8 @@ class ZohoAdapter(Adapter):
         self.module = connection.module
         self.api = ZohoApi(connection, session=session, sleep=sleep)
         self._sleep = sleep
-        self._reader = ZohoReader(self.api, self.module, connection.limits)
+        self._bulk = ZohoBulk(self.api, connection, described=lambda: self._fields, sleep=sleep)
+        self._reader = ZohoBulkReader(self.api, self.module, connection.limits, self._bulk)
         self._fields: dict[str, ZohoField] | None = None
 
     def __repr__(self) -> str:
@@ -67,7 +69,7 @@ class ZohoAdapter(Adapter):
         return Limits(
             page_size=lim.page_size,
             write_batch=lim.write_batch,
-            bulk_threshold=None,  # part 2 (issue 8)
+            bulk_threshold=self.connection.bulk.read_threshold,
             fields_per_read=lim.fields_per_call,
             ids_per_read=lim.ids_per_call,
         )
@@ -113,6 +115,10 @@ class ZohoAdapter(Adapter):
                 return
             yield page
 
+    def write_batch_for(self, queued: int) -> int:
+        """Bulk Write's job size when ``queued`` records make a bulk job cheaper, else 100."""
+        return self._bulk.write_batch_for(queued) or self.connection.limits.write_batch
+
     def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
         for record_id, values in updates:
             reserved = RESERVED & set(values)
@@ -122,8 +128,11 @@ class ZohoAdapter(Adapter):
                 )
         results: list[RecordResult] = []
         try:
-            for batch in chunks(updates, self.connection.limits.write_batch):
-                results += self._put(batch)
+            if self._bulk.wants_write(len(updates)):  # Bulk Write, when it saves credits
+                results = self._bulk.write(updates, self._put)
+            else:
+                for batch in chunks(updates, self.connection.limits.write_batch):
+                    results += self._put(batch)
         finally:
             self.api_calls = self.api.calls
         return results

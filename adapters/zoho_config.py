@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
 from crmqual.http import HttpSettings
 
 
@@ -81,6 +82,8 @@ class ZohoConnection(BaseModel):
     #: Zoho's official SDK zcrmsdk (API v2; no page_token, no bulk): see adapters/zoho_sdk.py.
     transport: Literal["rest", "sdk"] = "rest"
     limits: ZohoApiLimits = ZohoApiLimits()
+    #: Bulk Read and Bulk Write: thresholds, polling, upload host (``zoho_bulk_config``).
+    bulk: ZohoBulkSettings = ZohoBulkSettings()
 
     @field_validator("accounts_url", "api_domain")
     @classmethod

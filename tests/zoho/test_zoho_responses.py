@@ -41,6 +41,7 @@ from crmqual.adapters.base import (
 )
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_auth import ZohoTokens
+from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
 from crmqual.adapters.zoho_check import CheckStatus
 from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.errors import (
@@ -354,8 +355,9 @@ def test_a_read_past_the_page_token_ceiling_stops_before_it_starts(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
 ) -> None:
     rsps.get(COUNT_URL, json={"count": 11})  # the ceiling is 10 in these tests
+    no_bulk = ZohoBulkSettings(read=False)  # with it, Bulk Read: tests/zoho/test_zoho_bulk.py
     with pytest.raises(ReadTooLargeError, match="Bulk Read") as caught:
-        next(adapter(sleeps).read(ReadQuery(FIELDS)))
+        next(adapter(sleeps, bulk=no_bulk).read(ReadQuery(FIELDS)))
     assert caught.value.exit_code == ExitCode.CONFIG
     assert "issue 8" in str(caught.value)
 
