@@ -156,6 +156,12 @@ def credits_refused(exc: ZohoError) -> Response:
     return response
 
 
+def module_ref(store: SandboxStore, module: str) -> dict[str, str]:
+    """`{api_name, id}` of a module (the OAS's Minified_Module)."""
+    found = store.modules().get(module) or {}
+    return {"api_name": module, "id": str(found.get("id") or "")}
+
+
 def created_by() -> dict[str, str]:
     return {"id": API_USER["id"], "name": API_USER["name"]}
 
@@ -248,9 +254,8 @@ def create_read(call: Call) -> Response:
     module_ref = query.get("module")
     module = module_ref.get("api_name") if isinstance(module_ref, dict) else module_ref
     if not isinstance(module, str) or module not in call.store.modules():
-        raise _bulk_error(
-            "MODULE_NOT_AVAILABLE", "the module is not available", {"api_name": str(module)}
-        )
+        details = {"api_name": str(module), "module": str(module)}
+        raise _bulk_error("MODULE_NOT_AVAILABLE", "the module is not available", details)
     call.require(((module_scope(module, "READ"), BULK_READ_SCOPE),))
     fields = call.module_fields(module)
     names = query.get("fields") or []
@@ -326,12 +331,12 @@ def read_status(call: Call, job_id: str) -> Response:
         job["state"] = state
     job["polls"].append(job["state"])
     save_job(call.store, "read", job)
-    return json_response({"data": [_job_view(job)]})
+    return json_response({"data": [_job_view(call, job)]})
 
 
-def _job_view(job: dict[str, Any]) -> dict[str, Any]:
+def _job_view(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     query: dict[str, Any] = {
-        "module": {"api_name": job["module"]},
+        "module": module_ref(call.store, job["module"]),
         "cvid": None,
         "fields": job["fields"],
         "page": job["page"],

@@ -39,6 +39,7 @@ from crmqual.sandbox.zoho_bulk import (
     file_response,
     files_dir,
     load_job,
+    module_ref,
     new_job,
     next_state,
     not_found,
@@ -205,7 +206,7 @@ def _view(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     resource = {
         "status": job["status"],
         "type": "data",
-        "module": {"api_name": job["module"]},
+        "module": module_ref(call.store, job["module"]),
         "file_id": job["file_id"],
         "find_by": "id",
         "ignore_empty": job["ignore_empty"],
