@@ -300,7 +300,7 @@ def create_read(call: Call) -> Response:
             "file_type": str(body.get("file_type") or "csv"),
         },
     )
-    details = {
+    details: dict[str, Any] = {
         "id": job["id"],
         "operation": "read",
         "state": "ADDED",
