@@ -254,8 +254,8 @@ def create_read(call: Call) -> Response:
     module_ref = query.get("module")
     module = module_ref.get("api_name") if isinstance(module_ref, dict) else module_ref
     if not isinstance(module, str) or module not in call.store.modules():
-        details = {"api_name": str(module), "module": str(module)}
-        raise _bulk_error("MODULE_NOT_AVAILABLE", "the module is not available", details)
+        where = {"api_name": str(module), "module": str(module)}
+        raise _bulk_error("MODULE_NOT_AVAILABLE", "the module is not available", where)
     call.require(((module_scope(module, "READ"), BULK_READ_SCOPE),))
     fields = call.module_fields(module)
     names = query.get("fields") or []
