@@ -1,0 +1,302 @@
+"""API calls, time and memory of `crmqual sync` against a served Zoho sandbox, next to the
+minimum the documented sizes allow.
+
+Run by hand: ``python bench/zoho_sync.py [--accounts N | --100k | --1m] [--latency-ms 50]
+[--dir DIR] [--keep]``. Steps: seed N accounts into a fresh sandbox file (clock frozen while
+seeding), serve it with ``crmqual sandbox serve --json --latency-ms L --credits unlimited`` (a
+separate process; unlimited credits so the quota never stops a run), provision crmqual's
+fields, then run ``crmqual sync --json`` as a subprocess four times: the full sync, a settling
+run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
+incremental run. For each run it prints wall time, accounts per second, the sync process's
+peak RSS (``os.wait4``'s rusage of that very child), API calls by endpoint (the sandbox's call
+counts, diffed per run) and credits spent (the sandbox's ledger), next to
+
+    minimum = fixed per-run calls (token, describe)
+            + ceil(accounts read / 200)                      (list pages, per_page 200)
+            + (field groups - 1) * ceil(accounts read / 100) (further groups by ids, cap 100)
+            + ceil(records written / 100)                    (PUT, 100 records a call)
+
+(field groups: the mapping's native fields plus Modified_Time, 50 a call). When the adapter
+took a bulk path (a job created under ``/crm/bulk/v8/``), that side counts its documented job
+calls instead: create, one status check and one download per Bulk Read job of 200,000
+records; upload, create, one status check and the result download per Bulk Write file of
+25,000 rows. Polls beyond the first, ``actions/count`` and ``/org`` are not in the minimum.
+1,000,000 accounts need the Bulk Read path (page_token reaches 100,000 records): without it
+the bench says so and stops.
+
+Writes ``bench/results/zoho_sync.json``: ``{"accounts": n, "full": {"api_calls",
+"min_api_calls", "duration_s", "peak_rss_mb", "credits"}, "incremental": {...}}`` plus the
+settling run and the details (by endpoint, latency, machine) under further keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import random
+import selectors
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from crmqual.adapters.zoho_read import field_groups
+from crmqual.mapping import load_mapping
+from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.seed import seed_zoho
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MAPPING = ROOT / "mappings" / "zoho.yaml"
+START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+TOKEN_PATH = "/oauth/v2/token"
+PAGE, IDS, PUT, FIELDS = 200, 100, 100, 50
+BULK_READ_RECORDS = 200_000
+BULK_WRITE_ROWS = 25_000
+PAGE_TOKEN_REACH = 100_000
+SECRETS = {
+    "client_id": "BENCH_ZOHO_CLIENT_ID",
+    "client_secret": "BENCH_ZOHO_CLIENT_SECRET",
+    "refresh_token": "BENCH_ZOHO_REFRESH_TOKEN",
+}
+
+
+@dataclass
+class Run:
+    name: str
+    summary: dict[str, Any]
+    seconds: float
+    peak_rss_mb: float
+    calls: Counter[str]
+    credits: int
+    minimum: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "api_calls": sum(self.calls.values()),
+            "min_api_calls": self.minimum,
+            "duration_s": round(self.seconds, 2),
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "credits": self.credits,
+            "read": self.summary.get("read"),
+            "written": self.summary.get("written"),
+            "accounts_per_second": round(self.summary.get("read", 0) / self.seconds, 1),
+            "calls_by_endpoint": dict(sorted(self.calls.items())),
+        }
+
+
+def bulk_available() -> bool:
+    """Is the Bulk Read path (issue 8 item 2) installed? Its adapter module is the sign."""
+    return importlib.util.find_spec("crmqual.adapters.zoho_bulk") is not None
+
+
+def field_group_count() -> int:
+    mapping = load_mapping(MAPPING, "zoho")[0]
+    return len(field_groups(mapping.read_fields, mapping.filter_rules, FIELDS))
+
+
+def minimum(calls: Counter[str], read: int, written: int, groups: int) -> int:
+    """The fewest calls the documented sizes allow for a run that read and wrote this much,
+    by the path the adapter took (paged or Bulk Read; PUT or Bulk Write)."""
+    fixed = 2  # token, describe
+    bulk_read_jobs = calls.get("POST /crm/bulk/v8/read", 0)
+    bulk_write_jobs = calls.get("POST /crm/bulk/v8/write", 0)
+    if bulk_read_jobs:
+        # create, one status check, one download per job of 200,000 records
+        reads = 3 * math.ceil(read / BULK_READ_RECORDS)
+    else:
+        reads = math.ceil(read / PAGE) + (groups - 1) * math.ceil(read / IDS)
+    if bulk_write_jobs:
+        # upload, create, one status check, one result download per file of 25,000 rows
+        writes = 4 * math.ceil(written / BULK_WRITE_ROWS)
+    else:
+        writes = math.ceil(written / PUT)
+    return fixed + reads + writes
+
+
+def serve(box: ZohoSandbox, latency_ms: int, log: Path) -> tuple[subprocess.Popen[str], Any]:
+    argv = [*box.serve_command(0), "--latency-ms", str(latency_ms), "--credits", "unlimited"]
+    with log.open("w", encoding="utf-8") as errors:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        ready = sel.select(timeout=120)
+    line = proc.stdout.readline() if ready else ""
+    if not line:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise SystemExit(f"`crmqual sandbox serve` printed nothing: {log.read_text('utf-8')}")
+    return proc, ZohoCredentials(**json.loads(line))
+
+
+def write_config(folder: Path, creds: ZohoCredentials) -> tuple[Path, dict[str, str]]:
+    connection: dict[str, Any] = {
+        "accounts_url": creds.token_url.removesuffix(TOKEN_PATH),
+        "api_domain": creds.api_base,
+        **{key: "${" + env + "}" for key, env in SECRETS.items()},
+    }
+    if bulk_available():  # Bulk Write uploads to the sandbox's upload host, not Zoho's
+        connection["bulk"] = {"upload_url": creds.upload_url}
+    config = {
+        "crm": "zoho",
+        "target": "bench",
+        "connection": connection,
+        "mapping": str(MAPPING),
+        "state": "sqlite:///state.sqlite",
+    }
+    path = folder / "crmqual.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    env = {**os.environ, **{env: getattr(creds, key) for key, env in SECRETS.items()}}
+    return path, env
+
+
+def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, float, float]:
+    """Run ``crmqual ARGS -c config``; exit code, stdout, wall seconds, peak RSS in MB."""
+    argv = [sys.executable, "-m", "crmqual", *args, "-c", str(config)]
+    out_path = config.with_name("out.txt")
+    with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
+        began = time.perf_counter()
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - began
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, out_path.read_text("utf-8"), seconds, usage.ru_maxrss / 1024
+
+
+def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], groups: int) -> Run:
+    before, spent = Counter(box.call_counts()), box.credits()["spent"]
+    code, out, seconds, rss = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
+    lines = out.strip().splitlines()
+    summary = json.loads(lines[-1]) if lines else {}
+    if code != 0:
+        log = config.with_name("sync.log").read_text("utf-8")[-3000:]
+        raise SystemExit(f"{name} run: exit {code}: {summary or out}\n{log}")
+    calls = Counter(box.call_counts())
+    calls.subtract(before)
+    calls = Counter({k: v for k, v in calls.items() if v})
+    credits = int(box.credits()["spent"] - spent)
+    low = minimum(calls, int(summary["read"]), int(summary["written"]), groups)
+    return Run(name, summary, seconds, rss, calls, credits, low)
+
+
+def show(run: Run) -> None:
+    total = sum(run.calls.values())
+    over = (total - run.minimum) / run.minimum * 100 if run.minimum else 0.0
+    print(
+        f"{run.name:<12} {run.seconds:8.1f} s  {run.summary['read'] / run.seconds:8.0f} acc/s  "
+        f"peak RSS {run.peak_rss_mb:6.1f} MB  read {run.summary['read']:>9,}  "
+        f"written {run.summary['written']:>9,}  calls {total:>6,} (minimum {run.minimum:,}, "
+        f"{over:+.1f} %)  credits {run.credits:,}"
+    )
+    for endpoint, count in sorted(run.calls.items()):
+        print(f"{'':14}{endpoint:<44} {count:>7,}")
+
+
+def hand_edits(box: ZohoSandbox, accounts: int, share: float) -> int:
+    """A person's edits of inputs on `share` of the accounts: more overdue days and counts."""
+    ids = [str(r["id"]) for r in box.records()]
+    chosen = random.Random(7).sample(ids, max(1, round(len(ids) * share)))
+    for n, record_id in enumerate(chosen):
+        current = box.record(record_id)
+        days = int(current.get("Overdue_Max_Days") or 0)
+        count = int(current.get("Overdue_Count") or 0)
+        box.hand_edit(
+            record_id, {"Overdue_Max_Days": days + 30 + n % 60, "Overdue_Count": count + 2}
+        )
+    return len(chosen)
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--accounts", type=int, default=10_000)
+    size.add_argument("--100k", dest="accounts", action="store_const", const=100_000)
+    size.add_argument("--1m", dest="accounts", action="store_const", const=1_000_000)
+    parser.add_argument("--latency-ms", type=int, default=50, help="per API call (default 50)")
+    parser.add_argument("--changed", type=float, default=0.01, help="share hand-edited")
+    parser.add_argument("--dir", type=Path, default=None, help="where the files go")
+    parser.add_argument("--keep", action="store_true", help="keep the sandbox and state files")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "zoho_sync.json")
+    args = parser.parse_args()
+    n: int = args.accounts
+    if n > PAGE_TOKEN_REACH and not bulk_available():
+        raise SystemExit(
+            f"{n:,} accounts need Zoho's Bulk Read path (page_token reaches {PAGE_TOKEN_REACH:,} "
+            "records) and crmqual.adapters.zoho_bulk is not installed yet (issue 8 item 2): "
+            "nothing was measured."
+        )
+    folder = Path(tempfile.mkdtemp(prefix="zoho-sync-bench-", dir=args.dir))
+    box = ZohoSandbox(folder / "zoho.db")
+    proc: subprocess.Popen[str] | None = None
+    try:
+        box.clock.freeze(START)
+        began = time.perf_counter()
+        seed_zoho(box.store, n, seed=1)
+        print(f"seeded {n:,} accounts in {time.perf_counter() - began:.1f} s ({folder})")
+        box.clock.resume()
+        proc, creds = serve(box, args.latency_ms, folder / "serve.log")
+        config, env = write_config(folder, creds)
+        code, out, _, _ = crmqual(config, env, "provision")
+        if code != 0:
+            raise SystemExit(f"provision: exit {code}: {out}")
+        groups = field_group_count()
+        print(f"latency {args.latency_ms} ms a call; {groups} field groups of at most {FIELDS}")
+        full = sync_run("full", box, config, env, groups)
+        show(full)
+        settle = sync_run("settling", box, config, env, groups)
+        show(settle)
+        edited = hand_edits(box, n, args.changed)
+        print(f"hand-edited the inputs of {edited:,} accounts")
+        incremental = sync_run("incremental", box, config, env, groups)
+        show(incremental)
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        box.close()
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    result = {
+        "accounts": n,
+        "full": full.as_json(),
+        "incremental": incremental.as_json(),
+        "settling": settle.as_json(),
+        "hand_edited": edited,
+        "latency_ms": args.latency_ms,
+        "field_groups": groups,
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "adapter_files_changed_since": _git("status", "--short", "adapters", "src/crmqual"),
+        "bulk_path_installed": bulk_available(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
