@@ -25,6 +25,7 @@ import requests
 from pydantic import SecretStr
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, serve
 
+from crmqual.adapters import zoho_sdk_runtime as runtime
 from crmqual.adapters.base import Adapter, ReadQuery
 from crmqual.adapters.contract import CHECKS, LoggedWrite
 from crmqual.adapters.registry import make_adapter
@@ -33,7 +34,7 @@ from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
 from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
 from crmqual.adapters.zoho_sdk_runtime import SDK_LOGGER, load_sdk
 from crmqual.config import load_config
-from crmqual.errors import ReadTooLargeError
+from crmqual.errors import ConfigError, ReadTooLargeError
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.faults import FaultProfile
@@ -342,6 +343,15 @@ def test_crmqual_yaml_picks_the_transport(tmp_path: Path) -> None:
     seed_box.close()
 
 
+def test_without_zcrmsdk_the_sdk_transport_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime, "_SDK", None)
+    monkeypatch.setattr(runtime.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"crmqual\[sdk\]"):
+        runtime.load_sdk()
+
+
 # -- issue 8's evidence ---------------------------------------------------------------------------
 ACCOUNTS = 300
 SEED = 11
@@ -351,8 +361,10 @@ FAULT_SEEDS = (1, 3)
 
 
 def _crmqual(backend: ZohoBackend, *args: str) -> tuple[int, str, str]:
+    assert backend.folder is not None
+    env = {**backend.env(), "TMPDIR": str(backend.folder / "tmp")}  # the SDK's private folders
     done = subprocess.run(
-        backend.sync_command(*args), env=backend.env(), capture_output=True, text=True, timeout=300
+        backend.sync_command(*args), env=env, capture_output=True, text=True, timeout=300
     )
     return done.returncode, done.stdout, done.stderr
 
@@ -391,9 +403,11 @@ def _served_sync(
                 box, creds, served=True, limits=ZohoApiLimits(page_size=50), folder=folder
             )
             backend.write_config(batch_size=10, connection={"transport": transport})
+            (folder / "tmp").mkdir()
             assert _until_ok(lambda: _crmqual(backend, "provision"))[-1] == 0
             before = max(c.seq for c in box.calls())
             codes = _until_ok(lambda: _crmqual(backend, "sync", "--json", "--as-of", AS_OF))
+        assert list((folder / "tmp").iterdir()) == [], "an SDK folder outlived its process"
         return _outputs(box), codes, box.calls(after_seq=before)
     finally:
         box.close()
