@@ -33,7 +33,7 @@ from crmqual.errors import ApiError, ReadTooLargeError
 MODIFIED = "Modified_Time"
 BULK_HINT = (
     "Zoho's paged API reaches at most {limit:,} records with page_token; this read needs "
-    "{count:,}. Narrow the filter, or use the Bulk Read path (Zoho adapter part 2, issue 8)."
+    "{count:,}. Narrow the filter, or turn Bulk Read on (connection.bulk.read: true)."
 )
 
 

@@ -359,7 +359,7 @@ def test_a_read_past_the_page_token_ceiling_stops_before_it_starts(
     with pytest.raises(ReadTooLargeError, match="Bulk Read") as caught:
         next(adapter(sleeps, bulk=no_bulk).read(ReadQuery(FIELDS)))
     assert caught.value.exit_code == ExitCode.CONFIG
-    assert "issue 8" in str(caught.value)
+    assert "bulk.read: true" in str(caught.value)
 
 
 def test_without_a_count_the_ceiling_is_checked_as_the_read_goes(
