@@ -8,7 +8,7 @@ separate process; unlimited credits so the quota never stops a run), provision c
 fields, then run ``crmqual sync --json`` as a subprocess four times: the full sync, a settling
 run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
 incremental run. For each run it prints wall time, accounts per second, the sync process's
-peak RSS (``os.wait4``'s rusage of that very child), API calls by endpoint (the sandbox's call
+peak RSS (its ``VmHWM``, polled every 20 ms), API calls by endpoint (the sandbox's call
 counts, diffed per run) and credits spent (the sandbox's ledger), next to
 
     minimum = fixed per-run calls (token, describe)
@@ -18,9 +18,11 @@ counts, diffed per run) and credits spent (the sandbox's ledger), next to
 
 (field groups: the mapping's native fields plus Modified_Time, 50 a call). When the adapter
 took a bulk path (a job created under ``/crm/bulk/v8/``), that side counts its documented job
-calls instead: create, one status check and one download per Bulk Read job of 200,000
-records; upload, create, one status check and the result download per Bulk Write file of
-25,000 rows. Polls beyond the first, ``actions/count`` and ``/org`` are not in the minimum.
+calls instead: per Bulk Read job of 200,000 records create, three status polls (the
+sandbox's jobs answer ADDED, IN PROGRESS, then COMPLETED) and the download, plus one users
+call a run (the CSV holds owner ids); per Bulk Write file of 25,000 rows upload, create,
+three polls and the result, plus one ``/org`` call a run (the upload's ``X-CRM-ORG``).
+``actions/count`` (how the adapter picks its path) is not in the minimum.
 1,000,000 accounts need the Bulk Read path (page_token reaches 100,000 records): without it
 the bench says so and stops.
 
@@ -65,6 +67,8 @@ TOKEN_PATH = "/oauth/v2/token"
 PAGE, IDS, PUT, FIELDS = 200, 100, 100, 50
 BULK_READ_RECORDS = 200_000
 BULK_WRITE_ROWS = 25_000
+#: Status polls a sandbox job needs: ADDED, IN PROGRESS, COMPLETED (sandbox README, Bulk).
+JOB_POLLS = 3
 PAGE_TOKEN_REACH = 100_000
 SECRETS = {
     "client_id": "BENCH_ZOHO_CLIENT_ID",
@@ -111,16 +115,16 @@ def minimum(calls: Counter[str], read: int, written: int, groups: int) -> int:
     """The fewest calls the documented sizes allow for a run that read and wrote this much,
     by the path the adapter took (paged or Bulk Read; PUT or Bulk Write)."""
     fixed = 2  # token, describe
-    bulk_read_jobs = calls.get("POST /crm/bulk/v8/read", 0)
-    bulk_write_jobs = calls.get("POST /crm/bulk/v8/write", 0)
-    if bulk_read_jobs:
-        # create, one status check, one download per job of 200,000 records
-        reads = 3 * math.ceil(read / BULK_READ_RECORDS)
+    if calls.get("POST /crm/bulk/v8/read", 0):
+        # per job of 200,000 records: create, the polls to COMPLETED, the download; once a
+        # run, the users behind the CSV's owner ids
+        reads = (2 + JOB_POLLS) * math.ceil(read / BULK_READ_RECORDS) + 1
     else:
         reads = math.ceil(read / PAGE) + (groups - 1) * math.ceil(read / IDS)
-    if bulk_write_jobs:
-        # upload, create, one status check, one result download per file of 25,000 rows
-        writes = 4 * math.ceil(written / BULK_WRITE_ROWS)
+    if calls.get("POST /crm/bulk/v8/write", 0):
+        # per file of 25,000 rows: upload, create, the polls to COMPLETED, the result; once
+        # a run, the org id the upload host needs
+        writes = (3 + JOB_POLLS) * math.ceil(written / BULK_WRITE_ROWS) + 1
     else:
         writes = math.ceil(written / PUT)
     return fixed + reads + writes
@@ -170,10 +174,31 @@ def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, fl
     with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
         began = time.perf_counter()
         proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak_kb = 0
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            peak_kb = max(peak_kb, _hwm_kb(proc.pid))
+            time.sleep(0.02)
         seconds = time.perf_counter() - began
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out_path.read_text("utf-8"), seconds, usage.ru_maxrss / 1024
+    # The child's own high-water mark (VmHWM, reset at exec). ru_maxrss is only the fallback:
+    # on Linux it keeps the RSS of the process that forked it, i.e. this bench's.
+    peak = peak_kb or usage.ru_maxrss
+    return proc.returncode, out_path.read_text("utf-8"), seconds, peak / 1024
+
+
+def _hwm_kb(pid: int) -> int:
+    """``VmHWM`` of a live process in kB (0 when /proc does not say)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        return 0
+    return 0
 
 
 def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], groups: int) -> Run:
