@@ -537,11 +537,28 @@ class ZohoBulkReader(ZohoReader):
         if query.ids is not None:
             yield from super().read(query)
             return
-        self._counted = self._count(query.since)
-        if self.bulk.wants_read(self._counted, self.limits):
-            yield from self.bulk.read(query, self.limits.page_size)
+        if query.since is None:  # a full read: its size decides the path before it starts
+            self._counted = self._count(None)
+            if self.bulk.wants_read(self._counted, self.limits):
+                yield from self.bulk.read(query, self.limits.page_size)
+                return
+            yield from super().read(query)
             return
-        yield from super().read(query)
+        # An incremental read pages first and counts only when a second page follows: most
+        # nightly reads fit one page, and then can never need Bulk Read.
+        self._counted = None
+        pages = super().read(query)
+        first = next(pages, None)
+        if first is None:
+            return
+        if self.more_records:
+            self._counted = self._count(query.since)
+            if self.bulk.wants_read(self._counted, self.limits):
+                yield from self.bulk.read(query, self.limits.page_size)
+                return
+            self._check_reach(query.since)
+        yield first
+        yield from pages
 
     def _check_reach(self, since: datetime | None) -> None:
         """The count ``read`` took: past the ceiling (Bulk Read turned off) the read is refused

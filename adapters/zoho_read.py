@@ -70,6 +70,8 @@ class ZohoReader:
         self.module = module
         self.limits = limits
         self.path = f"/crm/v8/{module}"
+        #: Whether the page last fetched by ``_paged`` said more records follow.
+        self.more_records = False
 
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
         groups = field_groups(query.fields, query.filters, self.limits.fields_per_call)
@@ -113,6 +115,7 @@ class ZohoReader:
             if answer.empty:
                 return
             data, info = _list_body(answer.body)
+            self.more_records = bool(info.get("more_records"))
             yield data
             seen += len(data)
             if not info.get("more_records"):

@@ -184,6 +184,16 @@ class AssessmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """What sending one queued write needs."""
+
+    id: int
+    account_id: str
+    native: dict[str, Any]
+    previous_native: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class FailureIn:
     """One record a run could not process or write."""
 
@@ -997,6 +1007,34 @@ class StateStore:
         )
         with self._read() as conn:
             return [row.account_id for row in conn.execute(query)]
+
+    def pending_writes_of_run(
+        self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[PendingWrite]:
+        """Like ``pending_of_run``, but only what sending the writes needs (row id, account,
+        native values, the CRM's values before): a bulk-sized batch stays small in memory."""
+        columns = (
+            assessments.c.id,
+            assessments.c.account_id,
+            assessments.c.native,
+            assessments.c.previous_native,
+        )
+        query = (
+            sa.select(*columns)
+            .where(
+                assessments.c.target == target,
+                assessments.c.run_id == run_id,
+                assessments.c.status == AssessmentStatus.PENDING.value,
+                assessments.c.id > after_id,
+            )
+            .order_by(assessments.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [
+                PendingWrite(row.id, row.account_id, row.native, row.previous_native)
+                for row in conn.execute(query)
+            ]
 
     def pending_of_run(
         self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK

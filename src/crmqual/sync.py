@@ -517,7 +517,9 @@ class _Runner:
         stamp = assessed_at_field(m)
         size = sync.settings.batch_size or sync.adapter.write_batch_for(summary.changed)
         after = 0
-        while batch := sync.state.pending_of_run(sync.target, run_id, after_id=after, limit=size):
+        while batch := sync.state.pending_writes_of_run(
+            sync.target, run_id, after_id=after, limit=size
+        ):
             after = batch[-1].id
             updates = []
             for row in batch:

@@ -24,7 +24,7 @@ import pytest
 import responses
 from pydantic import SecretStr
 from responses import matchers
-from zoho_payloads import API, COUNT_URL, FIELDS_URL, connection
+from zoho_payloads import API, COUNT_URL, FIELDS_URL, LIST_URL, connection, page, record
 
 from crmqual.adapters.base import ReadQuery, RecordResult
 from crmqual.adapters.zoho import ZohoAdapter
@@ -304,6 +304,9 @@ def test_a_large_read_creates_a_job_polls_it_and_reads_the_download(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
 ) -> None:
     since = datetime(2026, 3, 1, 8, 0, 0, 250_000, tzinfo=UTC)
+    # An incremental read pages first; a second page to come makes it count, and the count
+    # sends it to Bulk Read (the first page is not handed out).
+    rsps.get(LIST_URL, json=page([record(1), record(2)], more=True))
     rsps.get(
         COUNT_URL,
         json={"count": 5},

@@ -231,15 +231,11 @@ def test_full_read_switches_from_page_to_page_token_at_the_limit(
     ]
 
 
-def test_incremental_read_sends_if_modified_since_and_counts_by_criteria(
+def test_incremental_read_sends_if_modified_since_and_no_count_when_one_page_holds_it(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
 ) -> None:
+    """A nightly read that fits one page asks for no count (an unregistered call fails)."""
     since = datetime(2026, 3, 1, 10, 0, 0, 500_000, tzinfo=IST)  # Zoho has whole seconds
-    rsps.get(
-        COUNT_URL,
-        json={"count": 1},
-        match=q({"criteria": "(Modified_Time:greater_equal:2026-03-01T10:00:00+05:30)"}),
-    )
     rsps.get(
         LIST_URL,
         json=page([record(7)], more=False),
@@ -252,10 +248,27 @@ def test_incremental_read_sends_if_modified_since_and_counts_by_criteria(
     assert [r["id"] for r in pages[0]] == [record(7)["id"]]
 
 
+def test_an_incremental_read_of_more_than_a_page_counts_by_criteria(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    since = datetime(2026, 3, 1, 10, 0, 0, tzinfo=IST)
+    rsps.get(LIST_URL, json=page([record(1), record(2)], more=True), match=q(list_params(page=1)))
+    rsps.get(
+        COUNT_URL,
+        json={"count": 3},
+        match=q({"criteria": "(Modified_Time:greater_equal:2026-03-01T10:00:00+05:30)"}),
+    )
+    rsps.get(LIST_URL, json=page([record(3)], more=False, page_no=2), match=q(list_params(page=2)))
+    pages = list(adapter(sleeps).read(ReadQuery(FIELDS, since=since)))
+    assert [[r["id"] for r in p] for p in pages] == [
+        [record(1)["id"], record(2)["id"]],
+        [record(3)["id"]],
+    ]
+
+
 def test_a_whole_second_watermark_asks_from_the_second_before(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
 ) -> None:
-    rsps.get(COUNT_URL, json={"count": 0})
     rsps.get(
         LIST_URL,
         status=304,
@@ -269,7 +282,6 @@ def test_a_whole_second_watermark_asks_from_the_second_before(
 def test_nothing_modified_or_nothing_at_all_yields_no_page(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float], status: int
 ) -> None:
-    rsps.get(COUNT_URL, json={"count": 0})
     rsps.get(LIST_URL, status=status)
     since = datetime(2026, 3, 1, tzinfo=UTC)
     assert list(adapter(sleeps).read(ReadQuery(FIELDS, since=since))) == []
