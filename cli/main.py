@@ -12,6 +12,7 @@ from crmqual.cli.demo import demo
 from crmqual.cli.init import init
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, revert, runs
+from crmqual.cli.sandbox import sandbox
 from crmqual.cli.sync import provision, sync
 from crmqual.http import install_redaction
 
@@ -29,9 +30,5 @@ def main(verbose: int) -> None:
     )
 
 
-for command in (demo, assess, policy, init, check, provision, sync, runs, history, revert):
+for command in (demo, assess, policy, init, check, provision, sync, runs, history, revert, sandbox):
     main.add_command(command)
-
-from crmqual.cli.sandbox import sandbox  # noqa: E402
-
-main.add_command(sandbox)
