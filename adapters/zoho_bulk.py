@@ -538,7 +538,7 @@ class ZohoBulkReader(ZohoReader):
             yield from super().read(query)
             return
         if query.since is None:  # a full read: its size decides the path before it starts
-            self._counted = self._count(None)
+            self._counted = self.count(None)
             if self.bulk.wants_read(self._counted, self.limits):
                 yield from self.bulk.read(query, self.limits.page_size)
                 return
@@ -552,7 +552,7 @@ class ZohoBulkReader(ZohoReader):
         if first is None:
             return
         if self.more_records:
-            self._counted = self._count(query.since)
+            self._counted = self.count(query.since)
             if self.bulk.wants_read(self._counted, self.limits):
                 yield from self.bulk.read(query, self.limits.page_size)
                 return
@@ -566,25 +566,6 @@ class ZohoBulkReader(ZohoReader):
         count, ceiling = self._counted, self.limits.page_token_records
         if count is not None and count > ceiling:
             raise ReadTooLargeError(BULK_HINT.format(limit=ceiling, count=count))
-
-    def _count(self, since: datetime | None) -> int | None:
-        params = {}
-        if since is not None:
-            params["criteria"] = f"({MODIFIED}:greater_equal:{zoho_time(since)})"
-        try:
-            answer = self.api.call(
-                "GET",
-                f"{self.path}/actions/count",
-                params=params,
-                endpoint=f"GET /crm/v8/{self.module}/actions/count",
-            )
-        except ApiError:
-            return None
-        raw = answer.body.get("count") if isinstance(answer.body, dict) else None
-        try:
-            return int(raw) if raw is not None else None
-        except (TypeError, ValueError):
-            return None
 
 
 # -- files -------------------------------------------------------------------------------------

@@ -134,8 +134,8 @@ class ZohoReader:
                     f"Zoho said more records follow record {seen:,} but gave no next_page_token"
                 )
 
-    def _check_reach(self, since: datetime | None) -> None:
-        """Refuse, before anything is read, a read that page_token cannot finish."""
+    def count(self, since: datetime | None) -> int | None:
+        """How many records a full (or since) read would return; None when Zoho cannot say."""
         params = {}
         if since is not None:
             params["criteria"] = f"({MODIFIED}:greater_equal:{zoho_time(since)})"
@@ -148,8 +148,12 @@ class ZohoReader:
             )
         except ApiError:
             # Not every Zoho endpoint is served everywhere; the read then checks as it goes.
-            return
-        count = _count(answer.body)
+            return None
+        return _count(answer.body)
+
+    def _check_reach(self, since: datetime | None) -> None:
+        """Refuse, before anything is read, a read that page_token cannot finish."""
+        count = self.count(since)
         if count is not None and count > self.limits.page_token_records:
             raise ReadTooLargeError(
                 BULK_HINT.format(limit=self.limits.page_token_records, count=count)
