@@ -1011,8 +1011,9 @@ class StateStore:
     def pending_writes_of_run(
         self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
     ) -> list[PendingWrite]:
-        """Like ``pending_of_run``, but only what sending the writes needs (row id, account,
-        native values, the CRM's values before): a bulk-sized batch stays small in memory."""
+        """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``, with
+        only what sending them needs (row id, account, native values, the CRM's values
+        before). Keyset paging: a run sends millions of queued writes without holding them."""
         columns = (
             assessments.c.id,
             assessments.c.account_id,
@@ -1035,28 +1036,6 @@ class StateStore:
                 PendingWrite(row.id, row.account_id, row.native, row.previous_native)
                 for row in conn.execute(query)
             ]
-
-    def pending_of_run(
-        self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
-    ) -> list[AssessmentRecord]:
-        """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``.
-
-        Keyset paging, so a run can send millions of queued writes in batches without
-        holding them in memory.
-        """
-        query = (
-            sa.select(assessments)
-            .where(
-                assessments.c.target == target,
-                assessments.c.run_id == run_id,
-                assessments.c.status == AssessmentStatus.PENDING.value,
-                assessments.c.id > after_id,
-            )
-            .order_by(assessments.c.id)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [_assessment(row) for row in conn.execute(query)]
 
     def mark_written(self, target: str, account_ids: Sequence[str], *, run_id: int) -> None:
         """The pending rows of these accounts were applied by the CRM.
