@@ -43,6 +43,7 @@ from crmqual.errors import (
     Problem,
     QuotaReachedError,
 )
+from crmqual.idset import IdSet
 from crmqual.inputs import field_problems, to_account
 from crmqual.mapping import (
     Labels,
@@ -305,7 +306,7 @@ class _Runner:
         self.run_id = run_id
         self.as_of = as_of
         self.signpost = signpost
-        self.seen: set[str] = set()
+        self.seen = IdSet()
         self.limited = False
         self.native_names = native_field_names(sync.mapping)
 
