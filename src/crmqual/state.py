@@ -349,7 +349,8 @@ assessments = sa.Table(
         ["written_run_id"], ["runs.id"], name="fk_assessments_written_run_id_runs"
     ),
     sa.Index("ix_assessments_account", "account_id", "target", "status"),
-    sa.Index("ix_assessments_target_status", "target", "status"),
+    sa.Index("ix_assessments_target_status_account", "target", "status", "account_id"),
+    sa.Index("ix_assessments_run_status", "run_id", "status", "id"),
     sa.Index("ix_assessments_written_run", "written_run_id"),
 )
 

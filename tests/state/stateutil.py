@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from crmqual.state import StateStore
+from crmqual.state import AssessmentIn, StateStore
 
 PG_URL_ENV = "CRMQUAL_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -80,3 +81,19 @@ def new_run(store: StateStore, target: str = "zoho:org1") -> int:
         policy_version="p1",
         mapping_hash="m1",
     )
+
+
+def assessment(account_id: str, grade: str | None = "B", **changes: Any) -> AssessmentIn:
+    values: dict[str, Any] = {
+        "account_id": account_id,
+        "assessed_at": T0,
+        "account": {"name": f"客户 {account_id}", "revenue": 1200.5},
+        "outputs": {"grade": grade, "limit": 50000},
+        "native": {"Credit_Grade__c": grade},
+        "previous_native": {"Credit_Grade__c": None},
+        "policy_version": "p1",
+        "grade": grade,
+        "reasons": [{"code": "R1", "text": "ok"}],
+    }
+    values.update(changes)
+    return AssessmentIn(**values)

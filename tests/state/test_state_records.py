@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from stateutil import T0, FakeClock, new_run
+from stateutil import T0, FakeClock, assessment, new_run
 
 from crmqual.state import (
     CHUNK,
-    AssessmentIn,
     AssessmentStatus,
     Cursor,
     EventIn,
@@ -24,22 +23,6 @@ from crmqual.state import (
 
 TARGET = "zoho:org1"
 OTHER = "salesforce:orgX"
-
-
-def assessment(account_id: str, grade: str | None = "B", **changes: Any) -> AssessmentIn:
-    values: dict[str, Any] = {
-        "account_id": account_id,
-        "assessed_at": T0,
-        "account": {"name": f"客户 {account_id}", "revenue": 1200.5},
-        "outputs": {"grade": grade, "limit": 50000},
-        "native": {"Credit_Grade__c": grade},
-        "previous_native": {"Credit_Grade__c": None},
-        "policy_version": "p1",
-        "grade": grade,
-        "reasons": [{"code": "R1", "text": "ok"}],
-    }
-    values.update(changes)
-    return AssessmentIn(**values)
 
 
 @contextmanager
