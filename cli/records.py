@@ -10,7 +10,7 @@ import click
 from crmqual.cli.context import config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.errors import ExitCode
-from crmqual.revert import revert_run
+from crmqual.revert import LISTED, revert_run
 
 
 @click.command()
@@ -102,19 +102,19 @@ def revert(run_id: int, config_path: str, dry_run: bool) -> None:
             run_id=run_id,
             dry_run=dry_run,
         )
+    verb = "would restore" if dry_run else "restored"
     for w in report.writes:
-        click.echo(
-            f"{'would restore' if dry_run else 'restored'} {w['id']} {w['field']}: "
-            f"{w['from']!r} -> {w['to']!r}"
-        )
-    for record_id in report.changed_since:
+        click.echo(f"{verb} {w['id']} {w['field']}: {w['from']!r} -> {w['to']!r}")
+    for record_id in report.changed_since_ids:
         click.echo(f"left alone (changed since run {run_id}): {record_id}")
-    for record_id in report.missing:
+    for record_id in report.missing_ids:
         click.echo(f"not found in the CRM: {record_id}")
-    for f in report.failed:
+    for f in report.failures:
         click.echo(f"error: record {f['id']}: {f['code']}: {f['message']}", err=True)
+    if report.truncated:
+        click.echo(f"(the first {LISTED} of each kind are listed)")
     click.echo(
-        f"{len(report.restored)} record(s) {'to restore' if dry_run else 'restored'}, "
-        f"{len(report.changed_since)} left alone"
+        f"{report.restored} record(s) {'to restore' if dry_run else 'restored'}, "
+        f"{report.changed_since} left alone, {report.missing} not found, {report.failed} failed"
     )
     sys.exit(ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK)

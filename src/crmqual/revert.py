@@ -4,10 +4,16 @@ For every record a run wrote, the CRM's current output values are read; where th
 are what the run wrote, the values from before the run go back. A record changed since
 (by a person or a later run) is left alone and reported. The revert is itself recorded
 as a run, and its writes as assessments, so the next sync sees its values as crmqual's.
+
+A run of any size is undone a batch at a time (the adapter's write batch for the run's
+size): the batch's rows are paged from the state store, its records read by id, its
+restores written, then the next batch. Memory does not grow with the run, and the report
+counts everything but lists only the first :data:`LISTED` of each kind.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,18 +21,43 @@ from typing import Any
 from crmqual.adapters.base import Adapter, ReadQuery
 from crmqual.errors import ConfigError, Problem
 from crmqual.mapping import Mapping, changed_fields, outputs_of
-from crmqual.state import AssessmentIn, AssessmentRecord, StateStore
+from crmqual.state import AssessmentIn, AssessmentRecord, RunRecord, StateStore
+
+#: How many restores, records left alone, records not found and failures are listed.
+LISTED = 200
 
 
 @dataclass
 class RevertReport:
+    """Counts of what a revert did, with the first :data:`LISTED` of each kind."""
+
     run_id: int
     revert_run_id: int | None = None
-    restored: list[str] = field(default_factory=list)
-    changed_since: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
+    restored: int = 0
+    changed_since: int = 0
+    missing: int = 0
+    failed: int = 0
+    #: Field restores: {"id", "field", "from", "to"}.
     writes: list[dict[str, Any]] = field(default_factory=list)
+    changed_since_ids: list[str] = field(default_factory=list)
+    missing_ids: list[str] = field(default_factory=list)
+    #: Records the CRM refused: {"id", "code", "message"}.
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    #: Some list above stopped at LISTED entries.
+    truncated: bool = False
+
+    def note(self, items: list[Any], item: Any) -> None:
+        if len(items) < LISTED:
+            items.append(item)
+        else:
+            self.truncated = True
+
+
+@dataclass(frozen=True)
+class _Restore:
+    row: AssessmentRecord
+    back: dict[str, Any]  # the values from before the run, for the fields that differ now
+    current: dict[str, Any]  # the CRM's output values now
 
 
 def revert_run(
@@ -41,89 +72,148 @@ def revert_run(
     run = state.get_run(run_id)
     if run is None or run.target != target:
         raise ConfigError([Problem("revert", "RUN_ID", f"no run {run_id} for {target}")])
-    rows = {r.account_id: r for r in state.written_in_run(run_id)}
-    report = RevertReport(run_id)
-    plans: list[tuple[AssessmentRecord, dict[str, Any], dict[str, Any]]] = []
-    ids = sorted(rows)
-    per_read = adapter.limits().ids_per_read
-    found: set[str] = set()
-    for start in range(0, len(ids), per_read):
-        query = ReadQuery(fields=mapping.read_fields, ids=tuple(ids[start : start + per_read]))
-        for page in adapter.read(query):
-            for record in page:
-                record_id = str(record.get(mapping.id_field))
-                row = rows.get(record_id)
-                if row is None:
-                    continue
-                found.add(record_id)
-                current = outputs_of(mapping, record)
-                if [f for f in changed_fields(mapping, row.native, current) if f in row.native]:
-                    report.changed_since.append(record_id)
-                    continue
-                back = {
-                    f: row.previous_native.get(f)
-                    for f in changed_fields(mapping, row.previous_native, current)
-                }
-                if back:
-                    plans.append((row, back, current))
-    report.missing = [i for i in ids if i not in found]
-    for row, back, current in plans:
-        for f, value in back.items():
-            report.writes.append(
-                {"id": row.account_id, "field": f, "from": current.get(f), "to": value}
+    return _Revert(adapter, mapping, state, run, dry_run).run()
+
+
+class _Revert:
+    def __init__(
+        self,
+        adapter: Adapter,
+        mapping: Mapping,
+        state: StateStore,
+        run: RunRecord,
+        dry_run: bool,
+    ) -> None:
+        self.adapter, self.mapping, self.state = adapter, mapping, state
+        self.reverted, self.dry_run = run, dry_run
+        self.target = run.target
+        self.report = RevertReport(run.run_id)
+
+    def run(self) -> RevertReport:
+        batch = self.adapter.write_batch_for(self.state.count_written_in_run(self.reverted.run_id))
+        status = "error"
+        try:
+            after = 0
+            while rows := self.state.written_in_run(
+                self.reverted.run_id, after_id=after, limit=batch
+            ):
+                after = rows[-1].id
+                restores = self._plan(rows)
+                if self.dry_run:
+                    self.report.restored += len(restores)
+                elif restores:
+                    self._write(restores)
+            status = "partial" if self.report.failed else "ok"
+        finally:
+            self._finish(status)
+        return self.report
+
+    def _plan(self, rows: Sequence[AssessmentRecord]) -> list[_Restore]:
+        """Read these rows' records; the restores still due, in row order."""
+        by_id = {r.account_id: r for r in rows}
+        ids = list(by_id)
+        per_read = self.adapter.limits().ids_per_read
+        restores: dict[str, _Restore] = {}
+        found: set[str] = set()
+        for start in range(0, len(ids), per_read):
+            query = ReadQuery(
+                fields=self.mapping.read_fields, ids=tuple(ids[start : start + per_read])
             )
-    if dry_run or not plans:
-        report.restored = [row.account_id for row, _, _ in plans]
-        return report
-    adapter.allow_writes_to(mapping.output_fields)
-    revert_id = state.start_run(
-        target,
-        mode="revert",
-        dry_run=False,
-        signpost=adapter.server_time(),
-        policy_version=run.policy_version,
-        mapping_hash=mapping.hash,
-    )
-    report.revert_run_id = revert_id
-    state.acquire_lock(target, revert_id, stale_after=timedelta(minutes=10))
-    try:
-        batch = adapter.limits().write_batch
-        for start in range(0, len(plans), batch):
-            chunk = plans[start : start + batch]
-            state.record_pending(
-                revert_id,
-                target,
-                [
-                    AssessmentIn(
-                        account_id=row.account_id,
-                        assessed_at=row.assessed_at,
-                        account=row.account,
-                        outputs={},
-                        native=row.previous_native,
-                        previous_native=current,
-                        policy_version=row.policy_version,
-                        grade=None,
-                        reasons=[],
-                    )
-                    for row, _, current in chunk
-                ],
-            )
-            results = adapter.write([(row.account_id, back) for row, back, _ in chunk])
-            ok = [r.record_id for r in results if r.ok]
-            state.mark_written(target, ok, run_id=revert_id)
-            bad = [r for r in results if not r.ok]
-            state.mark_failed(target, [r.record_id for r in bad], run_id=revert_id)
-            report.restored += ok
-            report.failed += [
-                {"id": r.record_id, "code": r.code, "message": r.message} for r in bad
-            ]
-    finally:
-        state.finish_run(
+            for page in self.adapter.read(query):
+                for record in page:
+                    record_id = str(record.get(self.mapping.id_field))
+                    row = by_id.get(record_id)
+                    if row is None or record_id in found:
+                        continue
+                    found.add(record_id)
+                    restore = self._restore_of(row, outputs_of(self.mapping, record))
+                    if restore is not None:
+                        restores[record_id] = restore
+        for record_id in ids:
+            if record_id not in found:
+                self.report.missing += 1
+                self.report.note(self.report.missing_ids, record_id)
+        due = [restores[i] for i in ids if i in restores]
+        for r in due:
+            for f, value in r.back.items():
+                self.report.note(
+                    self.report.writes,
+                    {"id": r.row.account_id, "field": f, "from": r.current.get(f), "to": value},
+                )
+        return due
+
+    def _restore_of(self, row: AssessmentRecord, current: dict[str, Any]) -> _Restore | None:
+        if [f for f in changed_fields(self.mapping, row.native, current) if f in row.native]:
+            self.report.changed_since += 1
+            self.report.note(self.report.changed_since_ids, row.account_id)
+            return None
+        back = {
+            f: row.previous_native.get(f)
+            for f in changed_fields(self.mapping, row.previous_native, current)
+        }
+        return _Restore(row, back, current) if back else None
+
+    def _write(self, restores: list[_Restore]) -> None:
+        """Record the batch as pending rows of the revert run, write it, record each result."""
+        revert_id = self._started()
+        self.state.record_pending(
             revert_id,
-            status="ok" if not report.failed else "partial",
-            counts={"written": len(report.restored), "failed": len(report.failed)},
-            watermark=None,
-            summary={"reverted_run": run_id},
+            self.target,
+            [
+                AssessmentIn(
+                    account_id=r.row.account_id,
+                    assessed_at=r.row.assessed_at,
+                    account=r.row.account,
+                    outputs={},
+                    native=r.row.previous_native,
+                    previous_native=r.current,
+                    policy_version=r.row.policy_version,
+                    grade=None,
+                    reasons=[],
+                )
+                for r in restores
+            ],
         )
-        state.release_lock(target, revert_id)
-    return report
+        results = self.adapter.write([(r.row.account_id, r.back) for r in restores])
+        ok = [r.record_id for r in results if r.ok]
+        bad = [r for r in results if not r.ok]
+        self.state.mark_written(self.target, ok, run_id=revert_id)
+        self.state.mark_failed(self.target, [r.record_id for r in bad], run_id=revert_id)
+        self.state.heartbeat(self.target, revert_id)
+        self.report.restored += len(ok)
+        self.report.failed += len(bad)
+        for r in bad:
+            self.report.note(
+                self.report.failures, {"id": r.record_id, "code": r.code, "message": r.message}
+            )
+
+    def _started(self) -> int:
+        """The revert's own run, started and locked at its first write."""
+        if self.report.revert_run_id is None:
+            self.adapter.allow_writes_to(self.mapping.output_fields)
+            revert_id = self.state.start_run(
+                self.target,
+                mode="revert",
+                dry_run=False,
+                signpost=self.adapter.server_time(),
+                policy_version=self.reverted.policy_version,
+                mapping_hash=self.mapping.hash,
+            )
+            self.report.revert_run_id = revert_id
+            self.state.acquire_lock(self.target, revert_id, stale_after=timedelta(minutes=10))
+        return self.report.revert_run_id
+
+    def _finish(self, status: str) -> None:
+        revert_id = self.report.revert_run_id
+        if revert_id is None:
+            return
+        try:
+            self.state.finish_run(
+                revert_id,
+                status=status,
+                counts={"written": self.report.restored, "failed": self.report.failed},
+                watermark=None,
+                summary={"reverted_run": self.reverted.run_id},
+            )
+        finally:
+            self.state.release_lock(self.target, revert_id)

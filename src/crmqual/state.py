@@ -1134,15 +1134,31 @@ class StateStore:
             conditions.append(assessments.c.target == target)
         return self._assessments(*conditions)
 
-    def written_in_run(self, run_id: int) -> list[AssessmentRecord]:
-        """The rows run ``run_id`` wrote (including pending rows it confirmed on resume)."""
+    def written_in_run(
+        self, run_id: int, *, after_id: int = 0, limit: int | None = None
+    ) -> list[AssessmentRecord]:
+        """The rows run ``run_id`` wrote (including pending rows it confirmed on resume), in id
+        order; with ``after_id``/``limit``, the next ``limit`` of them after row ``after_id``
+        (keyset paging, so a revert of a million records never holds them all)."""
         return self._assessments(
             assessments.c.written_run_id == run_id,
             assessments.c.status == AssessmentStatus.WRITTEN.value,
+            assessments.c.id > after_id,
+            limit=limit,
         )
 
-    def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
-        query = sa.select(assessments).where(*conditions).order_by(assessments.c.id)
+    def count_written_in_run(self, run_id: int) -> int:
+        query = sa.select(sa.func.count()).where(
+            assessments.c.written_run_id == run_id,
+            assessments.c.status == AssessmentStatus.WRITTEN.value,
+        )
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def _assessments(
+        self, *conditions: sa.ColumnElement[bool], limit: int | None = None
+    ) -> list[AssessmentRecord]:
+        query = sa.select(assessments).where(*conditions).order_by(assessments.c.id).limit(limit)
         with self._read() as conn:
             return [_assessment(row) for row in conn.execute(query)]
 

@@ -282,6 +282,35 @@ def test_check_provision_full_second_and_incremental_sync(
         }
 
 
+def test_revert_of_a_run_puts_back_what_it_replaced(tmp_path: Path) -> None:
+    with open_org(tmp_path, "inprocess", accounts=120) as org:
+        assert org.crmqual("provision")[0] == 0
+        before, untouched = outputs(org.box), inputs(org.box)
+        code, first = org.sync()
+        assert (code, first["written"]) == (0, 120)
+        edited = sorted(org.ids())[0]
+        org.box.clock.advance(1)
+        by_hand = "rejected" if org.box.record(edited)[STATUS] != "rejected" else "approved"
+        org.box.hand_edit(edited, {STATUS: by_hand})
+
+        code, out, _ = org.crmqual("revert", str(first["run_id"]), "--dry-run")
+        assert code == 0 and "119 record(s) to restore, 1 left alone, 0 not found" in out
+        code, out, _ = org.crmqual("revert", str(first["run_id"]))
+        assert code == 0 and "119 record(s) restored, 1 left alone, 0 not found, 0 failed" in out
+        after = outputs(org.box)
+        assert after[edited][STATUS] == by_hand
+        assert {i: v for i, v in after.items() if i != edited} == {
+            i: v for i, v in before.items() if i != edited
+        }
+        assert inputs(org.box) == untouched
+        for w in org.ours():
+            assert set(w.changes) <= OUTPUTS, f"record {w.record_id}: {sorted(w.changes)}"
+        # The next sync assesses again and writes the 119 again; the edited one stays the
+        # person's. (Reverting undoes a run; a policy change is what keeps it undone.)
+        code, again = org.sync()
+        assert (code, again["written"], again["overridden"]) == (0, 119, 1), again
+
+
 def test_check_names_a_missing_scope_and_exits_3(tmp_path: Path) -> None:
     with open_org(
         tmp_path, "inprocess", accounts=3, scopes=("ZohoCRM.settings.fields.ALL",)

@@ -1,0 +1,108 @@
+"""`revert` of a run against the in-memory CRM: a batch at a time, with a bounded report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from syncutil import MakeSync, company
+
+from crmqual import revert
+from crmqual.adapters.memory import MemoryCrm
+from crmqual.revert import revert_run
+from crmqual.state import AssessmentRecord, StateStore
+from crmqual.sync import SyncRequest
+
+
+def outputs(crm: MemoryCrm, fields: list[str]) -> dict[str, dict[str, Any]]:
+    return {rid: {f: r.get(f) for f in fields} for rid, r in crm.records.items()}
+
+
+def test_revert_restores_a_large_run_a_batch_at_a_time(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crm.load([company(i) for i in range(10, 25)])
+    sync = make_sync()
+    fields = list(sync.mapping.output_fields)
+    before = outputs(crm, fields)
+    run = sync.run(SyncRequest())
+    assert run.written == 25
+    crm.edit("A003", {"crmqual_grade": "A"})  # a person changed it since: left alone
+    del crm.records["A004"]  # deleted in the CRM since
+
+    pages: list[tuple[int | None, int]] = []
+    original = StateStore.written_in_run
+
+    def spy(self: StateStore, run_id: int, **kw: Any) -> list[AssessmentRecord]:
+        rows = original(self, run_id, **kw)
+        pages.append((kw.get("limit"), len(rows)))
+        return rows
+
+    monkeypatch.setattr(StateStore, "written_in_run", spy)
+    monkeypatch.setattr(revert, "LISTED", 3)
+    adapter = make_sync().adapter
+    report = revert_run(
+        adapter=adapter,
+        mapping=sync.mapping,
+        state=state,
+        target="memory",
+        run_id=run.run_id,  # type: ignore[arg-type]
+        dry_run=False,
+    )
+
+    batch = adapter.limits().write_batch
+    assert pages and all(limit == batch and size <= batch for limit, size in pages)
+    assert sum(size for _, size in pages) == 25
+    assert (report.restored, report.changed_since, report.missing, report.failed) == (23, 1, 1, 0)
+    assert report.changed_since_ids == ["A003"] and report.missing_ids == ["A004"]
+    assert len(report.writes) == 3 and report.truncated
+    after = outputs(crm, fields)
+    for rid in after:
+        if rid != "A003":
+            assert after[rid] == before[rid], rid
+    assert after["A003"]["crmqual_grade"] == "A"
+    revert_runs = [r for r in state.list_runs("memory") if r.mode == "revert"]
+    assert [(r.run_id, r.status, r.counts) for r in revert_runs] == [
+        (report.revert_run_id, "ok", {"written": 23, "failed": 0})
+    ]
+
+
+def test_a_dry_revert_counts_and_writes_nothing(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore
+) -> None:
+    sync = make_sync()
+    run = sync.run(SyncRequest())
+    writes = len(crm.log)
+    report = revert_run(
+        adapter=make_sync().adapter,
+        mapping=sync.mapping,
+        state=state,
+        target="memory",
+        run_id=run.run_id,  # type: ignore[arg-type]
+        dry_run=True,
+    )
+    assert report.restored == 10 and report.revert_run_id is None
+    assert len(crm.log) == writes
+    assert {w["id"] for w in report.writes} == set(crm.records)
+
+
+def test_a_record_the_crm_refuses_is_reported_and_the_rest_restored(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore
+) -> None:
+    sync = make_sync()
+    run = sync.run(SyncRequest())
+    crm.reject["A001"] = ("INVALID_DATA", "locked by an approval")
+    report = revert_run(
+        adapter=make_sync().adapter,
+        mapping=sync.mapping,
+        state=state,
+        target="memory",
+        run_id=run.run_id,  # type: ignore[arg-type]
+        dry_run=False,
+    )
+    assert (report.restored, report.failed) == (9, 1)
+    assert report.failures == [
+        {"id": "A001", "code": "INVALID_DATA", "message": "locked by an approval"}
+    ]
+    (revert_run_record,) = [r for r in state.list_runs("memory") if r.mode == "revert"]
+    assert revert_run_record.status == "partial"
