@@ -2,14 +2,14 @@
 minimum the documented sizes allow.
 
 Run by hand: ``python bench/zoho_sync.py [--accounts N | --100k | --1m] [--latency-ms 50]
-[--dir DIR] [--keep]``. Steps: seed N accounts into a fresh sandbox file (clock frozen while
-seeding), serve it with ``crmqual sandbox serve --json --latency-ms L --credits unlimited`` (a
-separate process; unlimited credits so the quota never stops a run), provision crmqual's
-fields, then run ``crmqual sync --json`` as a subprocess four times: the full sync, a settling
-run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
-incremental run. For each run it prints wall time, accounts per second, the sync process's
-peak RSS (its ``VmHWM``, polled every 20 ms), API calls by endpoint (the sandbox's call
-counts, diffed per run) and credits spent (the sandbox's ledger), next to
+[--dir DIR] [--keep] [--revert] [--output FILE]``. Steps: seed N accounts into a fresh sandbox
+file (clock frozen while seeding), serve it with ``crmqual sandbox serve --json --latency-ms L
+--credits unlimited`` (a separate process; unlimited credits so the quota never stops a run),
+provision crmqual's fields, then run ``crmqual sync --json`` as a subprocess four times: the
+full sync, a settling run, and, after 1 % of the accounts got hand edits of their inputs in
+the sandbox, the incremental run. For each run it prints wall time, accounts per second, the
+sync process's peak RSS (its ``VmHWM``, polled every 20 ms), API calls by endpoint (the
+sandbox's call counts, diffed per run) and credits spent (the sandbox's ledger), next to
 
     minimum = fixed per-run calls (token, describe)
             + ceil(accounts read / 200)                      (list pages, per_page 200)
@@ -25,6 +25,10 @@ three polls and the result, plus one ``/org`` call a run (the upload's ``X-CRM-O
 ``actions/count`` (how the adapter picks its path) is not in the minimum.
 1,000,000 accounts need the Bulk Read path (page_token reaches 100,000 records): without it
 the bench says so and stops.
+
+With ``--revert``, ``crmqual revert`` of the full run follows, measured the same way; its
+minimum is the token, every row read by id in each field group (100 ids a call) and the
+writes by the path taken.
 
 Writes ``bench/results/zoho_sync.json``: ``{"accounts": n, "full": {"api_calls",
 "min_api_calls", "duration_s", "peak_rss_mb", "credits"}, "incremental": {...}}`` plus the
@@ -223,6 +227,29 @@ def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], gro
     return Run(name, summary, seconds, rss, calls, credits, low)
 
 
+def revert_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], run_id: int) -> Run:
+    """`crmqual revert RUN_ID --json`: every record the run wrote is read by id (the field
+    groups of the read fields), and the values from before it are written back."""
+    before, spent = Counter(box.call_counts()), box.credits()["spent"]
+    code, out, seconds, rss = crmqual(config, env, "revert", str(run_id), "--json")
+    lines = out.strip().splitlines()
+    report = json.loads(lines[-1]) if lines else {}
+    if code != 0:
+        log = config.with_name("sync.log").read_text("utf-8")[-3000:]
+        raise SystemExit(f"{name}: exit {code}: {report or out}\n{log}")
+    calls = Counter(box.call_counts())
+    calls.subtract(before)
+    calls = Counter({k: v for k, v in calls.items() if v})
+    rows = int(report["restored"]) + int(report["changed_since"]) + int(report["missing"])
+    restored = int(report["restored"])
+    summary = {"read": rows, "written": restored, "left_alone": report["changed_since"]}
+    # token + every row read by id in each field group + the writes by the path taken
+    by_id = field_group_count() * math.ceil(rows / IDS)
+    low = 1 + by_id + minimum(calls, 0, restored, 1) - 2
+    credits = int(box.credits()["spent"] - spent)
+    return Run(name, summary, seconds, rss, calls, credits, low)
+
+
 def show(run: Run) -> None:
     total = sum(run.calls.values())
     over = (total - run.minimum) / run.minimum * 100 if run.minimum else 0.0
@@ -265,6 +292,9 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share hand-edited")
     parser.add_argument("--dir", type=Path, default=None, help="where the files go")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox and state files")
+    parser.add_argument(
+        "--revert", action="store_true", help="then revert the full run, and measure that"
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "zoho_sync.json")
     args = parser.parse_args()
     n: int = args.accounts
@@ -298,6 +328,10 @@ def main() -> None:
         print(f"hand-edited the inputs of {edited:,} accounts")
         incremental = sync_run("incremental", box, config, env, groups)
         show(incremental)
+        reverted = None
+        if args.revert:
+            reverted = revert_run("revert", box, config, env, int(full.summary["run_id"]))
+            show(reverted)
     finally:
         if proc is not None:
             proc.kill()
@@ -312,6 +346,7 @@ def main() -> None:
         "full": full.as_json(),
         "incremental": incremental.as_json(),
         "settling": settle.as_json(),
+        **({"revert": reverted.as_json()} if reverted else {}),
         "hand_edited": edited,
         "latency_ms": args.latency_ms,
         "field_groups": groups,
@@ -328,7 +363,8 @@ def main() -> None:
     sizes: dict[str, Any] = {}
     if args.output.exists():
         sizes = json.loads(args.output.read_text(encoding="utf-8")).get("sizes", {})
-    sizes[str(n)] = {k: result[k] for k in ("full", "settling", "incremental", "commit")}
+    kept = ("full", "settling", "incremental", "revert", "commit")
+    sizes[str(n)] = {k: result[k] for k in kept if k in result}
     result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: int(kv[0])))
     if "100000" in sizes and "1000000" in sizes:
         result["peak_rss_1m_over_100k"] = round(

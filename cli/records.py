@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 import click
 
@@ -91,7 +92,8 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
 @click.argument("run_id", type=int)
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would be restored; write nothing.")
-def revert(run_id: int, config_path: str, dry_run: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     """Write back the values RUN_ID replaced, for every record not changed since."""
     with fail_on_config_error(), open_context(config_path) as ctx:
         report = revert_run(
@@ -102,6 +104,10 @@ def revert(run_id: int, config_path: str, dry_run: bool) -> None:
             run_id=run_id,
             dry_run=dry_run,
         )
+    code = ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK
+    if as_json:
+        click.echo(json.dumps(asdict(report) | {"dry_run": dry_run, "exit_code": int(code)}))
+        sys.exit(code)
     verb = "would restore" if dry_run else "restored"
     for w in report.writes:
         click.echo(f"{verb} {w['id']} {w['field']}: {w['from']!r} -> {w['to']!r}")
@@ -117,4 +123,4 @@ def revert(run_id: int, config_path: str, dry_run: bool) -> None:
         f"{report.restored} record(s) {'to restore' if dry_run else 'restored'}, "
         f"{report.changed_since} left alone, {report.missing} not found, {report.failed} failed"
     )
-    sys.exit(ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK)
+    sys.exit(code)

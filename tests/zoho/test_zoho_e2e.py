@@ -295,8 +295,12 @@ def test_revert_of_a_run_puts_back_what_it_replaced(tmp_path: Path) -> None:
 
         code, out, _ = org.crmqual("revert", str(first["run_id"]), "--dry-run")
         assert code == 0 and "119 record(s) to restore, 1 left alone, 0 not found" in out
-        code, out, _ = org.crmqual("revert", str(first["run_id"]))
-        assert code == 0 and "119 record(s) restored, 1 left alone, 0 not found, 0 failed" in out
+        code, out, _ = org.crmqual("revert", str(first["run_id"]), "--json")
+        report = json.loads(out)
+        assert code == 0 == report["exit_code"]
+        assert (report["restored"], report["changed_since"], report["missing"]) == (119, 1, 0)
+        assert report["changed_since_ids"] == [edited]
+        assert len(report["writes"]) == 200 and report["truncated"]  # a record restores several fields
         after = outputs(org.box)
         assert after[edited][STATUS] == by_hand
         assert {i: v for i, v in after.items() if i != edited} == {
