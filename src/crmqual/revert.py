@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from crmqual.adapters.base import Adapter, ReadQuery
 from crmqual.errors import ConfigError, Problem
 from crmqual.mapping import Mapping, changed_fields, outputs_of
-from crmqual.state import AssessmentIn, AssessmentRecord, RunRecord, StateStore
+from crmqual.state import AssessmentIn, RunRecord, StateStore, WriteRow
 
 #: How many restores, records left alone, records not found and failures are listed.
 LISTED = 200
@@ -55,7 +55,7 @@ class RevertReport:
 
 @dataclass(frozen=True)
 class _Restore:
-    row: AssessmentRecord
+    row: WriteRow
     back: dict[str, Any]  # the values from before the run, for the fields that differ now
     current: dict[str, Any]  # the CRM's output values now
 
@@ -88,13 +88,14 @@ class _Revert:
         self.reverted, self.dry_run = run, dry_run
         self.target = run.target
         self.report = RevertReport(run.run_id)
+        self.started: tuple[int, datetime] | None = None
 
     def run(self) -> RevertReport:
         batch = self.adapter.write_batch_for(self.state.count_written_in_run(self.reverted.run_id))
         status = "error"
         try:
             after = 0
-            while rows := self.state.written_in_run(
+            while rows := self.state.writes_of_run(
                 self.reverted.run_id, after_id=after, limit=batch
             ):
                 after = rows[-1].id
@@ -108,7 +109,7 @@ class _Revert:
             self._finish(status)
         return self.report
 
-    def _plan(self, rows: Sequence[AssessmentRecord]) -> list[_Restore]:
+    def _plan(self, rows: Sequence[WriteRow]) -> list[_Restore]:
         """Read these rows' records; the restores still due, in row order."""
         by_id = {r.account_id: r for r in rows}
         ids = list(by_id)
@@ -142,7 +143,7 @@ class _Revert:
                 )
         return due
 
-    def _restore_of(self, row: AssessmentRecord, current: dict[str, Any]) -> _Restore | None:
+    def _restore_of(self, row: WriteRow, current: dict[str, Any]) -> _Restore | None:
         if [f for f in changed_fields(self.mapping, row.native, current) if f in row.native]:
             self.report.changed_since += 1
             self.report.note(self.report.changed_since_ids, row.account_id)
@@ -155,19 +156,19 @@ class _Revert:
 
     def _write(self, restores: list[_Restore]) -> None:
         """Record the batch as pending rows of the revert run, write it, record each result."""
-        revert_id = self._started()
+        revert_id, at = self._started()
         self.state.record_pending(
             revert_id,
             self.target,
             [
-                AssessmentIn(
+                AssessmentIn(  # not an assessment: the values put back, as crmqual's own
                     account_id=r.row.account_id,
-                    assessed_at=r.row.assessed_at,
-                    account=r.row.account,
+                    assessed_at=at,
+                    account={},
                     outputs={},
                     native=r.row.previous_native,
                     previous_native=r.current,
-                    policy_version=r.row.policy_version,
+                    policy_version=self.reverted.policy_version,
                     grade=None,
                     reasons=[],
                 )
@@ -187,21 +188,23 @@ class _Revert:
                 self.report.failures, {"id": r.record_id, "code": r.code, "message": r.message}
             )
 
-    def _started(self) -> int:
-        """The revert's own run, started and locked at its first write."""
-        if self.report.revert_run_id is None:
+    def _started(self) -> tuple[int, datetime]:
+        """The revert's own run and its start on the CRM's clock; started and locked at the
+        first write."""
+        if self.started is None:
             self.adapter.allow_writes_to(self.mapping.output_fields)
+            at = self.adapter.server_time()
             revert_id = self.state.start_run(
                 self.target,
                 mode="revert",
                 dry_run=False,
-                signpost=self.adapter.server_time(),
+                signpost=at,
                 policy_version=self.reverted.policy_version,
                 mapping_hash=self.mapping.hash,
             )
-            self.report.revert_run_id = revert_id
+            self.report.revert_run_id, self.started = revert_id, (revert_id, at)
             self.state.acquire_lock(self.target, revert_id, stale_after=timedelta(minutes=10))
-        return self.report.revert_run_id
+        return self.started
 
     def _finish(self, status: str) -> None:
         revert_id = self.report.revert_run_id

@@ -184,8 +184,9 @@ class AssessmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class PendingWrite:
-    """What sending one queued write needs."""
+class WriteRow:
+    """One write's row as sending it (queued) or undoing it (sent) needs: the native values
+    it carries and the CRM's values before it."""
 
     id: int
     account_id: str
@@ -1011,7 +1012,7 @@ class StateStore:
 
     def pending_writes_of_run(
         self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
-    ) -> list[PendingWrite]:
+    ) -> list[WriteRow]:
         """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``, with
         only what sending them needs (row id, account, native values, the CRM's values
         before). Keyset paging: a run sends millions of queued writes without holding them."""
@@ -1034,7 +1035,7 @@ class StateStore:
         )
         with self._read() as conn:
             return [
-                PendingWrite(row.id, row.account_id, row.native, row.previous_native)
+                WriteRow(row.id, row.account_id, row.native, row.previous_native)
                 for row in conn.execute(query)
             ]
 
@@ -1134,18 +1135,40 @@ class StateStore:
             conditions.append(assessments.c.target == target)
         return self._assessments(*conditions)
 
-    def written_in_run(
-        self, run_id: int, *, after_id: int = 0, limit: int | None = None
-    ) -> list[AssessmentRecord]:
-        """The rows run ``run_id`` wrote (including pending rows it confirmed on resume), in id
-        order; with ``after_id``/``limit``, the next ``limit`` of them after row ``after_id``
-        (keyset paging, so a revert of a million records never holds them all)."""
+    def written_in_run(self, run_id: int) -> list[AssessmentRecord]:
+        """The rows run ``run_id`` wrote (including pending rows it confirmed on resume)."""
         return self._assessments(
             assessments.c.written_run_id == run_id,
             assessments.c.status == AssessmentStatus.WRITTEN.value,
-            assessments.c.id > after_id,
-            limit=limit,
         )
+
+    def writes_of_run(
+        self, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[WriteRow]:
+        """The next ``limit`` rows run ``run_id`` wrote after row ``after_id``, in id order, with
+        only what undoing them needs. Keyset paging: a revert of a million records never holds
+        them all."""
+        columns = (
+            assessments.c.id,
+            assessments.c.account_id,
+            assessments.c.native,
+            assessments.c.previous_native,
+        )
+        query = (
+            sa.select(*columns)
+            .where(
+                assessments.c.written_run_id == run_id,
+                assessments.c.status == AssessmentStatus.WRITTEN.value,
+                assessments.c.id > after_id,
+            )
+            .order_by(assessments.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [
+                WriteRow(row.id, row.account_id, row.native, row.previous_native)
+                for row in conn.execute(query)
+            ]
 
     def count_written_in_run(self, run_id: int) -> int:
         query = sa.select(sa.func.count()).where(
@@ -1155,10 +1178,8 @@ class StateStore:
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def _assessments(
-        self, *conditions: sa.ColumnElement[bool], limit: int | None = None
-    ) -> list[AssessmentRecord]:
-        query = sa.select(assessments).where(*conditions).order_by(assessments.c.id).limit(limit)
+    def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
+        query = sa.select(assessments).where(*conditions).order_by(assessments.c.id)
         with self._read() as conn:
             return [_assessment(row) for row in conn.execute(query)]
 

@@ -224,13 +224,13 @@ def test_last_written_takes_one_query_per_page_and_chunks_big_lists(
     assert len(store.written_in_run(run_id)) == len(ids)
 
 
-def test_written_in_run_pages_by_row_id(store: StateStore, run_id: int) -> None:
+def test_writes_of_run_pages_by_row_id(store: StateStore, run_id: int) -> None:
     ids = [f"acc{i:02d}" for i in range(7)]
     store.record_pending(run_id, TARGET, [assessment(a) for a in ids])
     store.mark_written(TARGET, ids[:6], run_id=run_id)  # acc06 stays pending
     assert store.count_written_in_run(run_id) == 6
     pages, after = [], 0
-    while page := store.written_in_run(run_id, after_id=after, limit=4):
+    while page := store.writes_of_run(run_id, after_id=after, limit=4):
         pages.append([r.account_id for r in page])
         after = page[-1].id
     assert pages == [ids[:4], ids[4:6]]

@@ -10,7 +10,7 @@ from syncutil import MakeSync, company
 from crmqual import revert
 from crmqual.adapters.memory import MemoryCrm
 from crmqual.revert import revert_run
-from crmqual.state import AssessmentRecord, StateStore
+from crmqual.state import StateStore, WriteRow
 from crmqual.sync import SyncRequest
 
 
@@ -31,14 +31,14 @@ def test_revert_restores_a_large_run_a_batch_at_a_time(
     del crm.records["A004"]  # deleted in the CRM since
 
     pages: list[tuple[int | None, int]] = []
-    original = StateStore.written_in_run
+    original = StateStore.writes_of_run
 
-    def spy(self: StateStore, run_id: int, **kw: Any) -> list[AssessmentRecord]:
+    def spy(self: StateStore, run_id: int, **kw: Any) -> list[WriteRow]:
         rows = original(self, run_id, **kw)
         pages.append((kw.get("limit"), len(rows)))
         return rows
 
-    monkeypatch.setattr(StateStore, "written_in_run", spy)
+    monkeypatch.setattr(StateStore, "writes_of_run", spy)
     monkeypatch.setattr(revert, "LISTED", 3)
     adapter = make_sync().adapter
     report = revert_run(

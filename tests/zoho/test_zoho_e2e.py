@@ -300,7 +300,9 @@ def test_revert_of_a_run_puts_back_what_it_replaced(tmp_path: Path) -> None:
         assert code == 0 == report["exit_code"]
         assert (report["restored"], report["changed_since"], report["missing"]) == (119, 1, 0)
         assert report["changed_since_ids"] == [edited]
-        assert len(report["writes"]) == 200 and report["truncated"]  # a record restores several fields
+        assert (
+            len(report["writes"]) == 200 and report["truncated"]
+        )  # a record restores several fields
         after = outputs(org.box)
         assert after[edited][STATUS] == by_hand
         assert {i: v for i, v in after.items() if i != edited} == {
