@@ -11,7 +11,7 @@ from crmqual.cli.check import check
 from crmqual.cli.demo import demo
 from crmqual.cli.init import init
 from crmqual.cli.policy import policy
-from crmqual.cli.records import history, revert, runs
+from crmqual.cli.records import history, prune, revert, runs
 from crmqual.cli.sandbox import sandbox
 from crmqual.cli.sync import provision, sync
 from crmqual.http import install_redaction
@@ -30,5 +30,18 @@ def main(verbose: int) -> None:
     )
 
 
-for command in (demo, assess, policy, init, check, provision, sync, runs, history, revert, sandbox):
+for command in (
+    demo,
+    assess,
+    policy,
+    init,
+    check,
+    provision,
+    sync,
+    runs,
+    history,
+    revert,
+    prune,
+    sandbox,
+):
     main.add_command(command)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -124,3 +125,54 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
         f"{report.changed_since} left alone, {report.missing} not found, {report.failed} failed"
     )
     sys.exit(code)
+
+
+@click.command()
+@config_option
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    required=True,
+    metavar="DAYS",
+    help="Prune what runs started more than DAYS days ago left behind (0: every run's).",
+)
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def prune(config_path: str, days: int, dry_run: bool) -> None:
+    """Shrink the state store: delete old assessment rows nothing needs any more.
+
+    Every account's newest written values and every pending write are kept, so the next
+    sync and a revert behave as before; older rows leave `crmqual history`.
+    """
+    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+        state, target = ctx.state, ctx.target
+        before = datetime.now(UTC) - timedelta(days=days)
+        if dry_run:
+            count = state.prune(target, before, dry_run=True)
+            click.echo(
+                f"{count} assessment row(s) of runs started before {before:%Y-%m-%d} to delete"
+            )
+            return
+        run_id = state.start_run(
+            target,
+            mode="prune",
+            dry_run=False,
+            signpost=None,
+            policy_version=ctx.policy.version,
+            mapping_hash=ctx.mapping.hash,
+        )
+        status, deleted = "error", 0
+        try:
+            state.acquire_lock(target, run_id, stale_after=timedelta(minutes=10))
+            deleted = state.prune(target, before)
+            status = "ok"
+        finally:
+            state.finish_run(
+                run_id,
+                status=status,
+                counts={"deleted": deleted},
+                watermark=None,
+                summary={"before": before.isoformat()},
+            )
+            state.release_lock(target, run_id)
+    click.echo(f"{deleted} assessment row(s) of runs started before {before:%Y-%m-%d} deleted")

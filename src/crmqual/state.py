@@ -453,6 +453,10 @@ def _json_dumps(value: object) -> str:
     return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
 
 
+#: Assessment ids a prune deletes in one transaction.
+PRUNE_RANGE = 50_000
+
+
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -1177,6 +1181,50 @@ class StateStore:
         )
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def prune(self, target: str, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete the assessment rows of runs started before ``before`` that nothing needs any
+        more; the number deleted (or, with ``dry_run``, that would be).
+
+        Kept whatever their age: every pending row, and each account's newest written row
+        (it tells the next sync which values are crmqual's, and what a revert restores).
+        Deleted: older written rows of an account, and abandoned and failed rows. Works run by
+        run in id ranges, one transaction each, so a million rows never make one transaction.
+        """
+        _require_aware(before, "before")
+        a, newer = assessments, assessments.alias("newer")
+        superseded = sa.exists().where(
+            newer.c.target == a.c.target,
+            newer.c.status == AssessmentStatus.WRITTEN.value,
+            newer.c.account_id == a.c.account_id,
+            newer.c.id > a.c.id,
+        )
+        kinds = (
+            ([AssessmentStatus.ABANDONED.value, AssessmentStatus.FAILED.value], ()),
+            ([AssessmentStatus.WRITTEN.value], (superseded,)),
+        )
+        old_runs = sa.select(runs.c.id).where(runs.c.target == target, runs.c.started_at < before)
+        with self._read() as conn:
+            run_ids = list(conn.execute(old_runs.order_by(runs.c.id)).scalars())
+        deleted = 0
+        for run_id in run_ids:
+            for statuses, more in kinds:
+                of_run = (a.c.target == target, a.c.run_id == run_id, a.c.status.in_(statuses))
+                with self._read() as conn:
+                    span = sa.select(sa.func.min(a.c.id), sa.func.max(a.c.id)).where(*of_run)
+                    low, high = conn.execute(span).one()
+                if low is None:
+                    continue
+                for start in range(int(low) - 1, int(high), PRUNE_RANGE):
+                    where = (*of_run, a.c.id > start, a.c.id <= start + PRUNE_RANGE, *more)
+                    if dry_run:
+                        with self._read() as conn:
+                            count = sa.select(sa.func.count()).select_from(a).where(*where)
+                            deleted += int(conn.execute(count).scalar_one())
+                    else:
+                        with self._write() as conn:
+                            deleted += conn.execute(sa.delete(a).where(*where)).rowcount
+        return deleted
 
     def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
         query = sa.select(assessments).where(*conditions).order_by(assessments.c.id)

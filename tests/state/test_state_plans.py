@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +28,11 @@ TARGET_AND_STATUS_ONLY = re.compile(r"\(target=\? AND status=\?\)")
 
 @contextmanager
 def plans_of(store: StateStore) -> Iterator[list[tuple[str, str]]]:
-    """(statement, plan line) of every single SELECT/UPDATE run inside the block."""
+    """(statement, plan line) of every single SELECT/UPDATE/DELETE run inside the block."""
     seen: list[tuple[str, Any]] = []
 
     def before(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
-        if not many and statement.lstrip().upper().startswith(("SELECT", "UPDATE")):
+        if not many and statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE")):
             seen.append((statement, params))
 
     sa.event.listen(store.engine, "before_cursor_execute", before)
@@ -66,6 +67,7 @@ CALLS: dict[str, Callable[[StateStore, int], object]] = {
     "mark_failed": lambda s, run: s.mark_failed(TARGET, ["a4"], run_id=run),
     "pending_writes_of_run": lambda s, run: s.pending_writes_of_run(TARGET, run, after_id=10),
     "resolve_failures": lambda s, run: s.resolve_failures(TARGET, ["a1"]),
+    "prune": lambda s, run: s.prune(TARGET, datetime.now(UTC) + timedelta(days=1)),
 }
 
 

@@ -403,3 +403,36 @@ def test_many_events(store: StateStore, run_id: int) -> None:
     assert store.record_events(run_id, TARGET, [event(i) for i in ids[:100]]) == ids[:100]
     assert store.record_events(run_id, TARGET, [event(i) for i in ids]) == ids[100:]
     assert len(store.unfollowed_events(TARGET)) == len(ids)
+
+
+def test_prune_keeps_newest_written_and_pending_rows(store: StateStore, clock: FakeClock) -> None:
+    first = new_run(store)
+    store.record_pending(first, TARGET, [assessment(a, "A") for a in ("a1", "a2", "a3", "a4")])
+    store.record_pending(first, TARGET, [assessment("a5", "B")])
+    store.mark_written(TARGET, ["a1", "a2"], run_id=first)
+    store.mark_abandoned(TARGET, ["a3"])
+    store.mark_failed(TARGET, ["a4"], run_id=first)  # a5 stays pending: a killed run's
+    other = new_run(store, OTHER)
+    for grade in ("A", "B"):  # another target's superseded row: not this prune's business
+        store.record_pending(other, OTHER, [assessment("a1", grade)])
+        store.mark_written(OTHER, ["a1"], run_id=other)
+    for grade in ("B", "C"):  # ten and twenty days later
+        clock.advance(timedelta(days=10))
+        later = new_run(store)
+        store.record_pending(later, TARGET, [assessment("a1", grade)])
+        store.mark_written(TARGET, ["a1"], run_id=later)
+    ids = ["a1", "a2", "a3", "a4", "a5"]
+    latest = store.last_written(TARGET, ids)
+    before = T0 + timedelta(days=15)  # the first two runs started before it, the third after
+
+    assert store.prune(TARGET, before, dry_run=True) == 4
+    assert len(store.history(TARGET, "a1")) == 3
+    assert store.prune(TARGET, before) == 4  # a1's A and B, a3's abandoned, a4's failed row
+    assert [r.grade for r in store.history(TARGET, "a1")] == ["C"]
+    assert [r.grade for r in store.history(TARGET, "a2")] == ["A"]
+    assert store.history(TARGET, "a3") == store.history(TARGET, "a4") == []
+    assert [r.account_id for r in store.pending(TARGET)] == ["a5"]
+    assert store.last_written(TARGET, ids) == latest
+    assert len(store.history(OTHER, "a1")) == 2
+    assert store.prune(TARGET, before) == 0
+    assert store.prune(TARGET, T0 - timedelta(days=1)) == 0  # no run started that early

@@ -147,6 +147,26 @@ def test_runs_history_and_revert(backend: FileBackend) -> None:
     assert outputs["A001"]["crmqual_status"] != "rejected"
 
 
+def test_prune_keeps_what_the_next_sync_needs(backend: FileBackend) -> None:
+    cli(backend, "provision")
+    sync_json(backend)
+    backend.hand_edit("A001", {"overdue_max_days": 120, "overdue_count": 9, "defaults": 1})
+    _, second = sync_json(backend)
+    assert second["written"] == 1  # A001 now has two written rows, the first superseded
+    code, out, _ = cli(backend, "prune", "--older-than", "30")
+    assert code == 0 and out.startswith("0 assessment row(s)")
+    code, out, _ = cli(backend, "prune", "--older-than", "0", "--dry-run")
+    assert code == 0 and out.startswith("1 assessment row(s)") and "to delete" in out
+    code, out, _ = cli(backend, "prune", "--older-than", "0")
+    assert code == 0 and out.startswith("1 assessment row(s)") and "deleted" in out
+    code, out, _ = cli(backend, "history", "A001")
+    assert code == 0 and out.count("run ") == 1 and "KO_DEFAULT" in out
+    code, out, _ = cli(backend, "runs", "--json")
+    assert json.loads(out.splitlines()[0])["mode"] == "prune"
+    _, third = sync_json(backend, "--full")
+    assert (third["written"], third["overridden"]) == (0, 0)  # what was written is still known
+
+
 def test_revert_leaves_records_changed_since_alone(backend: FileBackend) -> None:
     cli(backend, "provision")
     _, first = sync_json(backend)
