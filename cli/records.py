@@ -11,7 +11,7 @@ import click
 
 from crmqual.cli.context import config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
-from crmqual.errors import ExitCode
+from crmqual.errors import ExitCode, LockHeldError
 from crmqual.revert import LISTED, revert_run
 
 
@@ -142,16 +142,16 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
     """Shrink the state store: delete old assessment rows nothing needs any more.
 
     Every account's newest written values and every pending write are kept, so the next
-    sync and a revert behave as before; older rows leave `crmqual history`.
+    sync writes what it would have, and a revert restores the same records (it counts fewer
+    left alone); older rows leave `crmqual history`.
     """
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         state, target = ctx.state, ctx.target
         before = datetime.now(UTC) - timedelta(days=days)
+        runs_before = f"of runs started before {before.isoformat(timespec='seconds')}"
         if dry_run:
             count = state.prune(target, before, dry_run=True)
-            click.echo(
-                f"{count} assessment row(s) of runs started before {before:%Y-%m-%d} to delete"
-            )
+            click.echo(f"{count} assessment row(s) {runs_before} to delete")
             return
         run_id = state.start_run(
             target,
@@ -166,13 +166,19 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
             state.acquire_lock(target, run_id, stale_after=timedelta(minutes=10))
             deleted = state.prune(target, before)
             status = "ok"
+        except LockHeldError:
+            status = "locked"
+            raise
         finally:
-            state.finish_run(
-                run_id,
-                status=status,
-                counts={"deleted": deleted},
-                watermark=None,
-                summary={"before": before.isoformat()},
-            )
-            state.release_lock(target, run_id)
-    click.echo(f"{deleted} assessment row(s) of runs started before {before:%Y-%m-%d} deleted")
+            try:
+                state.finish_run(
+                    run_id,
+                    status=status,
+                    counts={"deleted": deleted},
+                    watermark=None,
+                    summary={"before": before.isoformat()},
+                )
+            finally:
+                if status != "locked":
+                    state.release_lock(target, run_id)
+    click.echo(f"{deleted} assessment row(s) {runs_before} deleted")

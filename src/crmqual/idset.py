@@ -56,7 +56,9 @@ class IdSet:
         if self._has(number):
             return
         self._recent.add(number)
-        if len(self._recent) >= self._merge_at:
+        # Merging copies the array: let the recent set grow with it (an eighth of it), so
+        # the copies stay linear in all.
+        if len(self._recent) >= max(self._merge_at, len(self._sorted) >> 3):
             self._merge()
 
     def _has(self, number: int) -> bool:

@@ -99,6 +99,8 @@ class _Revert:
                 self.reverted.run_id, after_id=after, limit=batch
             ):
                 after = rows[-1].id
+                if self.started is not None:  # holding the lock: keep it, or stop here
+                    self.state.heartbeat(self.target, self.started[0])
                 restores = self._plan(rows)
                 if self.dry_run:
                     self.report.restored += len(restores)
@@ -157,6 +159,7 @@ class _Revert:
     def _write(self, restores: list[_Restore]) -> None:
         """Record the batch as pending rows of the revert run, write it, record each result."""
         revert_id, at = self._started()
+        self.state.heartbeat(self.target, revert_id)  # still ours after reading: then write
         self.state.record_pending(
             revert_id,
             self.target,

@@ -352,7 +352,7 @@ assessments = sa.Table(
     sa.Index("ix_assessments_account", "account_id", "target", "status"),
     sa.Index("ix_assessments_target_status_account", "target", "status", "account_id"),
     sa.Index("ix_assessments_run_status", "run_id", "status", "id"),
-    sa.Index("ix_assessments_written_run", "written_run_id"),
+    sa.Index("ix_assessments_written_run", "written_run_id", "status", "id"),
 )
 
 schedule = sa.Table(
@@ -1149,9 +1149,9 @@ class StateStore:
     def writes_of_run(
         self, run_id: int, *, after_id: int = 0, limit: int = CHUNK
     ) -> list[WriteRow]:
-        """The next ``limit`` rows run ``run_id`` wrote after row ``after_id``, in id order, with
-        only what undoing them needs. Keyset paging: a revert of a million records never holds
-        them all."""
+        """The next ``limit`` rows run ``run_id`` wrote after row ``after_id``, in id order, the
+        newest of each account only, with only what undoing them needs. Keyset paging: a
+        revert of a million records never holds them all."""
         columns = (
             assessments.c.id,
             assessments.c.account_id,
@@ -1160,11 +1160,7 @@ class StateStore:
         )
         query = (
             sa.select(*columns)
-            .where(
-                assessments.c.written_run_id == run_id,
-                assessments.c.status == AssessmentStatus.WRITTEN.value,
-                assessments.c.id > after_id,
-            )
+            .where(*self._newest_writes_of(run_id), assessments.c.id > after_id)
             .order_by(assessments.c.id)
             .limit(limit)
         )
@@ -1175,12 +1171,27 @@ class StateStore:
             ]
 
     def count_written_in_run(self, run_id: int) -> int:
-        query = sa.select(sa.func.count()).where(
-            assessments.c.written_run_id == run_id,
-            assessments.c.status == AssessmentStatus.WRITTEN.value,
-        )
+        """How many accounts run ``run_id`` wrote (what ``writes_of_run`` pages through)."""
+        query = sa.select(sa.func.count()).where(*self._newest_writes_of(run_id))
         with self._read() as conn:
             return int(conn.execute(query).scalar_one())
+
+    @staticmethod
+    def _newest_writes_of(run_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+        # A run that resumed a killed one can have written an account twice: the killed
+        # run's pending row it found applied, then its own. Only the newer one counts.
+        a, newer = assessments, assessments.alias("newer")
+        return (
+            a.c.written_run_id == run_id,
+            a.c.status == AssessmentStatus.WRITTEN.value,
+            ~sa.exists().where(
+                newer.c.account_id == a.c.account_id,
+                newer.c.target == a.c.target,
+                newer.c.status == AssessmentStatus.WRITTEN.value,
+                newer.c.written_run_id == run_id,
+                newer.c.id > a.c.id,
+            ),
+        )
 
     def prune(self, target: str, before: datetime, *, dry_run: bool = False) -> int:
         """Delete the assessment rows of runs started before ``before`` that nothing needs any

@@ -436,3 +436,18 @@ def test_prune_keeps_newest_written_and_pending_rows(store: StateStore, clock: F
     assert len(store.history(OTHER, "a1")) == 2
     assert store.prune(TARGET, before) == 0
     assert store.prune(TARGET, T0 - timedelta(days=1)) == 0  # no run started that early
+
+
+def test_writes_of_run_give_each_account_once_its_newest_row(store: StateStore) -> None:
+    killed = new_run(store)
+    store.record_pending(killed, TARGET, [assessment("a1", "B"), assessment("a2", "B")])
+    resumed = new_run(store)
+    store.mark_written(TARGET, ["a1", "a2"], run_id=resumed)  # the killed run's writes landed
+    store.record_pending(resumed, TARGET, [assessment("a1", "C")])
+    store.mark_written(TARGET, ["a1"], run_id=resumed)
+    rows = store.writes_of_run(resumed)
+    assert [(r.account_id, r.native) for r in rows] == [
+        ("a2", {"Credit_Grade__c": "B"}),
+        ("a1", {"Credit_Grade__c": "C"}),
+    ]
+    assert store.count_written_in_run(resumed) == 2
