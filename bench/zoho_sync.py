@@ -211,18 +211,27 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
-def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], groups: int) -> Run:
+def measured(
+    name: str, box: ZohoSandbox, config: Path, env: dict[str, str], *args: str
+) -> tuple[dict[str, Any], float, float, Counter[str], int]:
+    """Run ``crmqual ARGS`` (which prints JSON); its last JSON line, wall seconds, peak RSS,
+    the sandbox's calls by endpoint and the credits it spent meanwhile."""
     before, spent = Counter(box.call_counts()), box.credits()["spent"]
-    code, out, seconds, rss = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
+    code, out, seconds, rss = crmqual(config, env, *args)
     lines = out.strip().splitlines()
-    summary = json.loads(lines[-1]) if lines else {}
+    answer = json.loads(lines[-1]) if lines else {}
     if code != 0:
         log = config.with_name("sync.log").read_text("utf-8")[-3000:]
-        raise SystemExit(f"{name} run: exit {code}: {summary or out}\n{log}")
+        raise SystemExit(f"{name}: exit {code}: {answer or out}\n{log}")
     calls = Counter(box.call_counts())
     calls.subtract(before)
     calls = Counter({k: v for k, v in calls.items() if v})
-    credits = int(box.credits()["spent"] - spent)
+    return answer, seconds, rss, calls, int(box.credits()["spent"] - spent)
+
+
+def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], groups: int) -> Run:
+    args = ("sync", "--json", "--as-of", "2026-03-02")
+    summary, seconds, rss, calls, credits = measured(name, box, config, env, *args)
     low = minimum(calls, int(summary["read"]), int(summary["written"]), groups)
     return Run(name, summary, seconds, rss, calls, credits, low)
 
@@ -230,23 +239,14 @@ def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], gro
 def revert_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], run_id: int) -> Run:
     """`crmqual revert RUN_ID --json`: every record the run wrote is read by id (the field
     groups of the read fields), and the values from before it are written back."""
-    before, spent = Counter(box.call_counts()), box.credits()["spent"]
-    code, out, seconds, rss = crmqual(config, env, "revert", str(run_id), "--json")
-    lines = out.strip().splitlines()
-    report = json.loads(lines[-1]) if lines else {}
-    if code != 0:
-        log = config.with_name("sync.log").read_text("utf-8")[-3000:]
-        raise SystemExit(f"{name}: exit {code}: {report or out}\n{log}")
-    calls = Counter(box.call_counts())
-    calls.subtract(before)
-    calls = Counter({k: v for k, v in calls.items() if v})
+    args = ("revert", str(run_id), "--json")
+    report, seconds, rss, calls, credits = measured(name, box, config, env, *args)
     rows = int(report["restored"]) + int(report["changed_since"]) + int(report["missing"])
     restored = int(report["restored"])
     summary = {"read": rows, "written": restored, "left_alone": report["changed_since"]}
     # token + every row read by id in each field group + the writes by the path taken
     by_id = field_group_count() * math.ceil(rows / IDS)
     low = 1 + by_id + minimum(calls, 0, restored, 1) - 2
-    credits = int(box.credits()["spent"] - spent)
     return Run(name, summary, seconds, rss, calls, credits, low)
 
 

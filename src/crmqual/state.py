@@ -1020,21 +1020,26 @@ class StateStore:
         """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``, with
         only what sending them needs (row id, account, native values, the CRM's values
         before). Keyset paging: a run sends millions of queued writes without holding them."""
-        columns = (
-            assessments.c.id,
-            assessments.c.account_id,
-            assessments.c.native,
-            assessments.c.previous_native,
-        )
-        query = (
-            sa.select(*columns)
-            .where(
+        return self._write_rows(
+            (
                 assessments.c.target == target,
                 assessments.c.run_id == run_id,
                 assessments.c.status == AssessmentStatus.PENDING.value,
-                assessments.c.id > after_id,
-            )
-            .order_by(assessments.c.id)
+            ),
+            after_id,
+            limit,
+        )
+
+    def _write_rows(
+        self, conditions: Sequence[sa.ColumnElement[bool]], after_id: int, limit: int
+    ) -> list[WriteRow]:
+        """The next ``limit`` rows after row ``after_id`` that meet ``conditions``, in id
+        order, as ``WriteRow``s."""
+        a = assessments
+        query = (
+            sa.select(a.c.id, a.c.account_id, a.c.native, a.c.previous_native)
+            .where(*conditions, a.c.id > after_id)
+            .order_by(a.c.id)
             .limit(limit)
         )
         with self._read() as conn:
@@ -1152,23 +1157,7 @@ class StateStore:
         """The next ``limit`` rows run ``run_id`` wrote after row ``after_id``, in id order, the
         newest of each account only, with only what undoing them needs. Keyset paging: a
         revert of a million records never holds them all."""
-        columns = (
-            assessments.c.id,
-            assessments.c.account_id,
-            assessments.c.native,
-            assessments.c.previous_native,
-        )
-        query = (
-            sa.select(*columns)
-            .where(*self._newest_writes_of(run_id), assessments.c.id > after_id)
-            .order_by(assessments.c.id)
-            .limit(limit)
-        )
-        with self._read() as conn:
-            return [
-                WriteRow(row.id, row.account_id, row.native, row.previous_native)
-                for row in conn.execute(query)
-            ]
+        return self._write_rows(self._newest_writes_of(run_id), after_id, limit)
 
     def count_written_in_run(self, run_id: int) -> int:
         """How many accounts run ``run_id`` wrote (what ``writes_of_run`` pages through)."""

@@ -9,9 +9,22 @@ from syncutil import MakeSync, company
 
 from crmqual import revert
 from crmqual.adapters.memory import MemoryCrm
-from crmqual.revert import revert_run
+from crmqual.revert import RevertReport, revert_run
 from crmqual.state import StateStore, WriteRow
 from crmqual.sync import SyncRequest
+
+
+def undo(make_sync: MakeSync, state: StateStore, run_id: int | None, dry_run: bool) -> RevertReport:
+    """`revert_run` of ``run_id`` through a fresh adapter on the same CRM."""
+    sync = make_sync()
+    return revert_run(
+        adapter=sync.adapter,
+        mapping=sync.mapping,
+        state=state,
+        target="memory",
+        run_id=run_id,  # type: ignore[arg-type]
+        dry_run=dry_run,
+    )
 
 
 def outputs(crm: MemoryCrm, fields: list[str]) -> dict[str, dict[str, Any]]:
@@ -73,14 +86,7 @@ def test_a_dry_revert_counts_and_writes_nothing(
     sync = make_sync()
     run = sync.run(SyncRequest())
     writes = len(crm.log)
-    report = revert_run(
-        adapter=make_sync().adapter,
-        mapping=sync.mapping,
-        state=state,
-        target="memory",
-        run_id=run.run_id,  # type: ignore[arg-type]
-        dry_run=True,
-    )
+    report = undo(make_sync, state, run.run_id, dry_run=True)
     assert report.restored == 10 and report.revert_run_id is None
     assert len(crm.log) == writes
     assert {w["id"] for w in report.writes} == set(crm.records)
@@ -92,14 +98,7 @@ def test_a_record_the_crm_refuses_is_reported_and_the_rest_restored(
     sync = make_sync()
     run = sync.run(SyncRequest())
     crm.reject["A001"] = ("INVALID_DATA", "locked by an approval")
-    report = revert_run(
-        adapter=make_sync().adapter,
-        mapping=sync.mapping,
-        state=state,
-        target="memory",
-        run_id=run.run_id,  # type: ignore[arg-type]
-        dry_run=False,
-    )
+    report = undo(make_sync, state, run.run_id, dry_run=False)
     assert (report.restored, report.failed) == (9, 1)
     assert report.failures == [
         {"id": "A001", "code": "INVALID_DATA", "message": "locked by an approval"}
