@@ -22,15 +22,14 @@ from typing import Any
 
 import pytest
 import responses
-from pydantic import SecretStr
 from responses import matchers
+from zoho_backend import sandbox_connection
 from zoho_payloads import API, COUNT_URL, FIELDS_URL, LIST_URL, connection, page, record
 
 from crmqual.adapters.base import ReadQuery, RecordResult
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_bulk import from_csv, to_csv
 from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
-from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.errors import ApiError
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import load_policy
@@ -74,12 +73,7 @@ def full_sync(
     try:
         with box.inprocess() as creds:
             adapter = ZohoAdapter(
-                ZohoConnection(
-                    client_id=creds.client_id,
-                    client_secret=SecretStr(creds.client_secret),
-                    refresh_token=SecretStr(creds.refresh_token),
-                    bulk=bulk,
-                ),
+                sandbox_connection(creds, bulk=bulk),
                 sleep=sleeps.append,
             )
             adapter.provision(wanted_fields(MAPPING, POLICY))
@@ -173,12 +167,7 @@ def test_a_bulk_write_reports_each_record_in_the_order_given(tmp_path: Path) -> 
     )
     with org(tmp_path, "rows") as box, box.inprocess() as creds:
         adapter = ZohoAdapter(
-            ZohoConnection(
-                client_id=creds.client_id,
-                client_secret=SecretStr(creds.client_secret),
-                refresh_token=SecretStr(creds.refresh_token),
-                bulk=bulk,
-            ),
+            sandbox_connection(creds, bulk=bulk),
             sleep=lambda s: None,
         )
         adapter.provision(wanted_fields(MAPPING, POLICY))

@@ -7,12 +7,13 @@ import logging
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
+from zoho_backend import sandbox_connection
 from zoho_payloads import CLIENT_SECRET, REFRESH_TOKEN, connection
 
 from crmqual.adapters.base import ReadQuery
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import DATA_CENTRES, DataCentre, ZohoConnection
+from crmqual.adapters.zoho_config import DATA_CENTRES, DataCentre
 from crmqual.http import install_redaction
 from crmqual.sandbox.backend import ZohoSandbox
 from crmqual.sandbox.seed import seed_zoho
@@ -70,13 +71,7 @@ def test_secrets_and_tokens_never_reach_the_logs_of_a_run(
     install_redaction(caplog.handler)
     caplog.set_level(logging.DEBUG)
     with box.inprocess() as creds:
-        zoho = ZohoAdapter(
-            ZohoConnection(
-                client_id=creds.client_id,
-                client_secret=SecretStr(creds.client_secret),
-                refresh_token=SecretStr(creds.refresh_token),
-            )
-        )
+        zoho = ZohoAdapter(sandbox_connection(creds))
         list(zoho.read(ReadQuery(("id", "Account_Name"))))
         access = zoho.api.tokens.headers()["Authorization"].split()[-1]
         logging.getLogger("crmqual.test").info("refresh token is %s", creds.refresh_token)

@@ -22,21 +22,20 @@ from typing import Any
 
 import pytest
 import requests
-from pydantic import SecretStr
-from zoho_backend import SHIPPED_MAPPING, ZohoBackend, serve
+from zoho_backend import SHIPPED_MAPPING, ZohoBackend, sandbox_connection, serve
 
 from crmqual.adapters import zoho_sdk_runtime as runtime
 from crmqual.adapters.base import Adapter, ReadQuery
 from crmqual.adapters.contract import CHECKS, LoggedWrite
 from crmqual.adapters.registry import make_adapter
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
+from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
 from crmqual.adapters.zoho_sdk_runtime import SDK_LOGGER, load_sdk
 from crmqual.config import load_config
 from crmqual.errors import ConfigError, ReadTooLargeError
 from crmqual.mapping import load_mapping
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.backend import ZohoSandbox
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.seed import seed_zoho
 from crmqual.sandbox.store import CallEntry
@@ -62,29 +61,12 @@ def _no_sleep(seconds: float) -> None:
     """Backoff and fault latency are not waited out in-process."""
 
 
-def _connection(creds: ZohoCredentials, **overrides: Any) -> ZohoConnection:
-    values: dict[str, Any] = {
-        "client_id": creds.client_id,
-        "client_secret": SecretStr(creds.client_secret),
-        "refresh_token": SecretStr(creds.refresh_token),
-        **overrides,
-    }
-    return ZohoConnection(**values)
-
-
 class SdkBackend(ZohoBackend):
     """The contract's backend with the SDK transport; the SDK's writes count as crmqual's."""
 
     def adapter(self) -> Adapter:
         return ZohoSdkAdapter(
-            ZohoConnection(
-                **self.hosts(),  # type: ignore[arg-type]
-                client_id=self.creds.client_id,
-                client_secret=SecretStr(self.creds.client_secret),
-                refresh_token=SecretStr(self.creds.refresh_token),
-                limits=self.limits,
-                transport="sdk",
-            )
+            sandbox_connection(self.creds, **self.hosts(), limits=self.limits, transport="sdk")
         )
 
     def write_log(self) -> list[LoggedWrite]:
@@ -124,8 +106,8 @@ def test_contract(check: Callable[[ZohoBackend], None], box: ZohoSandbox) -> Non
 def test_describe_and_reads_equal_the_rest_transports(seeded: ZohoSandbox) -> None:
     limits = ZohoApiLimits(page_size=7)  # 40 records: six pages, two field groups by ids
     with seeded.inprocess() as creds:
-        rest = ZohoAdapter(_connection(creds, limits=limits))
-        sdk = ZohoSdkAdapter(_connection(creds, limits=limits, transport="sdk"))
+        rest = ZohoAdapter(sandbox_connection(creds, limits=limits))
+        sdk = ZohoSdkAdapter(sandbox_connection(creds, limits=limits, transport="sdk"))
         assert sdk.describe() == rest.describe()
         everything = ReadQuery(fields=READ_FIELDS)
         rest_pages = list(rest.read(everything))
@@ -183,7 +165,7 @@ def test_the_sdk_leaves_no_trace_outside_its_calls(
     logger = logging.getLogger(SDK_LOGGER)
     handlers, filters = list(logger.handlers), list(logger.filters)
     with seeded.inprocess() as creds:
-        adapter = ZohoSdkAdapter(_connection(creds, transport="sdk"))
+        adapter = ZohoSdkAdapter(sandbox_connection(creds, transport="sdk"))
         _provisioned(adapter)
         ids = [str(r["id"]) for r in seeded.records()][:3]
         results = adapter.write([(rid, VALUES) for rid in ids])
@@ -252,7 +234,7 @@ def test_every_sdk_request_has_crmquals_timeouts(seeded: ZohoSandbox) -> None:
     session = _RecordingSession()
     with seeded.inprocess() as creds:
         adapter = ZohoSdkAdapter(
-            _connection(creds, transport="sdk", connect_timeout=3.5, read_timeout=7.25),
+            sandbox_connection(creds, transport="sdk", connect_timeout=3.5, read_timeout=7.25),
             session=session,
         )
         adapter.describe()
@@ -281,14 +263,14 @@ def test_sdk_calls_retry_and_refresh_through_faults(tmp_path: Path) -> None:
     seed_zoho(clean.store, 40, seed=5)
     clean.clock.advance(1)
     with clean.inprocess() as creds:
-        reference = ZohoAdapter(_connection(creds, limits=ZohoApiLimits(page_size=10)))
+        reference = ZohoAdapter(sandbox_connection(creds, limits=ZohoApiLimits(page_size=10)))
         _provisioned(reference)
         expected = list(reference.read(ReadQuery(fields=READ_FIELDS)))
     stormy = ZohoSandbox(db, faults=STORMY, fault_seed=7, sleep=_no_sleep)
     first = max(c.seq for c in stormy.calls())
     with stormy.inprocess() as creds:
         adapter = ZohoSdkAdapter(
-            _connection(
+            sandbox_connection(
                 creds,
                 transport="sdk",
                 limits=ZohoApiLimits(page_size=10, write_batch=10),
@@ -319,7 +301,7 @@ def test_a_capped_v2_page_points_to_the_rest_transport(tmp_path: Path) -> None:
     seed_zoho(capped.store, 10, seed=2)
     with capped.inprocess() as creds:
         adapter = ZohoSdkAdapter(
-            _connection(creds, transport="sdk", limits=ZohoApiLimits(page_size=3))
+            sandbox_connection(creds, transport="sdk", limits=ZohoApiLimits(page_size=3))
         )
         pages = adapter.read(ReadQuery(fields=("Account_Name",)))
         assert len(next(pages)) == len(next(pages)) == 3

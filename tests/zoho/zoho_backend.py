@@ -43,6 +43,16 @@ TOKEN_PATH = "/oauth/v2/token"
 SHIPPED_MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "zoho.yaml"
 
 
+def sandbox_connection(creds: ZohoCredentials, **settings: Any) -> ZohoConnection:
+    """The connection settings of a sandbox org's client, plus ``settings``."""
+    return ZohoConnection(
+        client_id=creds.client_id,
+        client_secret=SecretStr(creds.client_secret),
+        refresh_token=SecretStr(creds.refresh_token),
+        **settings,
+    )
+
+
 class ZohoBackend:
     """The contract's backend fixture over a sandbox. Its clock stands still and moves one
     second before each load or hand edit, so every change has its own Modified_Time.
@@ -91,15 +101,7 @@ class ZohoBackend:
         }
 
     def adapter(self) -> Adapter:
-        return ZohoAdapter(
-            ZohoConnection(
-                **self.hosts(),
-                client_id=self.creds.client_id,
-                client_secret=SecretStr(self.creds.client_secret),
-                refresh_token=SecretStr(self.creds.refresh_token),
-                limits=self.limits,
-            )
-        )
+        return ZohoAdapter(sandbox_connection(self.creds, **self.hosts(), limits=self.limits))
 
     # -- the CRM ------------------------------------------------------------------------------
     def load(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
