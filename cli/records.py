@@ -95,7 +95,11 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
 @click.option("--dry-run", is_flag=True, help="Show what would be restored; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
-    """Write back the values RUN_ID replaced, for every record not changed since."""
+    """Write back the values RUN_ID replaced, for every record not changed since.
+
+    Records changed since the run (by a person or a later run) are left alone and listed.
+    Everything is counted; the first 200 of each kind are listed.
+    """
     with fail_on_config_error(), open_context(config_path) as ctx:
         report = revert_run(
             adapter=ctx.adapter,
@@ -135,15 +139,15 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     type=click.IntRange(min=0),
     required=True,
     metavar="DAYS",
-    help="Prune what runs started more than DAYS days ago left behind (0: every run's).",
+    help="Delete rows of runs that started more than DAYS days ago (0: of every run so far).",
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 def prune(config_path: str, days: int, dry_run: bool) -> None:
     """Shrink the state store: delete old assessment rows nothing needs any more.
 
     Every account's newest written values and every pending write are kept, so the next
-    sync writes what it would have, and a revert restores the same records (it counts fewer
-    left alone); older rows leave `crmqual history`.
+    sync writes exactly what it would have, and a revert restores the same records (it may
+    report fewer as left alone). Deleted rows no longer show in `crmqual history`.
     """
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         state, target = ctx.state, ctx.target
