@@ -2,7 +2,7 @@
 
 An adapter's tests provide a ``Backend``: a CRM behind the adapter that a test can load
 records into, change as a person would, and whose write log it can read. ``CHECKS`` are
-plain functions (pytest or not) that exercise the contract of ``adapters/base.py``
+plain functions (pytest or not) that exercise the contract of ``crmqual.contract``
 against a backend; a test module runs each of them for its own backend:
 
     @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from crmqual.adapters.base import (
+from crmqual.contract import (
     Adapter,
     FieldSpec,
     FieldType,
     FollowUp,
     ReadQuery,
-    WriteNotAllowedError,
 )
+from crmqual.errors import WriteNotAllowedError
 from crmqual.times import parse_time
 
 

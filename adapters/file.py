@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from crmqual.adapters.base import (
+from crmqual.contract import (
     Adapter,
     FieldSpec,
     FieldType,

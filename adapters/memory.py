@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from crmqual.adapters.base import (
+from crmqual.contract import (
     Adapter,
     FieldSpec,
     FieldType,

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from crmqual.adapters.base import Adapter
 from crmqual.config import LoadedConfig
+from crmqual.contract import Adapter
 from crmqual.errors import ConfigError, Problem
 from crmqual.mapping import Mapping
 

@@ -17,16 +17,6 @@ from typing import Any, TypeVar
 
 import requests
 
-from crmqual.adapters.base import (
-    Adapter,
-    FieldSpec,
-    FollowUp,
-    Limits,
-    ProvisionPlan,
-    ReadQuery,
-    RecordResult,
-    WriteNotAllowedError,
-)
 from crmqual.adapters.zoho_api import ZohoApi
 from crmqual.adapters.zoho_bulk import ZohoBulk, ZohoBulkReader
 from crmqual.adapters.zoho_check import CheckReport, run_check
@@ -34,7 +24,16 @@ from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.adapters.zoho_fields import RESERVED, ZohoField, append_values, create, describe
 from crmqual.adapters.zoho_read import chunks
 from crmqual.adapters.zoho_tasks import ZohoTasks
-from crmqual.errors import ApiError
+from crmqual.contract import (
+    Adapter,
+    FieldSpec,
+    FollowUp,
+    Limits,
+    ProvisionPlan,
+    ReadQuery,
+    RecordResult,
+)
+from crmqual.errors import ApiError, WriteNotAllowedError
 
 T = TypeVar("T")
 

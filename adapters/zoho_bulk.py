@@ -43,12 +43,12 @@ from typing import IO, Any, cast
 import requests
 from urllib3.filepost import encode_multipart_formdata
 
-from crmqual.adapters.base import ReadQuery, RecordResult
 from crmqual.adapters.zoho_api import ZohoApi, error_of
 from crmqual.adapters.zoho_bulk_config import UPLOAD_HOSTS, ZohoBulkSettings
 from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
 from crmqual.adapters.zoho_fields import ZohoField, describe
 from crmqual.adapters.zoho_read import BULK_HINT, MODIFIED, ZohoReader, chunks, zoho_time
+from crmqual.contract import ReadQuery, RecordResult
 from crmqual.errors import ApiError, ReadTooLargeError, TransientError
 from crmqual.http import Action, HttpClient, Verdict, new_session, safe_url
 

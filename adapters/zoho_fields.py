@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crmqual.adapters.base import FieldSpec, FieldType
 from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.contract import FieldSpec, FieldType
 from crmqual.errors import ApiError
 
 #: crmqual's type -> Zoho's data_type on create (zoho.md 8.3).

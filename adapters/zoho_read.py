@@ -25,9 +25,9 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmqual.adapters.base import FilterRule, ReadQuery
 from crmqual.adapters.zoho_api import ZohoApi
 from crmqual.adapters.zoho_config import ZohoApiLimits
+from crmqual.contract import FilterRule, ReadQuery
 from crmqual.errors import ApiError, ReadTooLargeError
 
 MODIFIED = "Modified_Time"

@@ -28,20 +28,19 @@ from typing import Any
 
 import requests
 
-from crmqual.adapters.base import (
-    FieldSpec,
-    FieldType,
-    Limits,
-    ReadQuery,
-    RecordResult,
-    WriteNotAllowedError,
-)
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.adapters.zoho_fields import DESCRIBE_TYPES, RESERVED, ZohoField
 from crmqual.adapters.zoho_read import MODIFIED, chunks, field_groups
 from crmqual.adapters.zoho_sdk_runtime import SdkRuntime
-from crmqual.errors import ApiError, ReadTooLargeError
+from crmqual.contract import (
+    FieldSpec,
+    FieldType,
+    Limits,
+    ReadQuery,
+    RecordResult,
+)
+from crmqual.errors import ApiError, ReadTooLargeError, WriteNotAllowedError
 
 PAGE_CAP_HINT = (
     "Zoho refused to page past record {seen:,} with API v2's `page` (the SDK transport has no "

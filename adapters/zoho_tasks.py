@@ -32,8 +32,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from crmqual.adapters.base import FollowUp
 from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.contract import FollowUp
 from crmqual.errors import ApiError, TransientError
 
 log = logging.getLogger(__name__)

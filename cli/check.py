@@ -16,10 +16,10 @@ from typing import Any
 
 import click
 
-from crmqual.adapters.base import ReadQuery
 from crmqual.adapters.zoho_check import CheckItem, CheckReport, CheckStatus
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
+from crmqual.contract import ReadQuery
 from crmqual.errors import CrmqualError, ExitCode
 from crmqual.mapping import check_fields
 

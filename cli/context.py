@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import click
 
-from crmqual.adapters.base import Adapter
 from crmqual.adapters.registry import make_adapter
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import LoadedConfig, load_config
+from crmqual.contract import Adapter
 from crmqual.mapping import Mapping, load_mapping
 from crmqual.policy import load_policy
 from crmqual.state import StateStore, default_state_url

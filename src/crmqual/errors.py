@@ -128,3 +128,11 @@ class QuotaReachedError(CrmqualError):
     """The API quota reserve was reached; state is saved and the next run resumes."""
 
     exit_code = ExitCode.QUOTA
+
+
+class StateStoreError(CrmqualError):
+    """The state store cannot be opened or used (bad URL, server down, unsupported database)."""
+
+
+class WriteNotAllowedError(CrmqualError):
+    """A write carried a field the mapping does not declare as output: a bug, never sent."""

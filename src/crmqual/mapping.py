@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from crmqual.adapters.base import FieldSpec, FieldType, FilterRule
 from crmqual.compiled import Reason
+from crmqual.contract import FieldSpec, FieldType, FilterRule
 from crmqual.engine import Assessment
 from crmqual.errors import ConfigError, Problem
 from crmqual.inputs import FieldProblem

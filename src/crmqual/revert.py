@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmqual.adapters.base import Adapter, ReadQuery
+from crmqual.contract import Adapter, ReadQuery
 from crmqual.errors import ConfigError, Problem
 from crmqual.mapping import Mapping, changed_fields, outputs_of
 from crmqual.state import AssessmentIn, RunRecord, StateStore, WriteRow

@@ -58,7 +58,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from crmqual.errors import CrmqualError, LockHeldError
+from crmqual.errors import LockHeldError, StateStoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -77,7 +77,6 @@ __all__ = [
     "LockHolder",
     "RunRecord",
     "StateStore",
-    "StateStoreError",
     "alembic_config",
     "default_state_url",
     "metadata",
@@ -99,10 +98,6 @@ _WRITE_OPTION = "crmqual_write"
 _LOCK_ATTEMPTS = 5
 
 T = TypeVar("T")
-
-
-class StateStoreError(CrmqualError):
-    """The state store cannot be opened or used (bad URL, server down, unsupported database)."""
 
 
 class AssessmentStatus(StrEnum):

@@ -31,9 +31,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from crmqual.adapters.base import Adapter, FollowUp, ReadQuery
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import SyncSettings
+from crmqual.contract import Adapter, FollowUp, ReadQuery
 from crmqual.engine import Assessment, assess
 from crmqual.errors import (
     ConfigError,

@@ -18,10 +18,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from stateutil import new_run, state_url_for
 
-from crmqual.errors import CrmqualError, ExitCode
+from crmqual.errors import CrmqualError, ExitCode, StateStoreError
 from crmqual.state import (
     StateStore,
-    StateStoreError,
     alembic_config,
     default_state_url,
     metadata,

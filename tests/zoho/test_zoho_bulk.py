@@ -26,10 +26,10 @@ from responses import matchers
 from zoho_backend import sandbox_connection
 from zoho_payloads import API, COUNT_URL, FIELDS_URL, LIST_URL, connection, page, record
 
-from crmqual.adapters.base import ReadQuery, RecordResult
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_bulk import from_csv, to_csv
 from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
+from crmqual.contract import ReadQuery, RecordResult
 from crmqual.errors import ApiError
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import load_policy

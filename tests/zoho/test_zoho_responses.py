@@ -31,19 +31,18 @@ from zoho_payloads import (
     token_body,
 )
 
-from crmqual.adapters.base import (
-    FieldSpec,
-    FieldType,
-    FilterRule,
-    ReadQuery,
-    RecordResult,
-    WriteNotAllowedError,
-)
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_auth import ZohoTokens
 from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
 from crmqual.adapters.zoho_check import CheckStatus
 from crmqual.adapters.zoho_config import ZohoApiLimits
+from crmqual.contract import (
+    FieldSpec,
+    FieldType,
+    FilterRule,
+    ReadQuery,
+    RecordResult,
+)
 from crmqual.errors import (
     ApiError,
     AuthError,
@@ -51,6 +50,7 @@ from crmqual.errors import (
     ExitCode,
     QuotaReachedError,
     ReadTooLargeError,
+    WriteNotAllowedError,
 )
 from crmqual.http import HttpClient
 

@@ -25,7 +25,6 @@ import requests
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, sandbox_connection, serve
 
 from crmqual.adapters import zoho_sdk_runtime as runtime
-from crmqual.adapters.base import Adapter, ReadQuery
 from crmqual.adapters.contract import CHECKS, LoggedWrite
 from crmqual.adapters.registry import make_adapter
 from crmqual.adapters.zoho import ZohoAdapter
@@ -33,6 +32,7 @@ from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
 from crmqual.adapters.zoho_sdk_runtime import SDK_LOGGER, load_sdk
 from crmqual.config import load_config
+from crmqual.contract import Adapter, ReadQuery
 from crmqual.errors import ConfigError, ReadTooLargeError
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.backend import ZohoSandbox
@@ -131,7 +131,7 @@ def test_describe_and_reads_equal_the_rest_transports(seeded: ZohoSandbox) -> No
 
 # -- confinement --------------------------------------------------------------------------------
 def _provisioned(adapter: Adapter) -> None:
-    from crmqual.adapters.base import FieldSpec, FieldType
+    from crmqual.contract import FieldSpec, FieldType
 
     wanted = [
         FieldSpec("Risk_Grade", FieldType.PICKLIST, "Risk Grade", tuple("ABCDE")),

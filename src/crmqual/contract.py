@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from crmqual.errors import CrmqualError
+from crmqual.errors import CrmqualError, WriteNotAllowedError
 
 
 class FieldType(StrEnum):
@@ -121,10 +121,6 @@ class ProvisionPlan:
     @property
     def changes(self) -> bool:
         return bool(self.create or self.append_values)
-
-
-class WriteNotAllowedError(CrmqualError):
-    """A write carried a field the mapping does not declare as output: a bug, never sent."""
 
 
 class Adapter(ABC):
