@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,21 @@ from pydantic import BaseModel, ConfigDict
 
 from crmqual.contract import (
     Adapter,
+    AdapterPlugin,
+    BuildContext,
+    Capabilities,
+    CheckItem,
+    CheckReport,
+    CheckStatus,
     FieldSpec,
     FieldType,
     FollowUp,
     Limits,
+    MappingItems,
     ReadQuery,
     RecordResult,
 )
-from crmqual.errors import CrmUnavailableError, InputError
+from crmqual.errors import CrmUnavailableError, ErrorKind, InputError
 from crmqual.inputs import read_rows
 from crmqual.times import parse_time
 
@@ -52,6 +60,7 @@ class FileConnection(BaseModel):
 
 class FileAdapter(Adapter):
     name = "file"
+    capabilities = Capabilities(followups=True)
 
     def __init__(
         self,
@@ -74,9 +83,31 @@ class FileAdapter(Adapter):
         self._clock = clock or (lambda: datetime.now(UTC))
         self._client = client
 
+    # -- crmqual check --------------------------------------------------------------------------
+    def check(
+        self,
+        fields: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        mapping_items: MappingItems | None = None,
+    ) -> CheckReport:
+        """The generic check, and that the output file's folder is writable."""
+        report = super().check(fields, outputs, mapping_items)
+        folder = self.output.resolve().parent
+        writable = folder.is_dir() and os.access(folder, os.W_OK)
+        report.items.insert(
+            1,
+            CheckItem(
+                "output location",
+                CheckStatus.OK if writable else CheckStatus.FAILED,
+                str(folder) if writable else f"{folder} is not a writable folder",
+                ErrorKind.CONFIG,
+            ),
+        )
+        return report
+
     # -- what the CRM is ----------------------------------------------------------------------
     def limits(self) -> Limits:
-        return Limits(page_size=self.connection.page_size, write_batch=self.connection.write_batch)
+        return Limits(write_batch=self.connection.write_batch)
 
     def server_time(self) -> datetime:
         return self._clock()
@@ -136,7 +167,7 @@ class FileAdapter(Adapter):
         return current
 
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
-        self.api_calls += 1
+        self.calls.add("read")
         outputs = self.outputs()
         wanted_ids = None if query.ids is None else set(query.ids)
         records = []
@@ -160,7 +191,7 @@ class FileAdapter(Adapter):
 
     # -- writing ------------------------------------------------------------------------------
     def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
-        self.api_calls += 1
+        self.calls.add("write")
         time.sleep(self.connection.write_pause_s)
         known = {spec.api_name for spec in self._output_specs()}
         results, entries = [], []
@@ -245,3 +276,23 @@ def _cell(value: Any) -> str:
     if isinstance(value, list):
         return ";".join(str(v) for v in value)
     return str(value)
+
+
+def _build(connection: FileConnection, context: BuildContext) -> FileAdapter:
+    connection = connection.model_copy(
+        update={
+            "input": str(context.path(connection.input)),
+            "output": str(context.path(connection.output)),
+        }
+    )
+    return FileAdapter(connection, id_field=context.id_field, modified_field=context.modified_field)
+
+
+PLUGIN = AdapterPlugin(
+    name="file",
+    connection_model=FileConnection,
+    build=_build,
+    init_template=resources.files("crmqual.data").joinpath("init_file.yaml"),
+    mapping=resources.files("crmqual.mappings").joinpath("file.yaml"),
+    summary="a CSV or JSONL file in, a CSV of outputs for a CRM's import tool out",
+)

@@ -11,10 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from crmqual.contract import (
     Adapter,
+    AdapterPlugin,
+    BuildContext,
+    Capabilities,
     FieldSpec,
     FieldType,
     FollowUp,
@@ -71,12 +77,14 @@ class MemoryCrm:
 
 class MemoryAdapter(Adapter):
     name = "memory"
+    capabilities = Capabilities(followups=True)
 
     def __init__(self, crm: MemoryCrm, *, page_size: int = 3, write_batch: int = 2) -> None:
         super().__init__()
         self.crm = crm
         self.modified_field = crm.modified_field
-        self._limits = Limits(page_size=page_size, write_batch=write_batch)
+        self.page_size = page_size
+        self._limits = Limits(write_batch=write_batch)
 
     def limits(self) -> Limits:
         return self._limits
@@ -85,7 +93,7 @@ class MemoryAdapter(Adapter):
         return self.crm.clock()
 
     def describe(self) -> dict[str, FieldSpec]:
-        self.api_calls += 1
+        self.calls.add("describe")
         return dict(self.crm.fields)
 
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
@@ -100,13 +108,13 @@ class MemoryAdapter(Adapter):
                 continue
             picked.append((modified, record_id, {f: record.get(f) for f in query.fields}))
         picked.sort(key=lambda p: (p[0], p[1]))
-        size = self._limits.page_size
+        size = self.page_size
         for start in range(0, len(picked), size):
-            self.api_calls += 1
+            self.calls.add("read")
             yield [dict(r, id=rid) for _, rid, r in picked[start : start + size]]
 
     def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
-        self.api_calls += 1
+        self.calls.add("write")
         results = []
         for record_id, values in updates:
             if record_id not in self.crm.records:
@@ -132,3 +140,31 @@ class MemoryAdapter(Adapter):
     def create_followup(self, item: FollowUp) -> str:
         self.crm.followups.setdefault(item.event_id, item)
         return f"task-{item.event_id}"
+
+
+class MemoryConnection(BaseModel):
+    """``crm: memory`` (tests only): an org of ``ORGS`` in this process, made on first use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    org: str = "default"
+    page_size: int = Field(default=3, ge=1)
+    write_batch: int = Field(default=2, ge=1)
+
+
+#: The in-memory orgs of this process, by name, shared by every adapter opened on them.
+ORGS: dict[str, MemoryCrm] = {}
+
+
+def _build(connection: MemoryConnection, context: BuildContext) -> MemoryAdapter:
+    crm = ORGS.setdefault(connection.org, MemoryCrm())
+    return MemoryAdapter(crm, page_size=connection.page_size, write_batch=connection.write_batch)
+
+
+PLUGIN = AdapterPlugin(
+    name="memory",
+    connection_model=MemoryConnection,
+    build=_build,
+    init_template=resources.files("crmqual.data").joinpath("init_memory.yaml"),
+    summary="an in-memory CRM for tests (nothing is kept after the process ends)",
+)

@@ -13,35 +13,40 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from importlib import resources
+from typing import Any
 
 import requests
 
 from crmqual.adapters.zoho_api import ZohoApi
 from crmqual.adapters.zoho_bulk import ZohoBulk, ZohoBulkReader
-from crmqual.adapters.zoho_check import CheckReport, run_check
+from crmqual.adapters.zoho_check import run_check
 from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.adapters.zoho_fields import RESERVED, ZohoField, append_values, create, describe
 from crmqual.adapters.zoho_read import chunks
 from crmqual.adapters.zoho_tasks import ZohoTasks
 from crmqual.contract import (
     Adapter,
+    AdapterPlugin,
+    BuildContext,
+    Capabilities,
+    CheckReport,
     FieldSpec,
     FollowUp,
     Limits,
+    MappingItems,
     ProvisionPlan,
     ReadQuery,
     RecordResult,
 )
 from crmqual.errors import ApiError, WriteNotAllowedError
 
-T = TypeVar("T")
-
 
 class ZohoAdapter(Adapter):
     name = "zoho"
     id_field = "id"
     modified_field = "Modified_Time"
+    capabilities = Capabilities(bulk_read=True, bulk_write=True, followups=True)
 
     def __init__(
         self,
@@ -50,10 +55,11 @@ class ZohoAdapter(Adapter):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__()
         self.connection = connection
         self.module = connection.module
+        self.object_name = connection.module
         self.api = ZohoApi(connection, session=session, sleep=sleep)
+        super().__init__(self.api.http.counter)
         self._sleep = sleep
         self._bulk = ZohoBulk(self.api, connection, described=lambda: self._fields, sleep=sleep)
         self._reader = ZohoBulkReader(self.api, self.module, connection.limits, self._bulk)
@@ -65,13 +71,7 @@ class ZohoAdapter(Adapter):
     # -- what the CRM is ------------------------------------------------------------------------
     def limits(self) -> Limits:
         lim = self.connection.limits
-        return Limits(
-            page_size=lim.page_size,
-            write_batch=lim.write_batch,
-            bulk_threshold=self.connection.bulk.read_threshold,
-            fields_per_read=lim.fields_per_call,
-            ids_per_read=lim.ids_per_call,
-        )
+        return Limits(write_batch=lim.write_batch, ids_per_read=lim.ids_per_call)
 
     @property
     def credits_remaining(self) -> int | None:
@@ -88,13 +88,11 @@ class ZohoAdapter(Adapter):
         recent = self.api.server_time()
         if recent is not None:
             return recent
-        answer = self._counted(
-            lambda: self.api.call(
-                "GET",
-                f"/crm/v8/{self.module}",
-                params={"fields": self.modified_field, "per_page": 1},
-                endpoint=f"GET /crm/v8/{self.module}",
-            )
+        answer = self.api.call(
+            "GET",
+            f"/crm/v8/{self.module}",
+            params={"fields": self.modified_field, "per_page": 1},
+            endpoint=f"GET /crm/v8/{self.module}",
         )
         header = answer.headers.get("Date")
         if not header:
@@ -102,17 +100,12 @@ class ZohoAdapter(Adapter):
         return parsedate_to_datetime(header)
 
     def describe(self) -> dict[str, FieldSpec]:
-        self._fields = self._counted(lambda: describe(self.api, self.module))
+        self._fields = describe(self.api, self.module)
         return {name: f.spec for name, f in self._fields.items()}
 
     # -- reading and writing ----------------------------------------------------------------------
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
-        pages = self._reader.read(query)
-        while True:
-            page = self._counted(lambda: next(pages, None))
-            if page is None:
-                return
-            yield page
+        yield from self._reader.read(query)
 
     def write_batch_for(self, queued: int) -> int:
         """Bulk Write's job size when ``queued`` records make a bulk job cheaper, else 100."""
@@ -125,15 +118,11 @@ class ZohoAdapter(Adapter):
                 raise WriteNotAllowedError(
                     f"record {record_id}: crmqual never writes Zoho's own {sorted(reserved)}"
                 )
+        if self._bulk.wants_write(len(updates)):  # Bulk Write, when it saves credits
+            return self._bulk.write(updates, self._put)
         results: list[RecordResult] = []
-        try:
-            if self._bulk.wants_write(len(updates)):  # Bulk Write, when it saves credits
-                results = self._bulk.write(updates, self._put)
-            else:
-                for batch in chunks(updates, self.connection.limits.write_batch):
-                    results += self._put(batch)
-        finally:
-            self.api_calls = self.api.calls
+        for batch in chunks(updates, self.connection.limits.write_batch):
+            results += self._put(batch)
         return results
 
     def _put(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
@@ -177,14 +166,12 @@ class ZohoAdapter(Adapter):
         return plan
 
     def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
-        self._counted(
-            lambda: create(
-                self.api,
-                self.module,
-                specs,
-                self.connection.chinese_labels,
-                self.connection.limits.fields_per_create,
-            )
+        create(
+            self.api,
+            self.module,
+            specs,
+            self.connection.chinese_labels,
+            self.connection.limits.fields_per_create,
         )
         created = self.describe()
         renamed = [s.api_name for s in specs if s.api_name not in created]
@@ -201,28 +188,26 @@ class ZohoAdapter(Adapter):
             target = (self._fields or {}).get(api_name)
         if target is None:
             raise ApiError(f"no field {api_name} in {self.module} to append values to")
-        self._counted(lambda: append_values(self.api, self.module, target, values))
+        append_values(self.api, self.module, target, values)
 
     # -- follow-ups ---------------------------------------------------------------------------
     def create_followup(self, item: FollowUp) -> str:
         """A Task on the account for its owner, unless one carries the event's marker
         (``zoho_tasks``); the Task's id."""
         tasks = ZohoTasks(self.api, self.module, sleep=self._sleep)
-        return self._counted(lambda: tasks.ensure(item))
+        return tasks.ensure(item)
 
     # -- crmqual check --------------------------------------------------------------------------
-    def check(self, fields: Sequence[str] = (), outputs: Sequence[str] = ()) -> CheckReport:
+    def check(
+        self,
+        fields: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        mapping_items: MappingItems | None = None,
+    ) -> CheckReport:
         """Credentials, read scopes (proven), write scopes (unverified), the mapping's fields
-        (``fields``: every native field a read needs; ``outputs``: crmqual's output fields)."""
-        return self._counted(lambda: run_check(self.api, self.module, fields, outputs))
-
-    # -- bookkeeping --------------------------------------------------------------------------
-    def _counted(self, work: Callable[[], T]) -> T:
-        """Run ``work`` and bring ``api_calls`` up to date, whether it succeeds or raises."""
-        try:
-            return work()
-        finally:
-            self.api_calls = self.api.calls
+        by API name (``fields``: every native field a read needs; ``outputs``: crmqual's
+        output fields); Zoho names its fields itself, so ``mapping_items`` is not used."""
+        return run_check(self.api, self.module, fields, outputs)
 
 
 def _json(value: Any) -> Any:
@@ -257,3 +242,21 @@ def _result(record_id: str, item: Any) -> RecordResult:
 def _details(item: dict[str, Any]) -> dict[str, Any]:
     details = item.get("details")
     return details if isinstance(details, dict) else {}
+
+
+def _build(connection: ZohoConnection, context: BuildContext) -> ZohoAdapter:
+    if connection.transport == "sdk":
+        from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
+
+        return ZohoSdkAdapter(connection)
+    return ZohoAdapter(connection)
+
+
+PLUGIN = AdapterPlugin(
+    name="zoho",
+    connection_model=ZohoConnection,
+    build=_build,
+    init_template=resources.files("crmqual.data").joinpath("init_zoho.yaml"),
+    mapping=resources.files("crmqual.mappings").joinpath("zoho.yaml"),
+    summary="Zoho CRM's Accounts over REST API v8 (or Zoho's SDK)",
+)

@@ -6,41 +6,11 @@ mapping's fields exist. Nothing is written and nothing raises: every finding is 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from crmqual.adapters.zoho_api import ZohoApi
 from crmqual.adapters.zoho_fields import ZohoField, describe
-from crmqual.errors import AuthError, CrmqualError
-
-
-class CheckStatus(StrEnum):
-    OK = "ok"
-    FAILED = "failed"
-    UNVERIFIED = "unverified"
-
-
-@dataclass(frozen=True)
-class CheckItem:
-    item: str
-    status: CheckStatus
-    detail: str = ""
-
-
-@dataclass
-class CheckReport:
-    items: list[CheckItem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """No item failed (unverified items do not fail a check)."""
-        return all(i.status != CheckStatus.FAILED for i in self.items)
-
-    def add(self, item: str, status: CheckStatus, detail: str = "") -> None:
-        self.items.append(CheckItem(item, status, detail))
-
-    def as_rows(self) -> list[tuple[str, str, str]]:
-        return [(i.item, i.status.value, i.detail) for i in self.items]
+from crmqual.contract import CheckReport, CheckStatus, field_items
+from crmqual.errors import AuthError, CrmqualError, ErrorKind
 
 
 def _scopes(module: str) -> tuple[str, str, str, str]:
@@ -89,18 +59,14 @@ def run_check(
         "needed by `crmqual provision` only; cannot be proven without creating a field",
     )
     if not fields_ok:
-        report.add("mapping fields", CheckStatus.UNVERIFIED, "the fields could not be described")
+        report.add(
+            "mapping fields",
+            CheckStatus.UNVERIFIED,
+            "the fields could not be described",
+            ErrorKind.CONFIG,
+        )
         return report
-    for name in dict.fromkeys(fields):
-        if name in outputs:
-            continue
-        found = name in described
-        detail = "" if found else f"no field {name!r} in {module}: fix the mapping"
-        report.add(f"field {name}", CheckStatus.OK if found else CheckStatus.FAILED, detail)
-    for name in dict.fromkeys(outputs):
-        found = name in described
-        detail = "" if found else "not created yet: run `crmqual provision`"
-        report.add(f"output field {name}", CheckStatus.OK if found else CheckStatus.FAILED, detail)
+    report.items += field_items(fields, outputs, described, module)
     return report
 
 

@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 import requests
@@ -34,6 +33,7 @@ from crmqual.adapters.zoho_fields import DESCRIBE_TYPES, RESERVED, ZohoField
 from crmqual.adapters.zoho_read import MODIFIED, chunks, field_groups
 from crmqual.adapters.zoho_sdk_runtime import SdkRuntime
 from crmqual.contract import (
+    Capabilities,
     FieldSpec,
     FieldType,
     Limits,
@@ -55,6 +55,8 @@ Native = dict[str, Any]
 
 class ZohoSdkAdapter(ZohoAdapter):
     """``ZohoAdapter`` with describe, server time, read and write through zcrmsdk."""
+
+    capabilities = Capabilities(followups=True)  # no bulk path through the SDK
 
     def __init__(
         self,
@@ -79,13 +81,7 @@ class ZohoSdkAdapter(ZohoAdapter):
     # -- what the CRM is ------------------------------------------------------------------------
     def limits(self) -> Limits:
         lim = self.connection.limits
-        return Limits(
-            page_size=lim.page_size,
-            write_batch=lim.write_batch,
-            bulk_threshold=None,  # no bulk through the SDK
-            fields_per_read=lim.fields_per_call,
-            ids_per_read=lim.ids_per_call,
-        )
+        return Limits(write_batch=lim.write_batch, ids_per_read=lim.ids_per_call)
 
     def write_batch_for(self, queued: int) -> int:
         return self.connection.limits.write_batch
@@ -97,14 +93,14 @@ class ZohoSdkAdapter(ZohoAdapter):
             params = self._sdk.ParameterMap()
             params.add(self._sdk.GetRecordsParam.fields, MODIFIED)
             params.add(self._sdk.GetRecordsParam.per_page, 1)
-            self._counted(lambda: self._list(params, self._sdk.HeaderMap()))
+            self._list(params, self._sdk.HeaderMap())
             recent = self.api.server_time()
         if recent is None:
             raise ApiError("Zoho's answer carried no Date header: the server time is unknown")
         return recent
 
     def describe(self) -> dict[str, FieldSpec]:
-        self._fields = self._counted(self._describe)
+        self._fields = self._describe()
         return {name: f.spec for name, f in self._fields.items()}
 
     def _describe(self) -> dict[str, ZohoField]:
@@ -131,13 +127,10 @@ class ZohoSdkAdapter(ZohoAdapter):
             pages = self._by_ids(list(dict.fromkeys(query.ids)), groups[0])
         else:
             pages = self._paged(groups[0], query.since)
-        while True:
-            page = self._counted(lambda: next(pages, None))
-            if page is None:
-                return
+        for page in pages:
             kept = [r for r in page if all(rule.matches(r) for rule in query.filters)]
             if kept:
-                self._counted(partial(self._complete, kept, groups[1:]))
+                self._complete(kept, groups[1:])
                 yield kept
 
     def _paged(self, fields: list[str], since: datetime | None) -> Iterator[list[Native]]:
@@ -231,7 +224,7 @@ class ZohoSdkAdapter(ZohoAdapter):
             self.describe()  # the SDK types values by the fields' data types
         results: list[RecordResult] = []
         for batch in chunks(updates, self.connection.limits.write_batch):
-            results += self._counted(partial(self._update, batch))
+            results += self._update(batch)
         return results
 
     def _update(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:

@@ -1,48 +1,25 @@
 """`crmqual check`: prove the connection and the mapping before a sync, writing nothing.
 
-For Zoho the adapter's own check runs (credentials, read scopes proven by read calls, write
-scopes reported as unverified, the mapping's fields). For an adapter without one (the file
-adapter) the equivalent: the CRM's fields can be described (the input file is readable), the
-first page reads, the output location is writable, and the mapping's fields are present.
+The adapter's own ``check`` runs (``crmqual.contract.Adapter.check``: the generic one
+describes the fields and reads a first page; Zoho's proves credentials and read scopes and
+reports write scopes as unverified). Each item carries its kind, from which the exit code
+follows: 2 when the mapping's fields are not all there, 3 when the CRM or the credentials
+failed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Mapping
 
 import click
 
-from crmqual.adapters.zoho_check import CheckItem, CheckReport, CheckStatus
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
-from crmqual.contract import ReadQuery
-from crmqual.errors import CrmqualError, ExitCode
+from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec
+from crmqual.errors import ErrorKind, ExitCode
 from crmqual.mapping import check_fields
-
-#: Items about the mapping's fields (exit 2); every other failed item is the connection's
-#: (credentials, scopes, reachability: exit 3).
-_MAPPING_ITEMS = ("field ", "output field ", "mapping ")
-
-_Checker = Callable[[Sequence[str], Sequence[str]], CheckReport]
-
-
-def is_mapping_item(item: CheckItem) -> bool:
-    return item.item.startswith(_MAPPING_ITEMS)
-
-
-def exit_code(report: CheckReport) -> int:
-    """0 nothing failed; 2 a mapping field is missing; 3 credentials, scopes or the CRM
-    failed. Both: 2, the more severe in crmqual's order (see the README's exit codes)."""
-    failed = [i for i in report.items if i.status == CheckStatus.FAILED]
-    if any(is_mapping_item(i) for i in failed):
-        return ExitCode.CONFIG
-    if failed:
-        return ExitCode.CRM_UNAVAILABLE
-    return ExitCode.OK
 
 
 def required_fields(ctx: Context) -> list[str]:
@@ -53,57 +30,32 @@ def required_fields(ctx: Context) -> list[str]:
     return [f for f in ctx.mapping.read_fields if f not in optional]
 
 
-def run_checks(ctx: Context) -> CheckReport:
-    checker: Any = getattr(ctx.adapter, "check", None)
-    if callable(checker):
-        own: _Checker = checker
-        return own(required_fields(ctx), ctx.mapping.output_fields)
-    return generic_check(ctx)
-
-
-def generic_check(ctx: Context) -> CheckReport:
-    """What an adapter without its own check can prove by reading (the file adapter)."""
-    report = CheckReport()
-    adapter, m = ctx.adapter, ctx.mapping
-    try:
-        described = adapter.describe()
-        first = next(iter(adapter.read(ReadQuery(fields=m.read_fields))), [])
-    except CrmqualError as exc:
-        report.add("connection", CheckStatus.FAILED, str(exc))
-        report.add("mapping fields", CheckStatus.UNVERIFIED, "the fields could not be described")
-        return report
-    report.add(
-        "connection",
-        CheckStatus.OK,
-        f"{len(described)} fields described, first page of {len(first)} record(s) read",
-    )
-    output = getattr(adapter, "output", None)
-    if output is not None:
-        folder = os.path.dirname(os.path.abspath(str(output)))
-        writable = os.path.isdir(folder) and os.access(folder, os.W_OK)
-        report.add(
-            "output location",
-            CheckStatus.OK if writable else CheckStatus.FAILED,
-            folder if writable else f"{folder} is not a writable folder",
-        )
+def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[CheckItem]:
+    """The mapping's fields against the described ones, named by the mapping's keys."""
+    m, config = ctx.mapping, ErrorKind.CONFIG
     problems, missing = check_fields(m, described, ctx.mapping_source)
-    for p in problems:
-        report.add(f"field {p.key}", CheckStatus.FAILED, p.reason)
+    items = [CheckItem(f"field {p.key}", CheckStatus.FAILED, p.reason, config) for p in problems]
     if not problems:
-        report.add("mapping fields", CheckStatus.OK, f"every input field of {m.object} is present")
+        detail = f"every input field of {m.object} is present"
+        items.append(CheckItem("mapping fields", CheckStatus.OK, detail, config))
     for name in m.output_fields:
         if name in missing:
-            report.add(
-                f"output field {name}",
-                CheckStatus.FAILED,
-                "not created yet: run `crmqual provision`",
-            )
+            detail = "not created yet: run `crmqual provision`"
+            items.append(CheckItem(f"output field {name}", CheckStatus.FAILED, detail, config))
         else:
-            report.add(f"output field {name}", CheckStatus.OK)
-    return report
+            items.append(CheckItem(f"output field {name}", CheckStatus.OK, kind=config))
+    return items
 
 
-def _print(ctx: Context, report: CheckReport, code: int) -> None:
+def run_checks(ctx: Context) -> CheckReport:
+    return ctx.adapter.check(
+        required_fields(ctx),
+        ctx.mapping.output_fields,
+        lambda described: mapping_items(ctx, described),
+    )
+
+
+def _print(ctx: Context, report: CheckReport) -> None:
     click.echo(
         f"crmqual check: {ctx.loaded.config.crm} (target {ctx.target}), "
         f"mapping {ctx.mapping_source}"
@@ -117,7 +69,7 @@ def _print(ctx: Context, report: CheckReport, code: int) -> None:
         ExitCode.OK: "nothing failed",
         ExitCode.CONFIG: "the mapping's fields are not all there",
         ExitCode.CRM_UNAVAILABLE: "the CRM or the credentials failed",
-    }[code]
+    }[report.exit_code]
     click.echo(
         f"{counts[CheckStatus.OK]} ok · {counts[CheckStatus.FAILED]} failed · "
         f"{counts[CheckStatus.UNVERIFIED]} unverified: {verdict}"
@@ -136,10 +88,10 @@ def check(config_path: str, as_json: bool) -> None:
     """
     with fail_on_config_error(), open_context(config_path) as ctx:
         report = run_checks(ctx)
-        code = exit_code(report)
+        code = report.exit_code
         if as_json:
             items = [{"item": i, "status": s, "detail": d} for i, s, d in report.as_rows()]
             click.echo(json.dumps({"items": items, "exit_code": code}, ensure_ascii=False))
         else:
-            _print(ctx, report, code)
+            _print(ctx, report)
     sys.exit(code)

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import click
 
-from crmqual.adapters.registry import make_adapter
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import LoadedConfig, load_config
 from crmqual.contract import Adapter
 from crmqual.mapping import Mapping, load_mapping
 from crmqual.policy import load_policy
+from crmqual.registry import make_adapter
 from crmqual.state import StateStore, default_state_url
 
 CONFIG_ENV = "CRMQUAL_CONFIG"
@@ -56,15 +56,25 @@ def state_url(loaded: LoadedConfig) -> str:
     return url
 
 
+def build_adapter(loaded: LoadedConfig, mapping: Mapping) -> Adapter:
+    """The configured CRM's adapter, from the registry of installed adapters."""
+    context = loaded.build_context(mapping.id_field, mapping.modified_field)
+    return make_adapter(loaded.config.crm, loaded.config.connection, loaded.source, context)
+
+
 @contextmanager
 def open_context(config_path: str, *, with_adapter: bool = True) -> Iterator[Context]:
     """Everything a command needs; config, mapping and policy fail before anything else."""
     loaded = load_config(config_path)
     mapping, source = load_mapping(loaded.path(loaded.config.mapping), loaded.config.crm)
     policy = compiled(load_policy(loaded.path(loaded.config.policy)))
-    adapter = make_adapter(loaded, mapping) if with_adapter else None
-    state = StateStore(state_url(loaded))
+    adapter = build_adapter(loaded, mapping) if with_adapter else None
     try:
-        yield Context(loaded, mapping, source, policy, state, adapter)  # type: ignore[arg-type]
+        state = StateStore(state_url(loaded))
+        try:
+            yield Context(loaded, mapping, source, policy, state, adapter)  # type: ignore[arg-type]
+        finally:
+            state.close()
     finally:
-        state.close()
+        if adapter is not None:
+            adapter.close()

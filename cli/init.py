@@ -1,20 +1,23 @@
-"""`crmqual init`: write a commented crmqual.yaml for a CRM."""
+"""`crmqual init`: write a commented crmqual.yaml for a CRM (any installed adapter)."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import click
 
-from crmqual.cli.errors import CliError
+from crmqual import registry
+from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.errors import ExitCode
-
-CRMS = ("file", "zoho")
 
 
 @click.command()
-@click.option("--crm", type=click.Choice(CRMS), required=True, help="Which CRM to connect.")
+@click.option(
+    "--crm",
+    type=click.Choice(registry.names()),
+    required=True,
+    help="Which CRM to connect (every installed adapter).",
+)
 @click.option(
     "--path",
     "path",
@@ -29,6 +32,7 @@ def init(crm: str, path: str, force: bool) -> None:
     target = Path(path)
     if target.exists() and not force:
         raise CliError(f"{path} exists; use --force to overwrite it", ExitCode.CONFIG)
-    text = resources.files("crmqual.data").joinpath(f"init_{crm}.yaml").read_text("utf-8")
+    with fail_on_config_error():
+        text = registry.plugin(crm).init_template.read_text("utf-8")
     target.write_text(text, encoding="utf-8")
     click.echo(f"wrote {path}; edit it, then run `crmqual sync --dry-run -c {path}`")

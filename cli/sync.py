@@ -11,6 +11,7 @@ import click
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
+from crmqual.contract import StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import wanted_fields
 from crmqual.sync import RunSummary, Sync, SyncRequest
@@ -117,20 +118,35 @@ def sync(
     sys.exit(summary.exit_code)
 
 
+#: How each step reads in ``crmqual provision`` (dry run, done).
+_STEP_VERBS = {
+    StepKind.CREATE_FIELD: ("would create", "created"),
+    StepKind.GRANT_ACCESS: ("would grant access to", "granted access to"),
+    StepKind.PLACE_ON_LAYOUT: ("would place on the page layout", "placed on the page layout"),
+}
+
+
 def _provision(ctx: Context, dry_run: bool) -> None:
     wanted = wanted_fields(ctx.mapping, ctx.policy.policy)
     plan = ctx.adapter.plan_provision(wanted) if dry_run else ctx.adapter.provision(wanted)
-    verb = "would create" if dry_run else "created"
-    for spec in plan.create:
-        shown = f" [{', '.join(spec.picklist)}]" if spec.picklist else ""
-        click.echo(f"{verb}: {spec.api_name} ({spec.type.value}) “{spec.label}”{shown}")
-    for name, added in plan.append_values.items():
-        click.echo(f"{'would append' if dry_run else 'appended'} to {name}: {', '.join(added)}")
+    for step in plan.steps:
+        spec = step.field
+        if step.kind == StepKind.ADD_PICKLIST_VALUES:
+            verb = "would append" if dry_run else "appended"
+            click.echo(f"{verb} to {spec.api_name}: {', '.join(step.values)}")
+        elif step.kind in _STEP_VERBS:
+            click.echo(f"{_STEP_VERBS[step.kind][0 if dry_run else 1]}: {step.describe()}")
     for name in plan.unchanged:
         click.echo(f"up to date: {name}")
     if plan.conflicts:
         listing = "\n".join(f"  {c}" for c in plan.conflicts)
         raise CliError(f"conflicting fields, nothing was changed:\n{listing}", ExitCode.CONFIG)
+    if plan.manual:
+        click.echo(
+            f"to do by hand in {ctx.loaded.config.crm} (its API cannot), then run `crmqual check`:"
+        )
+        for step in plan.manual:
+            click.echo(f"  {step.describe()}")
 
 
 @click.command()

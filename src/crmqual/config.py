@@ -7,7 +7,6 @@ configuration error naming the key). Relative paths are relative to the file's f
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 from dataclasses import dataclass
@@ -15,8 +14,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from crmqual import registry
+from crmqual.contract import BuildContext
 from crmqual.errors import ConfigError, Problem
 from crmqual.yamlfile import read_yaml, validate
 
@@ -73,6 +74,9 @@ class LoadedConfig:
     def target(self) -> str:
         return self.config.target or self.config.crm
 
+    def build_context(self, id_field: str, modified_field: str) -> BuildContext:
+        return BuildContext(self.folder, id_field, modified_field)
+
 
 def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
     if isinstance(value, dict):
@@ -92,37 +96,6 @@ def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
     return value
 
 
-#: Each CRM's connection model, imported only when that CRM is configured.
-CONNECTION_MODELS = {
-    "file": "crmqual.adapters.file:FileConnection",
-    "zoho": "crmqual.adapters.zoho_config:ZohoConnection",
-}
-
-
-def connection_model(crm: str) -> type[BaseModel] | None:
-    where = CONNECTION_MODELS.get(crm)
-    if where is None:
-        return None
-    module, name = where.split(":")
-    model: type[BaseModel] = getattr(importlib.import_module(module), name)
-    return model
-
-
-def connection_problems(crm: Any, connection: Any, source: str) -> list[Problem]:
-    """Problems of the ``connection:`` section for the configured CRM, keyed connection.*."""
-    model = connection_model(crm) if isinstance(crm, str) else None
-    if model is None:
-        return []
-    try:
-        model.model_validate(connection if connection is not None else {})
-    except ValidationError as exc:
-        return [
-            Problem(source, ".".join(["connection", *map(str, e["loc"])]), e["msg"])
-            for e in exc.errors()
-        ]
-    return []
-
-
 def load_config(path: str | Path) -> LoadedConfig:
     """Load ``crmqual.yaml``; every problem (schema, connection, missing variable) at once."""
     source = str(path)
@@ -131,18 +104,19 @@ def load_config(path: str | Path) -> LoadedConfig:
     resolved = _resolve(data, "", source, problems) if isinstance(data, dict) else data
     if isinstance(resolved, dict):
         unset = {p.key for p in problems}  # already reported: a variable that is not set
-        problems += [
-            p
-            for p in connection_problems(resolved.get("crm"), resolved.get("connection"), source)
-            if p.key not in unset
-        ]
+        crm = resolved.get("crm")
+        if isinstance(crm, str) and crm in registry.names():
+            connection = resolved.get("connection")
+            problems += [
+                p
+                for p in registry.connection_problems(crm, connection, source)
+                if p.key not in unset
+            ]
     try:
         config = validate(Config, resolved, source)
     except ConfigError as exc:
         raise ConfigError(exc.problems + problems) from None
     if problems:
         raise ConfigError(problems)
-    if config.crm not in CONNECTION_MODELS:
-        known = ", ".join(CONNECTION_MODELS)
-        raise ConfigError([Problem(source, "crm", f"unknown CRM {config.crm!r}; one of {known}")])
+    registry.plugin(config.crm, source)  # an unknown CRM fails here, naming the known ones
     return LoadedConfig(config, source, Path(path).resolve().parent)

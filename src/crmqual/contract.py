@@ -1,23 +1,38 @@
-"""The adapter contract: what every CRM adapter provides to the sync engine.
+"""The adapter contract: everything the core needs from a CRM adapter, declared and typed.
 
-An adapter declares what the CRM is (object, id field, modified field, limits) and does
-a few things: describe the account object's fields, create missing output fields, read
-accounts as pages, write a batch of output values with a result per record, create a
-follow-up item for an event (safely repeatable), and tell the CRM server's time. It holds
+An adapter declares what the CRM is (id and modified fields, the limits the engine uses,
+its capabilities as data) and does a few things: describe the account object's fields,
+read accounts as pages, write a batch of output values with a result per record, carry
+out the steps of a provisioning plan it supports, create a follow-up item for an event
+(safely repeatable), tell the CRM server's time, check a connection, and close. It holds
 no scoring logic. Writes go through ``write()``, which refuses any field outside the
 output fields the mapping declares: the allowlist is enforced here, at the boundary.
+
+API calls are counted by the HTTP client (``crmqual.http.CallCounter``): an adapter hands
+its client's counter to ``Adapter.__init__`` and ``api_calls`` reads it.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
-from crmqual.errors import CrmqualError, WriteNotAllowedError
+from pydantic import BaseModel
+
+from crmqual.errors import (
+    CrmqualError,
+    ErrorKind,
+    WriteNotAllowedError,
+    exit_code_of_kind,
+    most_severe,
+)
+from crmqual.http import CallCounter
 
 
 class FieldType(StrEnum):
@@ -49,11 +64,39 @@ class FieldSpec:
 
 @dataclass(frozen=True)
 class Limits:
-    page_size: int
+    """The sizes the engine works in: records per write call, ids per read by id."""
+
     write_batch: int
-    bulk_threshold: int | None = None
-    fields_per_read: int | None = None
     ids_per_read: int = 100
+
+
+class StepKind(StrEnum):
+    """One kind of provisioning step; each CRM supports some and fulfils them its own way."""
+
+    CREATE_FIELD = "create_field"
+    ADD_PICKLIST_VALUES = "add_picklist_values"
+    #: Make the field readable and writable (e.g. Salesforce's field-level security).
+    GRANT_ACCESS = "grant_access"
+    #: Put the field where salespeople see it (a page layout).
+    PLACE_ON_LAYOUT = "place_on_layout"
+    #: Something the CRM's API cannot do: the plan lists it for the admin to do by hand.
+    MANUAL = "manual"
+
+
+#: What an adapter that creates its own fields supports unless it says otherwise.
+API_PROVISIONING = frozenset({StepKind.CREATE_FIELD, StepKind.ADD_PICKLIST_VALUES})
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the CRM behind an adapter can do, as data the core and the CLI read."""
+
+    bulk_read: bool = False
+    bulk_write: bool = False
+    followups: bool = False
+    #: The provisioning steps the adapter carries out; missing fields of a CRM whose API
+    #: cannot create them become MANUAL steps.
+    provisioning: frozenset[StepKind] = API_PROVISIONING
 
 
 @dataclass(frozen=True)
@@ -109,31 +152,153 @@ class FollowUp:
     owner: str | None = None
 
 
+# -- provisioning ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProvisionStep:
+    """One thing provisioning does to one output field (``values`` for picklist steps)."""
+
+    kind: StepKind
+    field: FieldSpec
+    values: tuple[str, ...] = ()
+    detail: str = ""
+
+    def describe(self) -> str:
+        """The step as the admin reads it in ``crmqual provision --dry-run``."""
+        spec = self.field
+        if self.kind == StepKind.ADD_PICKLIST_VALUES:
+            return f"{spec.api_name}: add {', '.join(self.values)}"
+        shown = f" [{', '.join(spec.picklist)}]" if spec.picklist else ""
+        what = f"{spec.api_name} ({spec.type.value}) “{spec.label}”{shown}"
+        return f"{what}: {self.detail}" if self.detail else what
+
+
 @dataclass
 class ProvisionPlan:
-    """What provisioning would do (or did): create, append values, or refuse."""
+    """What provisioning would do (or did): steps in order, or conflicts that stop it."""
 
-    create: list[FieldSpec] = field(default_factory=list)
-    append_values: dict[str, list[str]] = field(default_factory=dict)
+    steps: list[ProvisionStep] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
 
+    def of(self, kind: StepKind) -> list[ProvisionStep]:
+        return [s for s in self.steps if s.kind == kind]
+
+    @property
+    def create(self) -> list[FieldSpec]:
+        return [s.field for s in self.of(StepKind.CREATE_FIELD)]
+
+    @property
+    def append_values(self) -> dict[str, list[str]]:
+        return {s.field.api_name: list(s.values) for s in self.of(StepKind.ADD_PICKLIST_VALUES)}
+
+    @property
+    def manual(self) -> list[ProvisionStep]:
+        return self.of(StepKind.MANUAL)
+
     @property
     def changes(self) -> bool:
-        return bool(self.create or self.append_values)
+        """Something for the adapter to do through the API (manual steps are the admin's)."""
+        return any(s.kind != StepKind.MANUAL for s in self.steps)
 
 
+# -- crmqual check --------------------------------------------------------------------------
+class CheckStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    UNVERIFIED = "unverified"
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    """One finding of ``crmqual check``; ``kind`` says who acts when it failed."""
+
+    item: str
+    status: CheckStatus
+    detail: str = ""
+    #: CONFIG for the mapping's fields and local settings (exit 2), CRM_UNAVAILABLE for
+    #: credentials, scopes and reachability (exit 3).
+    kind: ErrorKind = ErrorKind.CRM_UNAVAILABLE
+
+
+@dataclass
+class CheckReport:
+    items: list[CheckItem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No item failed (unverified items do not fail a check)."""
+        return all(i.status != CheckStatus.FAILED for i in self.items)
+
+    @property
+    def exit_code(self) -> int:
+        """The most severe failed item's exit code; 0 when nothing failed."""
+        return exit_code_of_kind(
+            most_severe(i.kind for i in self.items if i.status == CheckStatus.FAILED)
+        )
+
+    def add(
+        self,
+        item: str,
+        status: CheckStatus,
+        detail: str = "",
+        kind: ErrorKind = ErrorKind.CRM_UNAVAILABLE,
+    ) -> None:
+        self.items.append(CheckItem(item, status, detail, kind))
+
+    def as_rows(self) -> list[tuple[str, str, str]]:
+        return [(i.item, i.status.value, i.detail) for i in self.items]
+
+
+#: Mapping items for a check, given the described fields (built by the core from the
+#: mapping, so that problems are named by the mapping's keys).
+MappingItems = Callable[[Mapping[str, FieldSpec]], list[CheckItem]]
+
+
+def field_items(
+    fields: Sequence[str], outputs: Sequence[str], described: Mapping[str, Any], where: str
+) -> list[CheckItem]:
+    """An item per field a read needs and per output field, found or not."""
+    items = []
+    for name in dict.fromkeys(fields):
+        if name in outputs:
+            continue
+        found = name in described
+        detail = "" if found else f"no field {name!r} in {where}: fix the mapping"
+        items.append(CheckItem(f"field {name}", _status(found), detail, ErrorKind.CONFIG))
+    for name in dict.fromkeys(outputs):
+        found = name in described
+        detail = "" if found else "not created yet: run `crmqual provision`"
+        items.append(CheckItem(f"output field {name}", _status(found), detail, ErrorKind.CONFIG))
+    return items
+
+
+def _status(ok: bool) -> CheckStatus:
+    return CheckStatus.OK if ok else CheckStatus.FAILED
+
+
+# -- the adapter ----------------------------------------------------------------------------
 class Adapter(ABC):
     """Base of every CRM adapter; see the module docstring for the contract."""
 
     #: The CRM's name as used in configs ("zoho", "file", ...).
     name: str = ""
+    #: The account object's name in messages ("Accounts", "Account", ...).
+    object_name: str = "accounts"
     id_field: str = "id"
     modified_field: str = "modified_time"
+    capabilities: Capabilities = Capabilities()
 
-    def __init__(self) -> None:
+    def __init__(self, calls: CallCounter | None = None) -> None:
         self._allowed: frozenset[str] | None = None
-        self.api_calls = 0
+        #: Requests sent to the CRM; an HTTP adapter passes its client's counter.
+        self.calls = calls if calls is not None else CallCounter()
+
+    @property
+    def api_calls(self) -> int:
+        return self.calls.total
+
+    def close(self) -> None:  # noqa: B027  (most adapters hold nothing to release)
+        """Release what the adapter holds (sessions, temporary files); always called."""
 
     # -- what the CRM is ------------------------------------------------------------------
     @abstractmethod
@@ -186,46 +351,134 @@ class Adapter(ABC):
 
     # -- provisioning -------------------------------------------------------------------------
     def plan_provision(self, wanted: Sequence[FieldSpec]) -> ProvisionPlan:
-        """Compare the wanted output fields with the described ones; change nothing."""
+        """Compare the wanted output fields with the described ones; change nothing.
+
+        A missing field or picklist value becomes a step the adapter carries out, or a
+        MANUAL step when its capabilities say the API cannot; adapters add their own steps
+        (access, layouts) and conflicts by overriding this.
+        """
         existing = self.describe()
+        can = self.capabilities.provisioning
         plan = ProvisionPlan()
         for spec in wanted:
             have = existing.get(spec.api_name)
             if have is None:
-                plan.create.append(spec)
+                if StepKind.CREATE_FIELD in can:
+                    plan.steps.append(ProvisionStep(StepKind.CREATE_FIELD, spec))
+                else:
+                    plan.steps.append(ProvisionStep(StepKind.MANUAL, spec, detail="create it"))
             elif have.type != spec.type:
                 plan.conflicts.append(
                     f"{spec.api_name}: exists as {have.type.value}, crmqual needs {spec.type.value}"
                 )
             else:
-                missing = [v for v in spec.picklist if v not in have.picklist]
-                if missing:
-                    plan.append_values[spec.api_name] = missing
-                else:
+                missing = tuple(v for v in spec.picklist if v not in have.picklist)
+                if not missing:
                     plan.unchanged.append(spec.api_name)
+                elif StepKind.ADD_PICKLIST_VALUES in can:
+                    plan.steps.append(ProvisionStep(StepKind.ADD_PICKLIST_VALUES, spec, missing))
+                else:
+                    detail = f"add the values {', '.join(missing)}"
+                    plan.steps.append(ProvisionStep(StepKind.MANUAL, spec, missing, detail))
         return plan
 
     def provision(self, wanted: Sequence[FieldSpec]) -> ProvisionPlan:
-        """Create missing fields and append missing picklist values; never alter otherwise.
+        """Carry out the plan's steps in order; never alter or delete otherwise.
 
-        Nothing is changed when any wanted field conflicts with an existing one.
+        Nothing is changed when any wanted field conflicts with an existing one. MANUAL steps
+        are left for the admin (``crmqual provision`` lists them).
         """
         plan = self.plan_provision(wanted)
         if plan.conflicts:
             return plan
         if plan.create:
             self._create_fields(plan.create)
-        for api_name, values in plan.append_values.items():
-            self._append_picklist_values(api_name, values)
+        for step in plan.of(StepKind.ADD_PICKLIST_VALUES):
+            self._append_picklist_values(step.field.api_name, step.values)
+        if grant := plan.of(StepKind.GRANT_ACCESS):
+            self._grant_access([s.field for s in grant])
+        if place := plan.of(StepKind.PLACE_ON_LAYOUT):
+            self._place_on_layout([s.field for s in place])
         return plan
 
-    @abstractmethod
-    def _create_fields(self, specs: Sequence[FieldSpec]) -> None: ...
+    def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
+        raise NotImplementedError(f"{self.name}: declares no {StepKind.CREATE_FIELD} step")
 
-    @abstractmethod
-    def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None: ...
+    def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None:
+        raise NotImplementedError(f"{self.name}: declares no {StepKind.ADD_PICKLIST_VALUES} step")
+
+    def _grant_access(self, specs: Sequence[FieldSpec]) -> None:
+        raise NotImplementedError(f"{self.name}: declares no {StepKind.GRANT_ACCESS} step")
+
+    def _place_on_layout(self, specs: Sequence[FieldSpec]) -> None:
+        raise NotImplementedError(f"{self.name}: declares no {StepKind.PLACE_ON_LAYOUT} step")
 
     # -- follow-ups ---------------------------------------------------------------------------
-    @abstractmethod
     def create_followup(self, item: FollowUp) -> str:
         """Create the item unless one exists for its event id; return its reference."""
+        raise NotImplementedError(f"{self.name}: declares no follow-ups")
+
+    # -- crmqual check --------------------------------------------------------------------------
+    def check(
+        self,
+        fields: Sequence[str] = (),
+        outputs: Sequence[str] = (),
+        mapping_items: MappingItems | None = None,
+    ) -> CheckReport:
+        """What can be proven by reading, writing nothing: the fields describe, the first page
+        reads, and the mapping's fields are there (``fields``: every native field a read
+        needs; ``outputs``: crmqual's output fields). An adapter with credentials and scopes
+        to prove overrides this; ``mapping_items`` names problems by the mapping's keys."""
+        report = CheckReport()
+        try:
+            described = self.describe()
+            first = next(iter(self.read(ReadQuery(fields=tuple(fields)))), [])
+        except CrmqualError as exc:
+            report.add("connection", CheckStatus.FAILED, str(exc))
+            report.add(
+                "mapping fields", CheckStatus.UNVERIFIED, "the fields could not be described"
+            )
+            return report
+        report.add(
+            "connection",
+            CheckStatus.OK,
+            f"{len(described)} fields described, first page of {len(first)} record(s) read",
+        )
+        if mapping_items is None:
+            report.items += field_items(fields, outputs, described, self.object_name)
+        else:
+            report.items += mapping_items(described)
+        return report
+
+
+# -- registration -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BuildContext:
+    """What an adapter is built with besides its connection: where relative paths start and
+    the mapping's id and modified fields."""
+
+    folder: Path
+    id_field: str = "id"
+    modified_field: str = "modified_time"
+
+    def path(self, value: str) -> Path:
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.folder / p
+
+
+@dataclass(frozen=True)
+class AdapterPlugin:
+    """One CRM as crmqual finds it: the object an entry point of the ``crmqual.adapters``
+    group names (``zoho = "crmqual.adapters.zoho:PLUGIN"``).
+
+    ``build`` gets the validated ``connection_model`` instance; ``init_template`` is the
+    commented ``crmqual.yaml`` that ``crmqual init --crm NAME`` writes; ``mapping`` the
+    mapping YAML used when the config names none (None: the config must name one).
+    """
+
+    name: str
+    connection_model: type[BaseModel]
+    build: Callable[[Any, BuildContext], Adapter]
+    init_template: Traversable
+    mapping: Traversable | None = None
+    summary: str = ""

@@ -1,14 +1,17 @@
-"""One exception tree for crmqual; each error knows the exit code it maps to.
+"""One exception tree for crmqual; each error's class gives its kind, each kind its exit code.
 
-Exit codes follow who must act (the most severe wins when several apply):
-2 configuration, mapping or input error; 3 CRM unreachable or authentication
-failed; 4 another run holds the lock; 5 stopped early to respect an API quota;
-1 some records failed; 0 all good.
+Exit codes follow who must act, and are derived here only (``EXIT_CODES``): 2
+configuration, mapping or input error; 3 CRM unreachable or authentication failed; 4
+another run holds the lock; 5 stopped early to respect an API quota; 1 some records failed;
+0 all good. When several apply, the most severe wins (``SEVERITY``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
 
 
 class ExitCode:
@@ -20,10 +23,51 @@ class ExitCode:
     QUOTA = 5
 
 
+class ErrorKind(StrEnum):
+    """Who must act on a failure; the data an exit code is derived from."""
+
+    RECORDS = "records"  # some records failed: the data owner
+    CONFIG = "config"  # configuration, policy, mapping or input: the admin
+    CRM_UNAVAILABLE = "crm_unavailable"  # unreachable, credentials or scopes: admin / network
+    LOCKED = "locked"  # another run holds the lock: wait
+    QUOTA = "quota"  # stopped at the API quota: nobody, rerun later
+
+
+EXIT_CODES = {
+    ErrorKind.RECORDS: ExitCode.RECORDS_FAILED,
+    ErrorKind.CONFIG: ExitCode.CONFIG,
+    ErrorKind.CRM_UNAVAILABLE: ExitCode.CRM_UNAVAILABLE,
+    ErrorKind.LOCKED: ExitCode.LOCKED,
+    ErrorKind.QUOTA: ExitCode.QUOTA,
+}
+
+#: Most severe first: a broken configuration hides everything else, a failed record least.
+SEVERITY = (
+    ErrorKind.CONFIG,
+    ErrorKind.CRM_UNAVAILABLE,
+    ErrorKind.LOCKED,
+    ErrorKind.QUOTA,
+    ErrorKind.RECORDS,
+)
+
+
+def exit_code_of_kind(kind: ErrorKind | None) -> int:
+    return ExitCode.OK if kind is None else EXIT_CODES[kind]
+
+
+def most_severe(kinds: Iterable[ErrorKind]) -> ErrorKind | None:
+    present = set(kinds)
+    return next((k for k in SEVERITY if k in present), None)
+
+
 class CrmqualError(Exception):
     """Base of every error crmqual raises on purpose."""
 
-    exit_code = ExitCode.CONFIG
+    kind: ClassVar[ErrorKind] = ErrorKind.CONFIG
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.kind]
 
 
 @dataclass(frozen=True)
@@ -42,7 +86,7 @@ class Problem:
 class ConfigError(CrmqualError):
     """A configuration, policy or mapping is invalid; carries every problem found."""
 
-    exit_code = ExitCode.CONFIG
+    kind = ErrorKind.CONFIG
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
@@ -52,13 +96,13 @@ class ConfigError(CrmqualError):
 class InputError(CrmqualError):
     """An input file cannot be read at all (as opposed to one bad row)."""
 
-    exit_code = ExitCode.CONFIG
+    kind = ErrorKind.CONFIG
 
 
 class CrmUnavailableError(CrmqualError):
     """The CRM cannot be reached or refused our credentials."""
 
-    exit_code = ExitCode.CRM_UNAVAILABLE
+    kind = ErrorKind.CRM_UNAVAILABLE
 
 
 class AuthError(CrmUnavailableError):
@@ -87,10 +131,8 @@ class RateLimitedError(TransientError):
     """The CRM asked us to slow down (e.g. HTTP 429 for concurrency); never a record failure."""
 
 
-class ApiError(CrmqualError):
+class ApiError(CrmUnavailableError):
     """The CRM answered with an error we cannot work around."""
-
-    exit_code = ExitCode.CRM_UNAVAILABLE
 
     def __init__(
         self,
@@ -115,19 +157,19 @@ class ReadTooLargeError(CrmqualError):
     uses the bulk path.
     """
 
-    exit_code = ExitCode.CONFIG
+    kind = ErrorKind.CONFIG
 
 
 class LockHeldError(CrmqualError):
     """Another run holds the lock for this CRM and state store."""
 
-    exit_code = ExitCode.LOCKED
+    kind = ErrorKind.LOCKED
 
 
 class QuotaReachedError(CrmqualError):
     """The API quota reserve was reached; state is saved and the next run resumes."""
 
-    exit_code = ExitCode.QUOTA
+    kind = ErrorKind.QUOTA
 
 
 class StateStoreError(CrmqualError):

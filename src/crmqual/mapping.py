@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crmqual import registry
 from crmqual.compiled import Reason
 from crmqual.contract import FieldSpec, FieldType, FilterRule
 from crmqual.engine import Assessment
@@ -144,10 +145,12 @@ class Mapping(_Strict):
 def load_mapping(path: str | Path | None = None, crm: str = "file") -> tuple[Mapping, str]:
     """(mapping, its source name); ``None`` loads the mapping shipped for ``crm``."""
     if path is None:
-        resource = resources.files("crmqual.mappings").joinpath(f"{crm}.yaml")
-        if not resource.is_file():
-            raise ConfigError([Problem("mapping", "", f"no mapping ships for crm {crm!r}")])
-        source = f"mappings/{crm}.yaml"
+        resource = registry.plugin(crm).mapping
+        if resource is None or not resource.is_file():
+            raise ConfigError(
+                [Problem("mapping", "", f"no mapping ships for crm {crm!r}: set `mapping:`")]
+            )
+        source = f"mappings/{resource.name}"
         with resources.as_file(resource) as shipped:
             return validate(Mapping, read_yaml(shipped), source), source
     return validate(Mapping, read_yaml(path), str(path)), str(path)

@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from crmqual.adapters.contract import LoggedWrite
 from crmqual.adapters.file import FileAdapter, FileConnection
 from crmqual.adapters.memory import MemoryAdapter, MemoryCrm
 from crmqual.contract import Adapter, FieldSpec
+from crmqual.contract_suite import LoggedWrite
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import load_policy
 

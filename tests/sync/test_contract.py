@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from backends import FileBackend, MemoryBackend
 
-from crmqual.adapters.contract import CHECKS, Backend
+from crmqual.contract_suite import CHECKS, Backend
 
 
 @pytest.fixture(params=["file", "memory"])

@@ -13,7 +13,7 @@ from zoho_backend import ZohoBackend
 from crmqual.sandbox.backend import ZohoSandbox
 from crmqual.sandbox.seed import seed_zoho
 
-contract = pytest.importorskip("crmqual.adapters.contract")
+contract = pytest.importorskip("crmqual.contract_suite")
 
 
 @pytest.fixture

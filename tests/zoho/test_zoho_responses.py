@@ -34,9 +34,9 @@ from zoho_payloads import (
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_auth import ZohoTokens
 from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
-from crmqual.adapters.zoho_check import CheckStatus
 from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.contract import (
+    CheckStatus,
     FieldSpec,
     FieldType,
     FilterRule,

@@ -17,9 +17,8 @@ from pydantic import SecretStr
 
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
-from crmqual.adapters.zoho_check import CheckStatus
 from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
-from crmqual.contract import FieldSpec, FieldType, FilterRule, ReadQuery
+from crmqual.contract import CheckStatus, FieldSpec, FieldType, FilterRule, ReadQuery
 from crmqual.errors import AuthError, ReadTooLargeError
 from crmqual.mapping import Mapping, check_fields, load_mapping, wanted_fields
 from crmqual.policy import load_policy

@@ -25,14 +25,14 @@ import requests
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, sandbox_connection, serve
 
 from crmqual.adapters import zoho_sdk_runtime as runtime
-from crmqual.adapters.contract import CHECKS, LoggedWrite
-from crmqual.adapters.registry import make_adapter
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
 from crmqual.adapters.zoho_sdk_runtime import SDK_LOGGER, load_sdk
+from crmqual.cli.context import build_adapter
 from crmqual.config import load_config
 from crmqual.contract import Adapter, ReadQuery
+from crmqual.contract_suite import CHECKS, LoggedWrite
 from crmqual.errors import ConfigError, ReadTooLargeError
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.backend import ZohoSandbox
@@ -320,7 +320,7 @@ def test_crmqual_yaml_picks_the_transport(tmp_path: Path) -> None:
         with pytest.MonkeyPatch.context() as patch:
             for name, value in env.items():
                 patch.setenv(name, value)
-            adapter = make_adapter(load_config(config), MAPPING)
+            adapter = build_adapter(load_config(config), MAPPING)
         assert type(adapter) is kind
     seed_box.close()
 

@@ -19,10 +19,10 @@ from typing import Any
 import yaml
 from pydantic import SecretStr
 
-from crmqual.adapters.contract import LoggedWrite
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
 from crmqual.contract import Adapter, FieldSpec, FieldType
+from crmqual.contract_suite import LoggedWrite
 from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
 
 NATIVE = {
