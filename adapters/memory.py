@@ -71,6 +71,14 @@ class MemoryCrm:
         record.update(changes)
         record[self.modified_field] = self._now()
 
+    def add_field(self, spec: FieldSpec) -> str:
+        """Create a field as an admin does in a console that names fields itself."""
+        api_name = f"field_{len(self.fields) + 1:03d}__c"
+        self.fields[api_name] = FieldSpec(
+            api_name, spec.type, spec.label, spec.picklist, spec.label_zh, spec.length
+        )
+        return api_name
+
     def _now(self) -> str:
         return self.clock().isoformat()
 
@@ -79,8 +87,17 @@ class MemoryAdapter(Adapter):
     name = "memory"
     capabilities = Capabilities(followups=True)
 
-    def __init__(self, crm: MemoryCrm, *, page_size: int = 3, write_batch: int = 2) -> None:
+    def __init__(
+        self,
+        crm: MemoryCrm,
+        *,
+        page_size: int = 3,
+        write_batch: int = 2,
+        manual_fields: bool = False,
+    ) -> None:
         super().__init__()
+        if manual_fields:  # like a CRM whose API cannot create fields (Fxiaoke)
+            self.capabilities = Capabilities(followups=True, provisioning=frozenset())
         self.crm = crm
         self.modified_field = crm.modified_field
         self.page_size = page_size
@@ -150,6 +167,8 @@ class MemoryConnection(BaseModel):
     org: str = "default"
     page_size: int = Field(default=3, ge=1)
     write_batch: int = Field(default=2, ge=1)
+    #: Behave like a CRM whose API cannot create fields: provisioning is a manual list.
+    manual_fields: bool = False
 
 
 #: The in-memory orgs of this process, by name, shared by every adapter opened on them.
@@ -158,7 +177,12 @@ ORGS: dict[str, MemoryCrm] = {}
 
 def _build(connection: MemoryConnection, context: BuildContext) -> MemoryAdapter:
     crm = ORGS.setdefault(connection.org, MemoryCrm())
-    return MemoryAdapter(crm, page_size=connection.page_size, write_batch=connection.write_batch)
+    return MemoryAdapter(
+        crm,
+        page_size=connection.page_size,
+        write_batch=connection.write_batch,
+        manual_fields=connection.manual_fields,
+    )
 
 
 PLUGIN = AdapterPlugin(

@@ -38,12 +38,19 @@ def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[Chec
     if not problems:
         detail = f"every input field of {m.object} is present"
         items.append(CheckItem("mapping fields", CheckStatus.OK, detail, config))
-    for name in m.output_fields:
-        if name in missing:
+    for output, rule in m.outputs.items():
+        name, labels = rule.native, f"“{rule.label.en}” / “{rule.label.zh}”"
+        if rule.field is None:
+            detail = (
+                f"no field labelled {labels}: create it by hand (`crmqual provision` lists how)"
+            )
+            items.append(CheckItem(f"output field {name}", CheckStatus.FAILED, detail, config))
+        elif name in missing:
             detail = "not created yet: run `crmqual provision`"
             items.append(CheckItem(f"output field {name}", CheckStatus.FAILED, detail, config))
         else:
-            items.append(CheckItem(f"output field {name}", CheckStatus.OK, kind=config))
+            found = f"found by label {labels}" if output in ctx.found_by_label else ""
+            items.append(CheckItem(f"output field {name}", CheckStatus.OK, found, config))
     return items
 
 

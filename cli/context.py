@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import click
 
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import LoadedConfig, load_config
 from crmqual.contract import Adapter
-from crmqual.mapping import Mapping, load_mapping
+from crmqual.mapping import Mapping, load_mapping, resolve_output_fields
 from crmqual.policy import load_policy
 from crmqual.registry import make_adapter
 from crmqual.state import StateStore, default_state_url
@@ -40,6 +40,8 @@ class Context:
     policy: CompiledPolicy
     state: StateStore
     adapter: Adapter
+    #: Output fields found by their label in this run: {output: api name}.
+    found_by_label: dict[str, str] = field(default_factory=dict)
 
     @property
     def target(self) -> str:
@@ -70,9 +72,12 @@ def open_context(config_path: str, *, with_adapter: bool = True) -> Iterator[Con
     policy = compiled(load_policy(loaded.path(loaded.config.policy)))
     adapter = build_adapter(loaded, mapping) if with_adapter else None
     try:
+        found: dict[str, str] = {}
+        if adapter is not None:
+            mapping, found = resolve_output_fields(adapter, mapping, source)
         state = StateStore(state_url(loaded))
         try:
-            yield Context(loaded, mapping, source, policy, state, adapter)  # type: ignore[arg-type]
+            yield Context(loaded, mapping, source, policy, state, adapter, found)  # type: ignore[arg-type]
         finally:
             state.close()
     finally:

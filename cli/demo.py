@@ -132,12 +132,12 @@ def demo(
             say(_line("second sync", second))
         records = list(box.records())
         shown = _riskiest(
-            state, mapping.outputs["score"].field, mapping.outputs["grade"].field, records
+            state, mapping.outputs["score"].native, mapping.outputs["grade"].native, records
         )
     finally:
         state.close()
         box.close()
-    grades = Counter(str(r.get(mapping.outputs["grade"].field) or "") for r in records)
+    grades = Counter(str(r.get(mapping.outputs["grade"].native) or "") for r in records)
     grade_counts = {g: grades.get(g, 0) for g in GRADES}
     if as_json:
         click.echo(
@@ -154,7 +154,7 @@ def demo(
         )
         return
     print_failures(first)
-    statuses = Counter(str(r.get(mapping.outputs["status"].field) or "") for r in records)
+    statuses = Counter(str(r.get(mapping.outputs["status"].native) or "") for r in records)
     total = max(len(records), 1)
     click.echo("\nGrades salespeople now see on the accounts:")
     for g in GRADES:

@@ -165,10 +165,17 @@ class ProvisionStep:
     def describe(self) -> str:
         """The step as the admin reads it in ``crmqual provision --dry-run``."""
         spec = self.field
+        if spec.api_name:
+            name, labels = f"{spec.api_name} ", f"“{spec.label}”"
+        else:  # the CRM will name it; crmqual finds it by either label
+            name, labels = (
+                "",
+                f"“{spec.label}”" + (f" / “{spec.label_zh}”" if spec.label_zh else ""),
+            )
         if self.kind == StepKind.ADD_PICKLIST_VALUES:
-            return f"{spec.api_name}: add {', '.join(self.values)}"
+            return f"{spec.api_name or labels}: add {', '.join(self.values)}"
         shown = f" [{', '.join(spec.picklist)}]" if spec.picklist else ""
-        what = f"{spec.api_name} ({spec.type.value}) “{spec.label}”{shown}"
+        what = f"{name}({spec.type.value}) {labels}{shown}"
         return f"{what}: {self.detail}" if self.detail else what
 
 
@@ -366,7 +373,8 @@ class Adapter(ABC):
                 if StepKind.CREATE_FIELD in can:
                     plan.steps.append(ProvisionStep(StepKind.CREATE_FIELD, spec))
                 else:
-                    plan.steps.append(ProvisionStep(StepKind.MANUAL, spec, detail="create it"))
+                    how = "create it" if spec.api_name else "create it with this label"
+                    plan.steps.append(ProvisionStep(StepKind.MANUAL, spec, detail=how))
             elif have.type != spec.type:
                 plan.conflicts.append(
                     f"{spec.api_name}: exists as {have.type.value}, crmqual needs {spec.type.value}"

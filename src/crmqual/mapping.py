@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmqual import registry
 from crmqual.compiled import Reason
-from crmqual.contract import FieldSpec, FieldType, FilterRule
+from crmqual.contract import Adapter, FieldSpec, FieldType, FilterRule, StepKind
 from crmqual.engine import Assessment
 from crmqual.errors import ConfigError, Problem
 from crmqual.inputs import FieldProblem
@@ -60,9 +60,14 @@ class InputRule(_Strict):
 
 
 class OutputRule(_Strict):
-    """The native field one canonical output is written to."""
+    """The native field one canonical output is written to.
 
-    field: str = Field(min_length=1)
+    Without ``field`` the field is found by its label (English or Chinese): for a CRM whose
+    console generates API names (Fxiaoke's ``field_xxxxx__c``), where the admin creates the
+    field by hand and crmqual resolves it through describe.
+    """
+
+    field: str | None = Field(default=None, min_length=1)
     type: FieldType
     label: Text
     #: For codes (status, grade, terms, flags): write the code or a label.
@@ -70,6 +75,12 @@ class OutputRule(_Strict):
     #: For reasons: which language's texts are written.
     language: Literal["en", "zh", "both"] = "en"
     length: int | None = None
+
+    @property
+    def native(self) -> str:
+        """The native field's name; before a field named by label is found, the label in
+        brackets (a dry run shows it so; a sync refuses to start: the field is missing)."""
+        return self.field or f"[{self.label.en}]"
 
 
 class FilterSpec(_Strict):
@@ -106,7 +117,7 @@ class Mapping(_Strict):
         missing = [name for name in _REQUIRED_OUTPUTS if name not in self.outputs]
         if missing:
             problems.append(f"outputs: must include {', '.join(missing)}")
-        fields = [rule.field for rule in self.outputs.values()]
+        fields = [rule.field for rule in self.outputs.values() if rule.field]
         if len(fields) != len(set(fields)):
             problems.append("outputs: each output needs its own native field")
         read = {r.field.split(".")[0] for r in self.inputs.values() if r.field}
@@ -128,7 +139,20 @@ class Mapping(_Strict):
 
     @cached_property
     def output_fields(self) -> tuple[str, ...]:
-        return tuple(rule.field for rule in self.outputs.values())
+        """The native output fields known by name (those found by label once resolved)."""
+        return tuple(rule.field for rule in self.outputs.values() if rule.field)
+
+    @cached_property
+    def by_label(self) -> tuple[str, ...]:
+        """Outputs whose native field is still to be found by its label."""
+        return tuple(name for name, rule in self.outputs.items() if rule.field is None)
+
+    def with_fields(self, fields: dict[str, str], source: str) -> Mapping:
+        """This mapping with the native fields of some outputs filled in (found by label)."""
+        data = self.model_dump(mode="json")
+        for name, api_name in fields.items():
+            data["outputs"][name]["field"] = api_name
+        return validate(Mapping, data, source)
 
     @cached_property
     def read_fields(self) -> tuple[str, ...]:
@@ -177,6 +201,9 @@ def check_fields(
         need("override_field", mapping.override_field)
     missing = []
     for name, out in mapping.outputs.items():
+        if out.field is None:
+            missing.append(out.native)
+            continue
         have = described.get(out.field)
         if have is None:
             missing.append(out.field)
@@ -330,10 +357,77 @@ def wanted_fields(mapping: Mapping, policy: Policy) -> list[FieldSpec]:
         values: tuple[str, ...] = ()
         if rule.type in (FieldType.PICKLIST, FieldType.MULTISELECT):
             values = picklist_values(policy, name, rule)
+        api_name = rule.field or ""  # "": the CRM will name it (found by label afterwards)
         specs.append(
-            FieldSpec(rule.field, rule.type, rule.label.en, values, rule.label.zh, rule.length)
+            FieldSpec(api_name, rule.type, rule.label.en, values, rule.label.zh, rule.length)
         )
     return specs
+
+
+def resolve_output_fields(
+    adapter: Adapter, mapping: Mapping, source: str
+) -> tuple[Mapping, dict[str, str]]:
+    """The mapping with its outputs named by label found in the CRM, and those found.
+
+    Only a CRM that cannot create fields through its API names them itself; for one that
+    can, every output needs its ``field:`` (crmqual creates it under that name).
+    """
+    if not mapping.by_label:
+        return mapping, {}
+    if StepKind.CREATE_FIELD in adapter.capabilities.provisioning:
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    f"outputs.{name}.field",
+                    f"required: {adapter.name} fields are created under the name given here",
+                )
+                for name in mapping.by_label
+            ]
+        )
+    resolved, found, problems = resolve_labels(mapping, adapter.describe(), source)
+    if problems:
+        raise ConfigError(problems)
+    return resolved, found
+
+
+def _label_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def resolve_labels(
+    mapping: Mapping, described: MappingABC[str, FieldSpec], source: str
+) -> tuple[Mapping, dict[str, str], list[Problem]]:
+    """Find the outputs named by label among the described fields.
+
+    (the mapping with those found filled in, {output: api name} found, problems): a label
+    carried by several fields is a problem (name the field with ``field:``); a label not
+    found is no problem here, it stays missing (``crmqual provision`` lists it for the
+    admin to create). Types are checked afterwards like any output's (``check_fields``).
+    """
+    carriers: dict[str, list[str]] = {}
+    for api_name, spec in described.items():
+        for text in dict.fromkeys(filter(None, (spec.label, spec.label_zh))):
+            carriers.setdefault(_label_key(text), []).append(api_name)
+    found: dict[str, str] = {}
+    problems = []
+    for name in mapping.by_label:
+        label = mapping.outputs[name].label
+        names = list(
+            dict.fromkeys(a for t in (label.zh, label.en) for a in carriers.get(_label_key(t), []))
+        )
+        if len(names) > 1:
+            problems.append(
+                Problem(
+                    source,
+                    f"outputs.{name}.label",
+                    f"several fields carry the label “{label.en}” / “{label.zh}”: "
+                    f"{', '.join(names)}; name the right one with field:",
+                )
+            )
+        elif names:
+            found[name] = names[0]
+    return (mapping.with_fields(found, source) if found else mapping), found, problems
 
 
 def _reason_line(reason: Reason, language: str) -> str:
@@ -358,13 +452,13 @@ def to_native(mapping: Mapping, labels: Labels, a: Assessment) -> dict[str, Any]
             value = a.assessed_at.isoformat(timespec="seconds")
         else:
             value = getattr(a, name)
-        out[rule.field] = value
+        out[rule.native] = value
     return out
 
 
 def outputs_of(mapping: Mapping, record: MappingABC[str, Any]) -> dict[str, Any]:
     """The current values of crmqual's output fields in a native record."""
-    return {rule.field: record.get(rule.field) for rule in mapping.outputs.values()}
+    return {rule.native: record.get(rule.native) for rule in mapping.outputs.values()}
 
 
 def _normal(rule: OutputRule, value: Any) -> Any:
@@ -392,13 +486,13 @@ def changed_fields(
     """Native output fields whose new value differs from the current one."""
     changed = []
     for rule in mapping.outputs.values():
-        if _normal(rule, new.get(rule.field)) != _normal(rule, current.get(rule.field)):
-            changed.append(rule.field)
+        if _normal(rule, new.get(rule.native)) != _normal(rule, current.get(rule.native)):
+            changed.append(rule.native)
     return changed
 
 
 def assessed_at_field(mapping: Mapping) -> str:
-    return mapping.outputs["assessed_at"].field
+    return mapping.outputs["assessed_at"].native
 
 
 def previous_outputs(
@@ -406,15 +500,15 @@ def previous_outputs(
 ) -> dict[str, Any] | None:
     """Canonical outputs rebuilt from the CRM's current values (when the state has none)."""
     rules = mapping.outputs
-    stamp = record.get(rules["assessed_at"].field)
-    grade = record.get(rules["grade"].field)
+    stamp = record.get(rules["assessed_at"].native)
+    grade = record.get(rules["grade"].native)
     if not stamp or not grade:
         return None
     try:
         assessed_at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
         return None
-    raw_flags = record.get(rules["flags"].field) or []
+    raw_flags = record.get(rules["flags"].native) or []
     if isinstance(raw_flags, str):
         raw_flags = [f for f in raw_flags.split(LIST_SEPARATOR) if f.strip()]
     return {
