@@ -13,6 +13,7 @@ from crmqual.cli.init import init
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, prune, revert, runs
 from crmqual.cli.sandbox import sandbox
+from crmqual.cli.secret import secret
 from crmqual.cli.sync import provision, sync
 from crmqual.http import install_redaction
 
@@ -42,6 +43,7 @@ for command in (
     history,
     revert,
     prune,
+    secret,
     sandbox,
 ):
     main.add_command(command)

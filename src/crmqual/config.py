@@ -7,7 +7,6 @@ configuration error naming the key). Relative paths are relative to the file's f
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from crmqual import registry
+from crmqual import keystore, registry
 from crmqual.contract import BuildContext
 from crmqual.errors import ConfigError, Problem
 from crmqual.yamlfile import read_yaml, validate
@@ -89,10 +88,10 @@ def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
         match = _ENV_REF.match(value.strip())
         if match:
             name = match.group(1)
-            if name not in os.environ:
-                problems.append(Problem(source, key, f"environment variable {name} is not set"))
-                return None
-            return os.environ[name]
+            found = keystore.lookup(name)
+            if found is None:
+                problems.append(Problem(source, key, keystore.missing(name)))
+            return found
     return value
 
 
