@@ -17,7 +17,7 @@ import click
 
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
-from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec
+from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec, StepKind
 from crmqual.errors import ErrorKind, ExitCode
 from crmqual.mapping import check_fields
 
@@ -38,19 +38,18 @@ def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[Chec
     if not problems:
         detail = f"every input field of {m.object} is present"
         items.append(CheckItem("mapping fields", CheckStatus.OK, detail, config))
+    by_hand = StepKind.CREATE_FIELD not in ctx.adapter.capabilities.provisioning
     for output, rule in m.outputs.items():
         name, labels = rule.native, f"“{rule.label.en}” / “{rule.label.zh}”"
-        if rule.field is None:
-            detail = (
-                f"no field labelled {labels}: create it by hand (`crmqual provision` lists how)"
-            )
-            items.append(CheckItem(f"output field {name}", CheckStatus.FAILED, detail, config))
-        elif name in missing:
-            detail = "not created yet: run `crmqual provision`"
-            items.append(CheckItem(f"output field {name}", CheckStatus.FAILED, detail, config))
-        else:
+        if rule.field is not None and name not in missing:
             found = f"found by label {labels}" if output in ctx.found_by_label else ""
             items.append(CheckItem(f"output field {name}", CheckStatus.OK, found, config))
+            continue
+        if by_hand:
+            detail = "in the CRM's console: `crmqual provision` prints the list"
+        else:
+            detail = "by `crmqual provision`"
+        items.append(CheckItem(f"output field {name}", CheckStatus.TO_CREATE, detail, config))
     return items
 
 
@@ -62,43 +61,57 @@ def run_checks(ctx: Context) -> CheckReport:
     )
 
 
-def _print(ctx: Context, report: CheckReport) -> None:
+def _print(ctx: Context, report: CheckReport, verbose: bool) -> None:
     click.echo(
         f"crmqual check: {ctx.loaded.config.crm} (target {ctx.target}), "
         f"mapping {ctx.mapping_source}"
     )
-    width = max((len(i.item) for i in report.items), default=0)
-    for i in report.items:
+    shown = [i for i in report.items if verbose or i.status != CheckStatus.OK]
+    width = max((len(i.item) for i in shown), default=0)
+    for i in shown:
         detail = f"  {i.detail}" if i.detail else ""
         click.echo(f"  {i.status.value:<10}  {i.item:<{width}}{detail}".rstrip())
-    counts = {s: sum(1 for i in report.items if i.status == s) for s in CheckStatus}
+    counts = " · ".join(
+        f"{sum(1 for i in report.items if i.status == s)} {s.value}" for s in CheckStatus
+    )
     verdict = {
         ExitCode.OK: "nothing failed",
         ExitCode.CONFIG: "the mapping's fields are not all there",
         ExitCode.CRM_UNAVAILABLE: "the CRM or the credentials failed",
     }[report.exit_code]
-    click.echo(
-        f"{counts[CheckStatus.OK]} ok · {counts[CheckStatus.FAILED]} failed · "
-        f"{counts[CheckStatus.UNVERIFIED]} unverified: {verdict}"
-    )
+    click.echo(f"{counts}: {verdict}")
+    click.echo(f"next: {next_step(report)}")
+
+
+def next_step(report: CheckReport) -> str:
+    """What the admin runs after this check (README's order: init, check, provision,
+    sync --dry-run, sync)."""
+    if report.exit_code:
+        return "fix what failed above, then run `crmqual check` again"
+    if any(i.status == CheckStatus.TO_CREATE for i in report.items):
+        return "`crmqual provision --dry-run`, then `crmqual provision`"
+    return "`crmqual sync --dry-run`"
 
 
 @click.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def check(config_path: str, as_json: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="List every item, not only the problems.")
+def check(config_path: str, as_json: bool, verbose: bool) -> None:
     """Prove the credentials, read scopes and mapping fields; write nothing.
 
-    Unverified items (write scopes: proving them would mean writing) do not fail the check.
-    Exit status: 0 nothing failed, 2 a field of the mapping is missing (or the configuration
-    is invalid), 3 credentials, scopes or the CRM failed.
+    Unverified items (write scopes: proving them would mean writing) and output fields still
+    to be created by `crmqual provision` do not fail the check. Exit status: 0 nothing
+    failed, 2 a field of the mapping is missing (or the configuration is invalid), 3
+    credentials, scopes or the CRM failed.
     """
     with fail_on_config_error(), open_context(config_path) as ctx:
         report = run_checks(ctx)
         code = report.exit_code
         if as_json:
             items = [{"item": i, "status": s, "detail": d} for i, s, d in report.as_rows()]
-            click.echo(json.dumps({"items": items, "exit_code": code}, ensure_ascii=False))
+            answer = {"items": items, "exit_code": code, "next": next_step(report)}
+            click.echo(json.dumps(answer, ensure_ascii=False))
         else:
-            _print(ctx, report)
+            _print(ctx, report, verbose)
     sys.exit(code)

@@ -35,4 +35,4 @@ def init(crm: str, path: str, force: bool) -> None:
     with fail_on_config_error():
         text = registry.plugin(crm).init_template.read_text("utf-8")
     target.write_text(text, encoding="utf-8")
-    click.echo(f"wrote {path}; edit it, then run `crmqual sync --dry-run -c {path}`")
+    click.echo(f"wrote {path}; edit it, then run `crmqual check -c {path}`")

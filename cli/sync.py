@@ -49,6 +49,8 @@ def print_summary(summary: RunSummary) -> None:
             click.echo(f"    {c['id']}  {c['field']}: {c['from']!r} -> {c['to']!r}")
     if summary.message:
         click.echo(f"  {summary.message}")
+    if summary.dry_run and summary.status == "dry_run":
+        click.echo("next: `crmqual sync` to write these changes")
 
 
 def print_failures(summary: RunSummary) -> None:
@@ -147,6 +149,10 @@ def _provision(ctx: Context, dry_run: bool) -> None:
         )
         for step in plan.manual:
             click.echo(f"  {step.describe()}")
+    elif dry_run and plan.changes:
+        click.echo("next: `crmqual provision` to make these changes")
+    else:
+        click.echo("next: `crmqual sync --dry-run`")
 
 
 @click.command()

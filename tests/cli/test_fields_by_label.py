@@ -94,14 +94,12 @@ def test_check_and_sync_refuse_until_the_fields_exist(org: Any) -> None:
     _, config = org
     result = run("check", "--json", "-c", str(config))
     report = json.loads(result.stdout)
-    assert result.exit_code == report["exit_code"] == 2
+    assert result.exit_code == report["exit_code"] == 0
+    assert report["next"] == "`crmqual provision --dry-run`, then `crmqual provision`"
     items = {i["item"]: i for i in report["items"]}
     grade = items["output field [Risk grade]"]
-    assert grade["status"] == "failed"
-    assert grade["detail"] == (
-        "no field labelled “Risk grade” / “风险等级”: create it by hand"
-        " (`crmqual provision` lists how)"
-    )
+    assert grade["status"] == "to create"
+    assert grade["detail"] == "in the CRM's console: `crmqual provision` prints the list"
     sync = run("sync", "-c", str(config))
     assert sync.exit_code == 2
     assert "output fields missing in the CRM: [" in sync.output
@@ -121,7 +119,7 @@ def test_fields_found_by_label_are_checked_and_written(org: Any) -> None:
         "status": "ok",
         "detail": "found by label “Risk grade” / “风险等级”",
     }
-    text = run("check", "-c", str(config)).output
+    text = run("check", "-v", "-c", str(config)).output
     assert f"output field {names['score']}" in text
     first = run("sync", "--json", "-c", str(config))
     summary = json.loads(first.stdout)
