@@ -87,7 +87,7 @@ class RateLimitedError(TransientError):
     """The CRM asked us to slow down (e.g. HTTP 429 for concurrency); never a record failure."""
 
 
-class ApiError(CrmqualError):
+class ApiError(CrmUnavailableError):
     """The CRM answered with an error we cannot work around."""
 
     exit_code = ExitCode.CRM_UNAVAILABLE
