@@ -42,6 +42,17 @@ class RunRecord:
     counts: dict[str, int]
     summary: dict[str, Any]
 
+    @property
+    def kind(self) -> str:
+        """What ran: "sync", "revert" or "prune". A sync's mode says how it read ("full" or
+        "incremental"); any other run's mode is its kind."""
+        return "sync" if self.mode in SYNC_MODES else self.mode
+
+    @property
+    def message(self) -> str:
+        """The error the run ended with, if any (kept in its summary)."""
+        return str(self.summary.get("message") or "")
+
 
 @dataclass(frozen=True, slots=True)
 class LockHolder:
