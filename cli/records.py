@@ -1,4 +1,5 @@
-"""`crmqual runs`, `crmqual history` and `crmqual revert`: what crmqual did, and undoing it."""
+"""`crmqual runs`, `crmqual history`, `crmqual revert` and `crmqual prune`: what crmqual did,
+undoing it, and shrinking the record of it."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import click
 
 from crmqual.cli.context import config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
-from crmqual.errors import ExitCode, LockHeldError
+from crmqual.errors import ExitCode
 from crmqual.revert import LISTED, revert_run
+from crmqual.runscope import run_scope
 
 
 @click.command()
@@ -20,7 +22,8 @@ from crmqual.revert import LISTED, revert_run
 @click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 def runs(config_path: str, limit: int, as_json: bool) -> None:
-    """List the latest runs of this CRM with their status and counts."""
+    """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the
+    error a failed run ended with."""
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         for run in ctx.state.list_runs(ctx.target, limit=limit):
             if as_json:
@@ -28,20 +31,25 @@ def runs(config_path: str, limit: int, as_json: bool) -> None:
                     json.dumps(
                         {
                             "run_id": run.run_id,
+                            "kind": run.kind,
                             "status": run.status,
                             "mode": run.mode,
                             "started_at": run.started_at.isoformat(),
                             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                             "counts": run.counts,
                             "policy_version": run.policy_version,
-                        }
+                            "message": run.message,
+                        },
+                        ensure_ascii=False,
                     )
                 )
                 continue
+            what = run.kind if run.mode == run.kind else f"{run.kind} {run.mode}"
             counts = " ".join(f"{k} {v}" for k, v in run.counts.items() if v)
+            message = " ".join(run.message.split())  # one line, whatever the error's layout
             click.echo(
-                f"{run.run_id:>5}  {run.started_at:%Y-%m-%d %H:%M:%S}  {run.mode:<11} "
-                f"{run.status:<10} {counts}"
+                f"{run.run_id:>5}  {run.started_at:%Y-%m-%d %H:%M:%S}  {what:<16} "
+                f"{run.status:<11} {'  '.join(t for t in (counts, message) if t)}".rstrip()
             )
 
 
@@ -108,6 +116,7 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
             target=ctx.target,
             run_id=run_id,
             dry_run=dry_run,
+            settings=ctx.loaded.config.sync,
         )
     code = ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK
     if as_json:
@@ -157,32 +166,16 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
             count = state.prune(target, before, dry_run=True)
             click.echo(f"{count} assessment row(s) {runs_before} to delete")
             return
-        run_id = state.start_run(
+        with run_scope(
+            state,
             target,
-            mode="prune",
-            dry_run=False,
-            signpost=None,
+            "prune",
+            stale_after=timedelta(minutes=ctx.loaded.config.sync.lock_stale_minutes),
             policy_version=ctx.policy.version,
             mapping_hash=ctx.mapping.hash,
-        )
-        status, deleted = "error", 0
-        try:
-            state.acquire_lock(target, run_id, stale_after=timedelta(minutes=10))
+        ) as run:
+            run.counts, run.summary = {"deleted": 0}, {"before": before.isoformat()}
+            run.start()
             deleted = state.prune(target, before)
-            status = "ok"
-        except LockHeldError:
-            status = "locked"
-            raise
-        finally:
-            try:
-                state.finish_run(
-                    run_id,
-                    status=status,
-                    counts={"deleted": deleted},
-                    watermark=None,
-                    summary={"before": before.isoformat()},
-                )
-            finally:
-                if status != "locked":
-                    state.release_lock(target, run_id)
+            run.counts = {"deleted": deleted}
     click.echo(f"{deleted} assessment row(s) {runs_before} deleted")

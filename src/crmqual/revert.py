@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from crmqual.config import SyncSettings
 from crmqual.contract import Adapter, ReadQuery
 from crmqual.errors import ConfigError, Problem
 from crmqual.mapping import Mapping, changed_fields, outputs_of
+from crmqual.runscope import RunScope, run_scope
 from crmqual.state import AssessmentIn, RunRecord, StateStore, WriteRow
 
 #: How many restores, records left alone, records not found and failures are listed.
@@ -68,11 +70,26 @@ def revert_run(
     target: str,
     run_id: int,
     dry_run: bool,
+    settings: SyncSettings | None = None,
 ) -> RevertReport:
+    """Undo run ``run_id``; the revert is a run of its own (from its first write), taking
+    over a stale lock after ``settings.lock_stale_minutes`` as a sync does."""
     run = state.get_run(run_id)
     if run is None or run.target != target:
         raise ConfigError([Problem("revert", "RUN_ID", f"no run {run_id} for {target}")])
-    return _Revert(adapter, mapping, state, run, dry_run).run()
+    revert = _Revert(adapter, mapping, state, run, dry_run)
+    with run_scope(
+        state,
+        target,
+        "revert",
+        stale_after=timedelta(minutes=(settings or SyncSettings()).lock_stale_minutes),
+        policy_version=run.policy_version,
+        mapping_hash=mapping.hash,
+        record=not dry_run,
+        on_end=revert.finish,
+    ) as scope:
+        revert.run(scope)
+    return revert.report
 
 
 class _Revert:
@@ -90,26 +107,20 @@ class _Revert:
         self.report = RevertReport(run.run_id)
         self.started: tuple[int, datetime] | None = None
 
-    def run(self) -> RevertReport:
+    def run(self, scope: RunScope) -> None:
+        self.scope = scope
         batch = self.adapter.write_batch_for(self.state.count_written_in_run(self.reverted.run_id))
-        status = "error"
-        try:
-            after = 0
-            while rows := self.state.writes_of_run(
-                self.reverted.run_id, after_id=after, limit=batch
-            ):
-                after = rows[-1].id
-                if self.started is not None:  # holding the lock: keep it, or stop here
-                    self.state.heartbeat(self.target, self.started[0])
-                restores = self._plan(rows)
-                if self.dry_run:
-                    self.report.restored += len(restores)
-                elif restores:
-                    self._write(restores)
-            status = "partial" if self.report.failed else "ok"
-        finally:
-            self._finish(status)
-        return self.report
+        after = 0
+        while rows := self.state.writes_of_run(self.reverted.run_id, after_id=after, limit=batch):
+            after = rows[-1].id
+            if self.started is not None:  # holding the lock: keep it, or stop here
+                self.state.heartbeat(self.target, self.started[0])
+            restores = self._plan(rows)
+            if self.dry_run:
+                self.report.restored += len(restores)
+            elif restores:
+                self._write(restores)
+        scope.status = "partial" if self.report.failed else "ok"
 
     def _plan(self, rows: Sequence[WriteRow]) -> list[_Restore]:
         """Read these rows' records; the restores still due, in row order."""
@@ -197,29 +208,11 @@ class _Revert:
         if self.started is None:
             self.adapter.allow_writes_to(self.mapping.output_fields)
             at = self.adapter.server_time()
-            revert_id = self.state.start_run(
-                self.target,
-                mode="revert",
-                dry_run=False,
-                signpost=at,
-                policy_version=self.reverted.policy_version,
-                mapping_hash=self.mapping.hash,
-            )
-            self.report.revert_run_id, self.started = revert_id, (revert_id, at)
-            self.state.acquire_lock(self.target, revert_id, stale_after=timedelta(minutes=10))
+            self.started = (self.scope.start(signpost=at), at)
         return self.started
 
-    def _finish(self, status: str) -> None:
-        revert_id = self.report.revert_run_id
-        if revert_id is None:
-            return
-        try:
-            self.state.finish_run(
-                revert_id,
-                status=status,
-                counts={"written": self.report.restored, "failed": self.report.failed},
-                watermark=None,
-                summary={"reverted_run": self.reverted.run_id},
-            )
-        finally:
-            self.state.release_lock(self.target, revert_id)
+    def finish(self, scope: RunScope) -> None:
+        """What the revert's run records, however it ended."""
+        self.report.revert_run_id = scope.run_id
+        scope.counts = {"written": self.report.restored, "failed": self.report.failed}
+        scope.summary = {"reverted_run": self.reverted.run_id}

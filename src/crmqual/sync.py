@@ -35,14 +35,7 @@ from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import SyncSettings
 from crmqual.contract import Adapter, FollowUp, ReadQuery
 from crmqual.engine import Assessment, assess
-from crmqual.errors import (
-    ConfigError,
-    CrmUnavailableError,
-    ExitCode,
-    LockHeldError,
-    Problem,
-    QuotaReachedError,
-)
+from crmqual.errors import ConfigError, ExitCode, Problem, QuotaReachedError
 from crmqual.idset import IdSet
 from crmqual.inputs import field_problems, to_account
 from crmqual.mapping import (
@@ -61,7 +54,8 @@ from crmqual.mapping import (
 )
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
 from crmqual.outputs import canonical, previous_from_canonical
-from crmqual.state import AssessmentIn, AssessmentRecord, EventIn, FailureIn, StateStore
+from crmqual.runscope import RunScope, run_scope
+from crmqual.state import AssessmentIn, AssessmentRecord, Cursor, EventIn, FailureIn, StateStore
 from crmqual.times import parse_time
 
 log = logging.getLogger("crmqual.sync")
@@ -193,6 +187,38 @@ class Sync:
         started = time.monotonic()
         self.calls_at_start = self.adapter.api_calls
         summary = RunSummary(dry_run=request.dry_run)
+        cursor = self.state.get_cursor(self.target)
+        full = (
+            request.full
+            or cursor is None
+            or cursor.policy_version != self.policy.version
+            or cursor.mapping_hash != self.mapping.hash
+        )
+        summary.mode = "full" if full else "incremental"
+        with run_scope(
+            self.state,
+            self.target,
+            "sync",
+            mode=summary.mode,
+            stale_after=timedelta(minutes=self.settings.lock_stale_minutes),
+            policy_version=self.policy.version,
+            mapping_hash=self.mapping.hash,
+            record=not request.dry_run,
+            on_end=lambda run: self._finish(summary, started, run),
+        ) as run:
+            self._run(request, summary, run, cursor, full)
+        return summary
+
+    def _run(
+        self,
+        request: SyncRequest,
+        summary: RunSummary,
+        run: RunScope,
+        cursor: Cursor | None,
+        full: bool,
+    ) -> None:
+        """The run inside its scope: check the mapping, start at the CRM's clock (a dry run
+        never starts), read, assess, write; the status it ends with, unless an error ends it."""
         missing = self.check_mapping()
         if missing and not request.dry_run:
             raise ConfigError(
@@ -209,35 +235,7 @@ class Sync:
         self.adapter.allow_writes_to(self.mapping.output_fields)
         signpost = self.adapter.server_time()
         as_of = request.as_of or signpost
-        cursor = self.state.get_cursor(self.target)
-        full = (
-            request.full
-            or cursor is None
-            or cursor.policy_version != self.policy.version
-            or cursor.mapping_hash != self.mapping.hash
-        )
-        summary.mode = "full" if full else "incremental"
-        run_id = None
-        if not request.dry_run:
-            run_id = self.state.start_run(
-                self.target,
-                mode=summary.mode,
-                dry_run=False,
-                signpost=signpost,
-                policy_version=self.policy.version,
-                mapping_hash=self.mapping.hash,
-            )
-            summary.run_id = run_id
-            try:
-                self.state.acquire_lock(
-                    self.target,
-                    run_id,
-                    stale_after=timedelta(minutes=self.settings.lock_stale_minutes),
-                )
-            except LockHeldError as exc:
-                summary.status, summary.message = "locked", str(exc)
-                self._finish(summary, started, run_id)
-                raise
+        run_id = None if request.dry_run else run.start(signpost=signpost)
         runner = _Runner(self, summary, request, run_id, as_of, signpost)
         try:
             since = None if full or cursor is None else cursor.watermark
@@ -253,39 +251,17 @@ class Sync:
                 )
             if not request.dry_run and self.settings.followups:
                 runner.follow_up()
-            summary.status = (
-                "dry_run" if request.dry_run else "ok" if not summary.failed else "partial"
-            )
+            run.status = "dry_run" if request.dry_run else "ok" if not summary.failed else "partial"
         except QuotaReachedError as exc:
-            summary.status, summary.message = "quota", str(exc)
-        except CrmUnavailableError as exc:
-            summary.status, summary.message = "failed", str(exc)
-            self._finish(summary, started, run_id)
-            raise
-        except BaseException as exc:
-            summary.status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
-            summary.message = str(exc)
-            self._finish(summary, started, run_id)
-            raise
-        self._finish(summary, started, run_id)
-        return summary
+            run.status, run.message = "quota", str(exc)
 
-    def _finish(self, summary: RunSummary, started: float, run_id: int | None) -> None:
+    def _finish(self, summary: RunSummary, started: float, run: RunScope) -> None:
+        """The run's end, however it ended: counted, timed, and handed to the run scope."""
         summary.api_calls = self.adapter.api_calls - self.calls_at_start
         summary.duration_s = time.monotonic() - started
-        if run_id is None:
-            return
-        try:
-            self.state.finish_run(
-                run_id,
-                status=summary.status,
-                counts=summary.counts(),
-                watermark=summary.watermark,
-                summary=summary.as_json(),
-            )
-        finally:
-            if summary.status != "locked":
-                self.state.release_lock(self.target, run_id)
+        summary.run_id, summary.status, summary.message = run.run_id, run.status, run.message
+        run.counts, run.summary = summary.counts(), summary.as_json()
+        run.watermark = summary.watermark
 
 
 class _Runner:

@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from stateutil import FakeClock, new_run
 
 from crmqual.errors import ExitCode, LockHeldError
-from crmqual.state import LockHolder, StateStore, locks
+from crmqual.state import LockHolder, StateStore
+from crmqual.state.schema import locks
 
 TARGET = "zoho:org1"
 
@@ -160,7 +161,7 @@ def test_another_host_is_taken_over_only_once_its_heartbeat_is_stale(
     stale_after = timedelta(minutes=10)
     elsewhere = open_store(clock)
     remote_run = new_run(elsewhere)
-    monkeypatch.setattr("crmqual.state._this_host", lambda: "other-host")
+    monkeypatch.setattr("crmqual.state.runs._this_host", lambda: "other-host")
     elsewhere.acquire_lock(TARGET, remote_run, stale_after=stale_after)
     monkeypatch.undo()
 

@@ -1,0 +1,389 @@
+"""The ledger of assessment rows: recorded as pending before a batch is sent, then written,
+failed or abandoned; what a run wrote (for a revert), each account's history, and pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from crmqual.state.database import CHUNK, Database, chunks, require_aware, unique
+from crmqual.state.schema import assessments, runs
+
+#: Assessment ids a prune deletes in one transaction.
+PRUNE_RANGE = 50_000
+
+
+class AssessmentStatus(StrEnum):
+    PENDING = "pending"  # recorded before the batch is sent; unknown whether the CRM has it
+    WRITTEN = "written"
+    FAILED = "failed"  # the CRM rejected the write
+    ABANDONED = "abandoned"  # never applied (or superseded by a newer pending row)
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentIn:
+    """An assessment crmqual decided to write to the CRM."""
+
+    account_id: str
+    assessed_at: datetime
+    account: dict[str, Any]  # the mapped common-model account, so the grade can be reproduced
+    outputs: dict[str, Any]  # canonical outputs
+    native: dict[str, Any]  # native field values to write
+    previous_native: dict[str, Any]  # the CRM's output values before the write (for revert)
+    policy_version: str
+    grade: str | None
+    reasons: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentRecord:
+    """A stored assessment.
+
+    ``run_id`` is the run that recorded it; ``written_run_id`` the run that resolved it as
+    written or failed (a later run when it was resolved on resume), else ``None``.
+    """
+
+    id: int
+    run_id: int
+    written_run_id: int | None
+    target: str
+    account_id: str
+    assessed_at: datetime
+    account: dict[str, Any]
+    outputs: dict[str, Any]
+    native: dict[str, Any]
+    previous_native: dict[str, Any]
+    policy_version: str
+    grade: str | None
+    reasons: list[dict[str, Any]]
+    status: AssessmentStatus
+    written_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRow:
+    """One write's row as sending it (queued) or undoing it (sent) needs: the native values
+    it carries and the CRM's values before it."""
+
+    id: int
+    account_id: str
+    native: dict[str, Any]
+    previous_native: dict[str, Any]
+
+
+class Ledger(Database):
+    """The assessments table."""
+
+    def record_pending(self, run_id: int, target: str, rows: Sequence[AssessmentIn]) -> None:
+        """Record, in one transaction, the assessments about to be sent to the CRM.
+
+        Committed (durable) when this returns: call it before sending the batch.
+        """
+        if not rows:
+            return
+        params = []
+        for row in rows:
+            require_aware(row.assessed_at, "assessed_at")
+            params.append(
+                {
+                    "run_id": run_id,
+                    "written_run_id": None,
+                    "target": target,
+                    "account_id": row.account_id,
+                    "assessed_at": row.assessed_at,
+                    "account": row.account,
+                    "outputs": row.outputs,
+                    "native": row.native,
+                    "previous_native": row.previous_native,
+                    "policy_version": row.policy_version,
+                    "grade": row.grade,
+                    "reasons": row.reasons,
+                    "status": AssessmentStatus.PENDING.value,
+                    "written_at": None,
+                }
+            )
+        with self._write() as conn:
+            for chunk in chunks(params):
+                conn.execute(sa.insert(assessments), list(chunk))
+
+    def pending(
+        self,
+        target: str,
+        account_ids: Sequence[str] | None = None,
+        *,
+        before_run: int | None = None,
+    ) -> list[AssessmentRecord]:
+        """Rows still pending (left by a killed run), oldest first; optionally only these
+        accounts' rows, or only rows recorded by runs before ``before_run``."""
+        conditions = [
+            assessments.c.target == target,
+            assessments.c.status == AssessmentStatus.PENDING.value,
+        ]
+        if before_run is not None:
+            conditions.append(assessments.c.run_id < before_run)
+        if account_ids is None:
+            return self._assessments(*conditions)
+        found: list[AssessmentRecord] = []
+        for chunk in chunks(unique(account_ids)):
+            found += self._assessments(*conditions, assessments.c.account_id.in_(chunk))
+        return found
+
+    def pending_ids(self, target: str, *, before_run: int | None = None) -> list[str]:
+        """The accounts with a pending row (of runs before ``before_run``), oldest first."""
+        conditions = [
+            assessments.c.target == target,
+            assessments.c.status == AssessmentStatus.PENDING.value,
+        ]
+        if before_run is not None:
+            conditions.append(assessments.c.run_id < before_run)
+        query = (
+            sa.select(assessments.c.account_id, sa.func.min(assessments.c.id).label("first"))
+            .where(*conditions)
+            .group_by(assessments.c.account_id)
+            .order_by("first")
+        )
+        with self._read() as conn:
+            return [row.account_id for row in conn.execute(query)]
+
+    def pending_writes_of_run(
+        self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[WriteRow]:
+        """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``, with
+        only what sending them needs (row id, account, native values, the CRM's values
+        before). Keyset paging: a run sends millions of queued writes without holding them."""
+        return self._write_rows(
+            (
+                assessments.c.target == target,
+                assessments.c.run_id == run_id,
+                assessments.c.status == AssessmentStatus.PENDING.value,
+            ),
+            after_id,
+            limit,
+        )
+
+    def _write_rows(
+        self, conditions: Sequence[sa.ColumnElement[bool]], after_id: int, limit: int
+    ) -> list[WriteRow]:
+        """The next ``limit`` rows after row ``after_id`` that meet ``conditions``, in id
+        order, as ``WriteRow``s."""
+        a = assessments
+        query = (
+            sa.select(a.c.id, a.c.account_id, a.c.native, a.c.previous_native)
+            .where(*conditions, a.c.id > after_id)
+            .order_by(a.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [
+                WriteRow(row.id, row.account_id, row.native, row.previous_native)
+                for row in conn.execute(query)
+            ]
+
+    def mark_written(self, target: str, account_ids: Sequence[str], *, run_id: int) -> None:
+        """The pending rows of these accounts were applied by the CRM.
+
+        The newest pending row of each account becomes written (``written_at`` = now,
+        ``written_run_id`` = ``run_id``); older pending rows of the same account, which the
+        CRM no longer shows, become abandoned. Accounts without a pending row are ignored.
+        """
+        newer = assessments.alias("newer")
+        now = self._clock()
+        with self._write() as conn:
+            for chunk in chunks(unique(account_ids)):
+                newest = (
+                    sa.select(sa.func.max(newer.c.id))
+                    .where(
+                        newer.c.target == target,
+                        newer.c.status == AssessmentStatus.PENDING.value,
+                        newer.c.account_id.in_(chunk),
+                    )
+                    .group_by(newer.c.account_id)
+                )
+                conn.execute(
+                    sa.update(assessments)
+                    .where(assessments.c.id.in_(newest))
+                    .values(
+                        status=AssessmentStatus.WRITTEN.value,
+                        written_at=now,
+                        written_run_id=run_id,
+                    )
+                )
+                self._set_pending(conn, target, chunk, status=AssessmentStatus.ABANDONED)
+
+    def mark_abandoned(self, target: str, account_ids: Sequence[str]) -> None:
+        """The pending rows of these accounts were never applied (e.g. the CRM differs)."""
+        with self._write() as conn:
+            for chunk in chunks(unique(account_ids)):
+                self._set_pending(conn, target, chunk, status=AssessmentStatus.ABANDONED)
+
+    def mark_failed(self, target: str, account_ids: Sequence[str], *, run_id: int) -> None:
+        """The CRM rejected the writes of these accounts' pending rows (in run ``run_id``)."""
+        with self._write() as conn:
+            for chunk in chunks(unique(account_ids)):
+                self._set_pending(
+                    conn, target, chunk, status=AssessmentStatus.FAILED, written_run_id=run_id
+                )
+
+    @staticmethod
+    def _set_pending(
+        conn: Connection,
+        target: str,
+        account_ids: Sequence[str],
+        *,
+        status: AssessmentStatus,
+        written_run_id: int | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"status": status.value}
+        if written_run_id is not None:
+            values["written_run_id"] = written_run_id
+        conn.execute(
+            sa.update(assessments)
+            .where(
+                assessments.c.target == target,
+                assessments.c.status == AssessmentStatus.PENDING.value,
+                assessments.c.account_id.in_(account_ids),
+            )
+            .values(**values)
+        )
+
+    def last_written(self, target: str, account_ids: Sequence[str]) -> dict[str, AssessmentRecord]:
+        """The latest written row (highest id) of each account that has one.
+
+        One query per :data:`CHUNK` account ids, so one per page of records.
+        """
+        found: dict[str, AssessmentRecord] = {}
+        latest = assessments.alias("latest")
+        with self._read() as conn:
+            for chunk in chunks(unique(account_ids)):
+                newest = (
+                    sa.select(sa.func.max(latest.c.id))
+                    .where(
+                        latest.c.target == target,
+                        latest.c.status == AssessmentStatus.WRITTEN.value,
+                        latest.c.account_id.in_(chunk),
+                    )
+                    .group_by(latest.c.account_id)
+                )
+                for row in conn.execute(sa.select(assessments).where(assessments.c.id.in_(newest))):
+                    found[row.account_id] = _assessment(row)
+        return found
+
+    def history(self, target: str | None, account_id: str) -> list[AssessmentRecord]:
+        """Every row of ``account_id`` (in ``target``, or in any target), oldest first."""
+        conditions = [assessments.c.account_id == account_id]
+        if target is not None:
+            conditions.append(assessments.c.target == target)
+        return self._assessments(*conditions)
+
+    def written_in_run(self, run_id: int) -> list[AssessmentRecord]:
+        """The rows run ``run_id`` wrote (including pending rows it confirmed on resume)."""
+        return self._assessments(
+            assessments.c.written_run_id == run_id,
+            assessments.c.status == AssessmentStatus.WRITTEN.value,
+        )
+
+    def writes_of_run(
+        self, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[WriteRow]:
+        """The next ``limit`` rows run ``run_id`` wrote after row ``after_id``, in id order, the
+        newest of each account only, with only what undoing them needs. Keyset paging: a
+        revert of a million records never holds them all."""
+        return self._write_rows(self._newest_writes_of(run_id), after_id, limit)
+
+    def count_written_in_run(self, run_id: int) -> int:
+        """How many accounts run ``run_id`` wrote (what ``writes_of_run`` pages through)."""
+        query = sa.select(sa.func.count()).where(*self._newest_writes_of(run_id))
+        with self._read() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    @staticmethod
+    def _newest_writes_of(run_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+        # A run that resumed a killed one can have written an account twice: the killed
+        # run's pending row it found applied, then its own. Only the newer one counts.
+        a, newer = assessments, assessments.alias("newer")
+        return (
+            a.c.written_run_id == run_id,
+            a.c.status == AssessmentStatus.WRITTEN.value,
+            ~sa.exists().where(
+                newer.c.account_id == a.c.account_id,
+                newer.c.target == a.c.target,
+                newer.c.status == AssessmentStatus.WRITTEN.value,
+                newer.c.written_run_id == run_id,
+                newer.c.id > a.c.id,
+            ),
+        )
+
+    def prune(self, target: str, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete the assessment rows of runs started before ``before`` that nothing needs any
+        more; the number deleted (or, with ``dry_run``, that would be).
+
+        Kept whatever their age: every pending row, and each account's newest written row
+        (it tells the next sync which values are crmqual's, and what a revert restores).
+        Deleted: older written rows of an account, and abandoned and failed rows. Works run by
+        run in id ranges, one transaction each, so a million rows never make one transaction.
+        """
+        require_aware(before, "before")
+        a, newer = assessments, assessments.alias("newer")
+        superseded = sa.exists().where(
+            newer.c.target == a.c.target,
+            newer.c.status == AssessmentStatus.WRITTEN.value,
+            newer.c.account_id == a.c.account_id,
+            newer.c.id > a.c.id,
+        )
+        kinds = (
+            ([AssessmentStatus.ABANDONED.value, AssessmentStatus.FAILED.value], ()),
+            ([AssessmentStatus.WRITTEN.value], (superseded,)),
+        )
+        old_runs = sa.select(runs.c.id).where(runs.c.target == target, runs.c.started_at < before)
+        with self._read() as conn:
+            run_ids = list(conn.execute(old_runs.order_by(runs.c.id)).scalars())
+        deleted = 0
+        for run_id in run_ids:
+            for statuses, more in kinds:
+                of_run = (a.c.target == target, a.c.run_id == run_id, a.c.status.in_(statuses))
+                with self._read() as conn:
+                    span = sa.select(sa.func.min(a.c.id), sa.func.max(a.c.id)).where(*of_run)
+                    low, high = conn.execute(span).one()
+                if low is None:
+                    continue
+                for start in range(int(low) - 1, int(high), PRUNE_RANGE):
+                    where = (*of_run, a.c.id > start, a.c.id <= start + PRUNE_RANGE, *more)
+                    if dry_run:
+                        with self._read() as conn:
+                            count = sa.select(sa.func.count()).select_from(a).where(*where)
+                            deleted += int(conn.execute(count).scalar_one())
+                    else:
+                        with self._write() as conn:
+                            deleted += conn.execute(sa.delete(a).where(*where)).rowcount
+        return deleted
+
+    def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
+        query = sa.select(assessments).where(*conditions).order_by(assessments.c.id)
+        with self._read() as conn:
+            return [_assessment(row) for row in conn.execute(query)]
+
+
+def _assessment(row: sa.Row[Any]) -> AssessmentRecord:
+    return AssessmentRecord(
+        id=row.id,
+        run_id=row.run_id,
+        written_run_id=row.written_run_id,
+        target=row.target,
+        account_id=row.account_id,
+        assessed_at=row.assessed_at,
+        account=row.account,
+        outputs=row.outputs,
+        native=row.native,
+        previous_native=row.previous_native,
+        policy_version=row.policy_version,
+        grade=row.grade,
+        reasons=row.reasons,
+        status=AssessmentStatus(row.status),
+        written_at=row.written_at,
+    )

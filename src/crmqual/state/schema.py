@@ -1,0 +1,166 @@
+"""The tables, as the code uses them; the migrations in ``crmqual.migrations.versions`` create
+them (a change here needs a migration there, and the reverse)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+__all__ = [
+    "UtcDateTime",
+    "assessments",
+    "cursors",
+    "events_table",
+    "failures_table",
+    "locks",
+    "metadata",
+    "runs",
+    "schedule",
+]
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware datetime, always returned in UTC.
+
+    SQLite has no time zone type: values are stored as naive UTC, whose fixed-width text
+    compares in time order, and given ``tzinfo=UTC`` again when read.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                f"naive datetime {value!r}: the state store needs timezone-aware times"
+            )
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = sa.MetaData()
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("mode", sa.String(32), nullable=False),
+    sa.Column("dry_run", sa.Boolean(), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("started_at", UtcDateTime(), nullable=False),
+    sa.Column("finished_at", UtcDateTime(), nullable=True),
+    sa.Column("signpost", UtcDateTime(), nullable=True),
+    sa.Column("watermark", UtcDateTime(), nullable=True),
+    sa.Column("policy_version", sa.String(200), nullable=False),
+    sa.Column("mapping_hash", sa.String(200), nullable=False),
+    sa.Column("counts", sa.JSON(), nullable=False),
+    sa.Column("summary", sa.JSON(), nullable=False),
+    sa.Index("ix_runs_target_id", "target", "id"),
+)
+
+locks = sa.Table(
+    "locks",
+    metadata,
+    sa.Column("target", sa.String(200), primary_key=True),
+    sa.Column("hostname", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer(), nullable=False),
+    sa.Column("run_id", sa.Integer(), nullable=False),
+    sa.Column("acquired_at", UtcDateTime(), nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime(), nullable=False),
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("target", sa.String(200), primary_key=True),
+    sa.Column("watermark", UtcDateTime(), nullable=True),
+    sa.Column("policy_version", sa.String(200), nullable=False),
+    sa.Column("mapping_hash", sa.String(200), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("run_id", sa.Integer(), nullable=False),
+)
+
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer(), nullable=False),
+    sa.Column("written_run_id", sa.Integer(), nullable=True),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("account_id", sa.String(255), nullable=False),
+    sa.Column("assessed_at", UtcDateTime(), nullable=False),
+    sa.Column("account", sa.JSON(), nullable=False),
+    sa.Column("outputs", sa.JSON(), nullable=False),
+    sa.Column("native", sa.JSON(), nullable=False),
+    sa.Column("previous_native", sa.JSON(), nullable=False),
+    sa.Column("policy_version", sa.String(200), nullable=False),
+    sa.Column("grade", sa.String(32), nullable=True),
+    sa.Column("reasons", sa.JSON(), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("written_at", UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_assessments_run_id_runs"),
+    sa.ForeignKeyConstraint(
+        ["written_run_id"], ["runs.id"], name="fk_assessments_written_run_id_runs"
+    ),
+    sa.Index("ix_assessments_account", "account_id", "target", "status"),
+    sa.Index("ix_assessments_target_status_account", "target", "status", "account_id"),
+    sa.Index("ix_assessments_run_status", "run_id", "status", "id"),
+    sa.Index("ix_assessments_written_run", "written_run_id", "status", "id"),
+)
+
+schedule = sa.Table(
+    "schedule",
+    metadata,
+    sa.Column("target", sa.String(200), primary_key=True),
+    sa.Column("account_id", sa.String(255), primary_key=True),
+    sa.Column("grade", sa.String(32), nullable=True),
+    sa.Column("assessed_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_schedule_due", "target", "assessed_at"),
+)
+
+failures_table = sa.Table(
+    "failures",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer(), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("record_id", sa.String(255), nullable=False),
+    sa.Column("field", sa.String(255), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("code", sa.String(200), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("resolved_at", UtcDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_failures_run_id_runs"),
+    sa.Index("ix_failures_open", "target", "resolved_at", "record_id"),
+    sa.Index("ix_failures_run", "run_id"),
+)
+
+events_table = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("run_id", sa.Integer(), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("account_id", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("severity", sa.String(32), nullable=False),
+    sa.Column("payload", sa.JSON(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("followup_ref", sa.String(500), nullable=True),
+    sa.Column("followed_up_at", UtcDateTime(), nullable=True),
+    sa.UniqueConstraint("event_id", name="uq_events_event_id"),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_events_run_id_runs"),
+    sa.Index("ix_events_target_followup", "target", "followup_ref"),
+    sa.Index("ix_events_run", "run_id"),
+)
