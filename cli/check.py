@@ -39,10 +39,13 @@ def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[Chec
         detail = f"every input field of {m.object} is present"
         items.append(CheckItem("mapping fields", CheckStatus.OK, detail, config))
     by_hand = StepKind.CREATE_FIELD not in ctx.adapter.capabilities.provisioning
+    kept = ctx.state.field_names(ctx.target)  # outputs found by label, as recorded
     for output, rule in m.outputs.items():
         name, labels = rule.native, f"“{rule.label.en}” / “{rule.label.zh}”"
         if rule.field is not None and name not in missing:
-            found = f"found by label {labels}" if output in ctx.found_by_label else ""
+            found = ""
+            if output in kept and kept[output].api_name == name:
+                found = f"found by label {labels}"
             items.append(CheckItem(f"output field {name}", CheckStatus.OK, found, config))
             continue
         if by_hand:

@@ -77,6 +77,10 @@ def open_context(config_path: str, *, with_adapter: bool = True) -> Iterator[Con
             mapping, found = resolve_output_fields(adapter, mapping, source)
         state = StateStore(state_url(loaded))
         try:
+            labels = {
+                o: f"{mapping.outputs[o].label.en} / {mapping.outputs[o].label.zh}" for o in found
+            }
+            state.save_field_names(loaded.target, {o: (a, labels[o]) for o, a in found.items()})
             yield Context(loaded, mapping, source, policy, state, adapter, found)  # type: ignore[arg-type]
         finally:
             state.close()

@@ -22,6 +22,7 @@ from crmqual.cli.main import main
 from crmqual.contract import FieldSpec
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import load_policy
+from crmqual.state import StateStore
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
 
@@ -119,6 +120,10 @@ def test_fields_found_by_label_are_checked_and_written(org: Any) -> None:
         "status": "ok",
         "detail": "found by label “Risk grade” / “风险等级”",
     }
+    with StateStore(f"sqlite:///{config.parent / 'state.sqlite'}") as state:
+        kept = state.field_names("memory")
+    assert {o: f.api_name for o, f in kept.items()} == names
+    assert kept["grade"].label == "Risk grade / 风险等级"
     text = run("check", "-v", "-c", str(config)).output
     assert f"output field {names['score']}" in text
     first = run("sync", "--json", "-c", str(config))

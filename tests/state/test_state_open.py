@@ -26,7 +26,16 @@ from crmqual.state import (
     metadata,
 )
 
-TABLES = {"runs", "locks", "cursors", "assessments", "schedule", "failures", "events"}
+TABLES = {
+    "runs",
+    "locks",
+    "cursors",
+    "assessments",
+    "schedule",
+    "failures",
+    "events",
+    "field_names",
+}
 
 
 def head_revision() -> str:
@@ -87,8 +96,8 @@ def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_open_migrates_to_head(store: StateStore) -> None:
-    assert head_revision() == "0002"
-    assert current_revision(store) == ["0002"]
+    assert head_revision() == "0003"
+    assert current_revision(store) == ["0003"]
     assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
 
 

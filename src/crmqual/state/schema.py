@@ -90,6 +90,17 @@ cursors = sa.Table(
     sa.Column("run_id", sa.Integer(), nullable=False),
 )
 
+#: Output fields found by label (a CRM that names its fields itself): what crmqual writes to.
+field_names = sa.Table(
+    "field_names",
+    metadata,
+    sa.Column("target", sa.String(200), primary_key=True),
+    sa.Column("output", sa.String(100), primary_key=True),
+    sa.Column("api_name", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(400), nullable=False),
+    sa.Column("resolved_at", UtcDateTime(), nullable=False),
+)
+
 assessments = sa.Table(
     "assessments",
     metadata,
