@@ -27,7 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmqual.errors import CrmUnavailableError, LockHeldError, QuotaReachedError
+from crmqual.errors import (
+    CrmqualError,
+    CrmUnavailableError,
+    ErrorKind,
+    LockHeldError,
+    QuotaReachedError,
+)
 from crmqual.state import StateStore
 from crmqual.state.runs import SYNC_MODES
 
@@ -65,6 +71,8 @@ class RunScope:
     summary: dict[str, Any] = field(default_factory=dict)
     watermark: datetime | None = None
     locked: bool = False  # whether this run holds the target's lock
+    #: The kind of the error that ended the run (its exit code follows from it), if any.
+    error_kind: ErrorKind | None = None
 
     def start(self, *, signpost: datetime | None = None) -> int:
         """Record the run as running and take the target's lock; the run's id."""
@@ -97,6 +105,8 @@ class RunScope:
     def _end(self, exc: BaseException | None, on_end: Callable[[RunScope], None] | None) -> None:
         if exc is not None and self.status != "locked":
             self.status, self.message = status_of(exc), str(exc) or type(exc).__name__
+        if isinstance(exc, CrmqualError):
+            self.error_kind = exc.kind
         if exc is not None and self.record and self.run_id is None:
             self._start_row()  # a run that died before it started is recorded all the same
         if on_end is not None:

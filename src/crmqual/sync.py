@@ -35,7 +35,7 @@ from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import SyncSettings
 from crmqual.contract import Adapter, FollowUp, ReadQuery
 from crmqual.engine import Assessment, assess
-from crmqual.errors import ConfigError, ExitCode, Problem, QuotaReachedError
+from crmqual.errors import ConfigError, ErrorKind, Problem, QuotaReachedError, exit_code_of_kind
 from crmqual.idset import IdSet
 from crmqual.inputs import field_problems, to_account
 from crmqual.mapping import (
@@ -97,13 +97,15 @@ class RunSummary:
     watermark: datetime | None = None
     message: str = ""
 
+    #: The kind of the error that ended the run early (quota, lock, CRM), if one did.
+    error_kind: ErrorKind | None = None
+
     @property
     def exit_code(self) -> int:
-        return {
-            "quota": ExitCode.QUOTA,
-            "locked": ExitCode.LOCKED,
-            "failed": ExitCode.CRM_UNAVAILABLE,
-        }.get(self.status, ExitCode.RECORDS_FAILED if self.failed else ExitCode.OK)
+        """From the kind of what ended the run (``crmqual.errors``): an error's, else failed
+        records', else 0."""
+        failed = ErrorKind.RECORDS if self.failed else None
+        return exit_code_of_kind(self.error_kind or failed)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -253,13 +255,14 @@ class Sync:
                 runner.follow_up()
             run.status = "dry_run" if request.dry_run else "ok" if not summary.failed else "partial"
         except QuotaReachedError as exc:
-            run.status, run.message = "quota", str(exc)
+            run.status, run.message, run.error_kind = "quota", str(exc), exc.kind
 
     def _finish(self, summary: RunSummary, started: float, run: RunScope) -> None:
         """The run's end, however it ended: counted, timed, and handed to the run scope."""
         summary.api_calls = self.adapter.api_calls - self.calls_at_start
         summary.duration_s = time.monotonic() - started
         summary.run_id, summary.status, summary.message = run.run_id, run.status, run.message
+        summary.error_kind = run.error_kind
         run.counts, run.summary = summary.counts(), summary.as_json()
         run.watermark = summary.watermark
 
