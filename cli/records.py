@@ -15,6 +15,7 @@ from crmqual.cli.errors import fail_on_config_error
 from crmqual.errors import ExitCode
 from crmqual.revert import LISTED, revert_run
 from crmqual.runscope import run_scope
+from crmqual.state import RunRecord
 
 
 @click.command()
@@ -24,6 +25,7 @@ from crmqual.runscope import run_scope
 def runs(config_path: str, limit: int, as_json: bool) -> None:
     """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the
     error a failed run ended with."""
+    rows: list[tuple[str, ...]] = []
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         for run in ctx.state.list_runs(ctx.target, limit=limit):
             if as_json:
@@ -44,13 +46,56 @@ def runs(config_path: str, limit: int, as_json: bool) -> None:
                     )
                 )
                 continue
-            what = run.kind if run.mode == run.kind else f"{run.kind} {run.mode}"
-            counts = " ".join(f"{k} {v}" for k, v in run.counts.items() if v)
-            message = " ".join(run.message.split())  # one line, whatever the error's layout
-            click.echo(
-                f"{run.run_id:>5}  {run.started_at:%Y-%m-%d %H:%M:%S}  {what:<16} "
-                f"{run.status:<11} {'  '.join(t for t in (counts, message) if t)}".rstrip()
-            )
+            rows.append(_run_row(run))
+        if not as_json:
+            _print_table(rows)
+
+
+#: The columns of `crmqual runs`: the three counts every kind of run has, then a note.
+_RUN_COLUMNS = ("run", "started (UTC)", "kind", "status", "read", "written", "failed", "note")
+#: Which count a kind of run calls "written" (a revert restores, a prune deletes).
+_WRITTEN = {"sync": "written", "revert": "restored", "prune": "deleted"}
+
+
+def _run_row(run: RunRecord) -> tuple[str, ...]:
+    counts = dict(run.counts)
+    written_key = _WRITTEN.get(run.kind, "written")
+
+    def count(key: str) -> str:
+        value = counts.pop(key, None)
+        return "-" if value is None else f"{value:,}"
+
+    read, written, failed = count("read"), count(written_key), count("failed")
+    rest = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items() if v)
+    if written_key != "written" and written != "-":
+        rest = ", ".join(filter(None, [f"{written_key} {written}", rest]))
+    message = " ".join(run.message.split())  # one line, whatever the error's layout
+    return (
+        str(run.run_id),
+        f"{run.started_at:%Y-%m-%d %H:%M:%S}",
+        run.kind if run.mode == run.kind else f"{run.kind} {run.mode}",
+        run.status,
+        read,
+        written,
+        failed,
+        message or rest,
+    )
+
+
+def _print_table(rows: list[tuple[str, ...]]) -> None:
+    """Columns as wide as their longest cell; numbers right-aligned; the note last, whole."""
+    if not rows:
+        click.echo("no runs yet: `crmqual sync --dry-run`, then `crmqual sync`")
+        return
+    table = [_RUN_COLUMNS, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(_RUN_COLUMNS) - 1)]
+    numeric = {0, 4, 5, 6}
+    for row in table:
+        cells = [
+            cell.rjust(w) if i in numeric else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=False))
+        ]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
 @click.command()
@@ -63,8 +108,12 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         rows = ctx.state.history(ctx.target, account_id)
         if not rows:
-            click.echo(f"no assessments of {account_id} in the state store", err=True)
-            sys.exit(ExitCode.RECORDS_FAILED)
+            click.echo(
+                f"no assessments of {account_id} in the state store of {ctx.target}: check the "
+                "id (the CRM's record id) and the configuration (-c)",
+                err=True,
+            )
+            sys.exit(ExitCode.CONFIG)
         for row in rows:
             if as_json:
                 click.echo(

@@ -246,7 +246,10 @@ def test_a_prune_is_a_run_of_its_own_and_its_errors_are_recorded(
         ("sync", "ok", ""),
     ]
     code, out, _, _ = cli(backend, "runs")
-    failed, pruned, synced = out.splitlines()
+    header, failed, pruned, synced = out.splitlines()
+    assert header.split() == [
+        "run", "started", "(UTC)", "kind", "status", "read", "written", "failed", "note"
+    ]  # fmt: skip
     assert failed.split()[0] == str(listed[0]["run_id"])
     assert "prune" in failed and "error" in failed and failed.endswith("disk full")
     assert "prune" in pruned and " ok" in pruned

@@ -101,7 +101,8 @@ def assert_recorded_as_failed(config: Path, *words: str) -> dict[str, Any]:
     assert all(w in newest["message"] for w in words), newest["message"]
     code, text, err = crmqual(config, "runs")
     assert code == 0, err
-    row = text.splitlines()[0]
+    header, row = text.splitlines()[:2]
+    assert header.split()[:2] == ["run", "started"]
     assert str(newest["run_id"]) in row and "sync" in row and "failed" in row
     assert all(w in row for w in words), row
     assert not any(secret in out + text for secret in SECRETS)
