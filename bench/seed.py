@@ -19,8 +19,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)

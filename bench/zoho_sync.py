@@ -60,8 +60,8 @@ import yaml
 
 from crmqual.adapters.zoho_read import field_groups
 from crmqual.mapping import load_mapping
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

@@ -21,12 +21,11 @@ from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.errors import fail_on_config_error
+from crmqual.cli.sandbox import require_sandbox
 from crmqual.cli.sync import print_failures
 from crmqual.compiled import compiled
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import GRADES, load_policy
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
 
@@ -93,6 +92,10 @@ def demo(
     as_json: bool,
 ) -> None:
     """Seed a local Zoho CRM sandbox, sync it twice, show the grades salespeople would see."""
+    require_sandbox("demo")
+    from crmqual.sandbox.zoho.backend import ZohoSandbox
+    from crmqual.sandbox.zoho.seed import seed_zoho
+
     where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="crmqual-demo-"))
     where.mkdir(parents=True, exist_ok=True)
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None

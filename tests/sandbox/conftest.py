@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sandbox_helpers import START, Api
 
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 
 @pytest.fixture

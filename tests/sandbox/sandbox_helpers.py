@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import requests
 from sandbox_oas import DEVIATIONS, OAS_DIR, ZohoOas, deviation_keys
 
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
 
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 TIMEOUT = 10

@@ -15,9 +15,9 @@ import requests
 from sandbox_helpers import Api
 from sandbox_oas import OAS_DIR, ZohoOas
 
-from crmqual.sandbox import zoho_bulk
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.zoho_schema import ZGID
+from crmqual.sandbox.zoho import bulk as zoho_bulk
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.schema import ZGID
 
 READ = "/crm/bulk/v8/read"
 WRITE = "/crm/bulk/v8/write"

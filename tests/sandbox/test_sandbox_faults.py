@@ -17,14 +17,14 @@ import requests
 from click.testing import CliRunner
 from sandbox_helpers import START
 
-from crmqual.cli.sandbox import sandbox
 from crmqual.errors import ConfigError
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.command import sandbox
 from crmqual.sandbox.faults import PROFILES, FaultPlan, FaultProfile, load_profile
-from crmqual.sandbox.seed import seed_zoho
-from crmqual.sandbox.zoho_auth import THROTTLED
-from crmqual.sandbox.zoho_guard import CONCURRENCY_MESSAGE, CREDITS_HEADER, CREDITS_MESSAGE
-from crmqual.sandbox.zoho_quota import EDITIONS, Quota
+from crmqual.sandbox.zoho.auth import THROTTLED
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.guard import CONCURRENCY_MESSAGE, CREDITS_HEADER, CREDITS_MESSAGE
+from crmqual.sandbox.zoho.quota import EDITIONS, Quota
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 LIST = "/crm/v8/Accounts"
 FIELDS = {"fields": "Account_Name,External_Rating"}

@@ -11,12 +11,12 @@ import requests
 from click.testing import CliRunner
 from sandbox_helpers import START, TIMEOUT, Api
 
-from crmqual.cli.sandbox import sandbox
-from crmqual.sandbox.backend import ZohoSandbox
+from crmqual.sandbox.command import sandbox
 from crmqual.sandbox.inprocess import host_key
-from crmqual.sandbox.seed import CUSTOM_FIELDS, seed_zoho
 from crmqual.sandbox.store import Scan
-from crmqual.sandbox.zoho_hosts import ZohoHosts
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.hosts import ZohoHosts
+from crmqual.sandbox.zoho.seed import CUSTOM_FIELDS, seed_zoho
 
 
 def test_clock_is_shared_through_the_file(box: ZohoSandbox) -> None:
@@ -84,7 +84,7 @@ def test_seed_is_consistent_reproducible_and_varied(tmp_path: Path) -> None:
     assert any(r["Net_Income"] < 0 for r in first) and any(r["Net_Income"] > 0 for r in first)
     box = ZohoSandbox(tmp_path / "a.db")
     fields = {f.api_name: f for f in box.store.fields("Accounts")}
-    from crmqual.sandbox.zoho_values import check
+    from crmqual.sandbox.zoho.values import check
 
     for r in first[:50]:
         for name, value in r.items():

@@ -12,15 +12,15 @@ import pytest
 from click.testing import CliRunner
 from sandbox_helpers import START
 
-from crmqual.cli.sandbox import sandbox
 from crmqual.compiled import compiled
 from crmqual.engine import assess
 from crmqual.inputs import to_account
 from crmqual.mapping import RecordProblems, load_mapping, to_model_row
 from crmqual.policy import load_policy
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import CUSTOM_FIELDS, seed_zoho
-from crmqual.sandbox.zoho_schema import OWNERS
+from crmqual.sandbox.command import sandbox
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.schema import OWNERS
+from crmqual.sandbox.zoho.seed import CUSTOM_FIELDS, seed_zoho
 
 ACCOUNTS = 10_000
 MISSING, BAD = 0.10, 0.03

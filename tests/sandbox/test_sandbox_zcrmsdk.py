@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 
 def _import_zcrmsdk() -> None:

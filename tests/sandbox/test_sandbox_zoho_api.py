@@ -13,8 +13,8 @@ import requests
 from sandbox_helpers import START, TIMEOUT, Api, narrow
 from werkzeug.http import http_date
 
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.zoho_call import ZohoLimits
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.call import ZohoLimits
 
 V8 = "/crm/v8"
 
@@ -209,7 +209,7 @@ def test_list_field_limits(api: Api) -> None:
 
 
 def api_fields(api: Api) -> list[Any]:
-    from crmqual.sandbox.zoho_schema import MODULE
+    from crmqual.sandbox.zoho.schema import MODULE
 
     answer = api.get(f"{V8}/settings/fields", params={"module": MODULE})
     return [type("F", (), {"api_name": f["api_name"]}) for f in answer.json()["fields"]]

@@ -33,9 +33,9 @@ from crmqual.contract import ReadQuery, RecordResult
 from crmqual.errors import ApiError
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import load_policy
-from crmqual.sandbox import zoho_bulk
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho import bulk as zoho_bulk
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
 

@@ -15,9 +15,9 @@ from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_config import DATA_CENTRES, DataCentre
 from crmqual.contract import ReadQuery
 from crmqual.http import install_redaction
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
-from crmqual.sandbox.zoho_hosts import ZohoHosts
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.hosts import ZohoHosts
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 
 @pytest.mark.parametrize("dc", list(DataCentre))

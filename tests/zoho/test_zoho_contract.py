@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from zoho_backend import ZohoBackend
 
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 contract = pytest.importorskip("crmqual.contract_suite")
 

@@ -37,11 +37,11 @@ import crmqual
 from crmqual.adapters.zoho_config import ZohoApiLimits
 from crmqual.cli.main import main
 from crmqual.mapping import load_mapping
-from crmqual.sandbox.backend import HAND_EDIT_CLIENT, ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.faults import PROFILES
-from crmqual.sandbox.seed import seed_zoho
 from crmqual.sandbox.store import WriteEntry
-from crmqual.sandbox.zoho_call import ZohoLimits
+from crmqual.sandbox.zoho.backend import HAND_EDIT_CLIENT, ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.call import ZohoLimits
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 pytestmark = pytest.mark.slow
 

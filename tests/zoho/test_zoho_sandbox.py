@@ -22,9 +22,9 @@ from crmqual.contract import CheckStatus, FieldSpec, FieldType, FilterRule, Read
 from crmqual.errors import AuthError, ReadTooLargeError
 from crmqual.mapping import Mapping, check_fields, load_mapping, wanted_fields
 from crmqual.policy import load_policy
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
-from crmqual.sandbox.seed import CUSTOM_FIELDS, seed_zoho
-from crmqual.sandbox.zoho_call import ZohoLimits
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.call import ZohoLimits
+from crmqual.sandbox.zoho.seed import CUSTOM_FIELDS, seed_zoho
 
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 SEEDED = 45

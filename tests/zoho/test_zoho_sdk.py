@@ -35,12 +35,12 @@ from crmqual.contract import Adapter, ReadQuery
 from crmqual.contract_suite import CHECKS, LoggedWrite
 from crmqual.errors import ConfigError, ReadTooLargeError
 from crmqual.mapping import load_mapping
-from crmqual.sandbox.backend import ZohoSandbox
 from crmqual.sandbox.faults import FaultProfile
-from crmqual.sandbox.seed import seed_zoho
 from crmqual.sandbox.store import CallEntry
-from crmqual.sandbox.zoho_call import ZohoLimits
-from crmqual.sandbox.zoho_hosts import ZohoHosts
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.call import ZohoLimits
+from crmqual.sandbox.zoho.hosts import ZohoHosts
+from crmqual.sandbox.zoho.seed import seed_zoho
 
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 AS_OF = "2026-03-02"

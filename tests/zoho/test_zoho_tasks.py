@@ -27,8 +27,8 @@ from crmqual.cli.main import main
 from crmqual.contract import FollowUp
 from crmqual.errors import ApiError
 from crmqual.monitoring import DOWNGRADED, WARNINGS
-from crmqual.sandbox.backend import ZohoSandbox
-from crmqual.sandbox.seed import seed_zoho
+from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.seed import seed_zoho
 from crmqual.state import StateStore
 
 COQL_URL = f"{API}/crm/v8/coql"

@@ -23,7 +23,7 @@ from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
 from crmqual.contract import Adapter, FieldSpec, FieldType
 from crmqual.contract_suite import LoggedWrite
-from crmqual.sandbox.backend import ZohoCredentials, ZohoSandbox
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
 
 NATIVE = {
     "name": "Account_Name",

@@ -1,1 +1,1 @@
-"""crmqual."""
+"""The local CRM sandbox: shared machinery and one package per dialect (see README.md)."""

@@ -7,9 +7,9 @@ from datetime import datetime
 from werkzeug.wrappers import Response
 
 from crmqual.sandbox.store import iso
-from crmqual.sandbox.zoho_call import Call, empty_response, json_response
-from crmqual.sandbox.zoho_errors import invalid_param
-from crmqual.sandbox.zoho_schema import API_USER, ORG_ID, USERS, ZGID
+from crmqual.sandbox.zoho.call import Call, empty_response, json_response
+from crmqual.sandbox.zoho.errors import invalid_param
+from crmqual.sandbox.zoho.schema import API_USER, ORG_ID, USERS, ZGID
 
 ORG_CREATED = "2024-01-01T00:00:00+00:00"
 

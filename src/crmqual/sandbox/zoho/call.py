@@ -12,9 +12,9 @@ from werkzeug.wrappers import Request, Response
 from crmqual.sandbox.faults import Decision, FaultProfile
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import SandboxStore, TokenRow
-from crmqual.sandbox.zoho_auth import ZohoAuth
-from crmqual.sandbox.zoho_errors import INVALID_DATA_MESSAGE, ZohoError, invalid_module
-from crmqual.sandbox.zoho_scopes import Requirement
+from crmqual.sandbox.zoho.auth import ZohoAuth
+from crmqual.sandbox.zoho.errors import INVALID_DATA_MESSAGE, ZohoError, invalid_module
+from crmqual.sandbox.zoho.scopes import Requirement
 
 JSON_TYPE = "application/json;charset=UTF-8"
 

@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response
 
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import iso
-from crmqual.sandbox.zoho_bulk import (
+from crmqual.sandbox.zoho.bulk import (
     BulkSettings,
     charge_job,
     created_by,
@@ -45,11 +45,11 @@ from crmqual.sandbox.zoho_bulk import (
     not_found,
     save_job,
 )
-from crmqual.sandbox.zoho_call import Call, json_response
-from crmqual.sandbox.zoho_errors import ZohoError
-from crmqual.sandbox.zoho_records import _update_one
-from crmqual.sandbox.zoho_schema import ID_BASE, ZGID
-from crmqual.sandbox.zoho_scopes import module_scope
+from crmqual.sandbox.zoho.call import Call, json_response
+from crmqual.sandbox.zoho.errors import ZohoError
+from crmqual.sandbox.zoho.records import _update_one
+from crmqual.sandbox.zoho.schema import ID_BASE, ZGID
+from crmqual.sandbox.zoho.scopes import module_scope
 
 BULK_WRITE_SCOPE = "ZohoCRM.bulk.CREATE"
 HEADERS_ERROR = "check if headers [feature, X-CRM-ORG] are present and valid"

@@ -29,9 +29,9 @@ from werkzeug.wrappers import Request, Response
 
 from crmqual.sandbox.faults import Decision, FaultPlan
 from crmqual.sandbox.inprocess import READ_TIMEOUT_KEY, AnswerTimedOut, ConnectionDropped
-from crmqual.sandbox.zoho_call import json_response
-from crmqual.sandbox.zoho_errors import INTERNAL_MESSAGE, error_body
-from crmqual.sandbox.zoho_quota import ConcurrencyGate, CreditLedger, Spend, call_cost
+from crmqual.sandbox.zoho.call import json_response
+from crmqual.sandbox.zoho.errors import INTERNAL_MESSAGE, error_body
+from crmqual.sandbox.zoho.quota import ConcurrencyGate, CreditLedger, Spend, call_cost
 
 CREDITS_MESSAGE = "API credits of the org exhausted for the last 24 hours"
 CONCURRENCY_MESSAGE = "Concurrent API calls exceeded the limit of the org"

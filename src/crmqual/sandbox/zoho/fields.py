@@ -14,15 +14,15 @@ from werkzeug.wrappers import Response
 
 from crmqual.sandbox.fielddef import FieldDef, PicklistValue
 from crmqual.sandbox.store import iso
-from crmqual.sandbox.zoho_call import Call, empty_response, json_response
-from crmqual.sandbox.zoho_errors import (
+from crmqual.sandbox.zoho.call import Call, empty_response, json_response
+from crmqual.sandbox.zoho.errors import (
     INVALID_DATA_MESSAGE,
     MANDATORY_MESSAGE,
     ZohoError,
     error_body,
     missing_param,
 )
-from crmqual.sandbox.zoho_schema import ID_BASE, default_length, render_field
+from crmqual.sandbox.zoho.schema import ID_BASE, default_length, render_field
 
 READ = (("ZohoCRM.settings.fields.READ",),)
 CREATE = (("ZohoCRM.settings.fields.CREATE",),)

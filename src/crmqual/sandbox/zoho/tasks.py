@@ -19,15 +19,15 @@ from werkzeug.wrappers import Response
 
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import SandboxStore, StoredRecord, iso
-from crmqual.sandbox.zoho_call import Call, json_response
-from crmqual.sandbox.zoho_errors import (
+from crmqual.sandbox.zoho.call import Call, json_response
+from crmqual.sandbox.zoho.errors import (
     INVALID_DATA_MESSAGE,
     MANDATORY_MESSAGE,
     RECORD_COUNT_MESSAGE,
     ZohoError,
     error_body,
 )
-from crmqual.sandbox.zoho_schema import (
+from crmqual.sandbox.zoho.schema import (
     API_USER,
     ID_BASE,
     SYSTEM_FIELDS,
@@ -35,8 +35,8 @@ from crmqual.sandbox.zoho_schema import (
     default_length,
     picklist,
 )
-from crmqual.sandbox.zoho_scopes import module_scope
-from crmqual.sandbox.zoho_values import check
+from crmqual.sandbox.zoho.scopes import module_scope
+from crmqual.sandbox.zoho.values import check
 
 TASKS = "Tasks"
 SE_MODULE = "$se_module"

@@ -34,8 +34,8 @@ from werkzeug.wsgi import FileWrapper
 
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import SandboxStore, Scan, StoredRecord, iso
-from crmqual.sandbox.zoho_call import Call, json_response
-from crmqual.sandbox.zoho_criteria import (
+from crmqual.sandbox.zoho.call import Call, json_response
+from crmqual.sandbox.zoho.criteria import (
     V8_OPERATORS,
     Condition,
     CriteriaError,
@@ -45,12 +45,12 @@ from crmqual.sandbox.zoho_criteria import (
     matches,
     parse,
 )
-from crmqual.sandbox.zoho_errors import ZohoError, error_body, invalid_param
-from crmqual.sandbox.zoho_guard import CREDITS_HEADER, CREDITS_MESSAGE
-from crmqual.sandbox.zoho_quota import CreditLedger, Quota
-from crmqual.sandbox.zoho_records import full_values
-from crmqual.sandbox.zoho_schema import API_USER, ID_BASE
-from crmqual.sandbox.zoho_scopes import module_scope
+from crmqual.sandbox.zoho.errors import ZohoError, error_body, invalid_param
+from crmqual.sandbox.zoho.guard import CREDITS_HEADER, CREDITS_MESSAGE
+from crmqual.sandbox.zoho.quota import CreditLedger, Quota
+from crmqual.sandbox.zoho.records import full_values
+from crmqual.sandbox.zoho.schema import API_USER, ID_BASE
+from crmqual.sandbox.zoho.scopes import module_scope
 
 _SETTINGS_KEY = "zoho_bulk"
 _JOB_KEY = "zoho_bulk_job:{kind}:{id}"

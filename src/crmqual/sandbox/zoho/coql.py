@@ -18,11 +18,11 @@ from werkzeug.wrappers import Response
 
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import Scan
-from crmqual.sandbox.zoho_call import Call, empty_response, json_response
-from crmqual.sandbox.zoho_criteria import coerce
-from crmqual.sandbox.zoho_errors import ZohoError
-from crmqual.sandbox.zoho_records import full_values, render
-from crmqual.sandbox.zoho_scopes import module_scope
+from crmqual.sandbox.zoho.call import Call, empty_response, json_response
+from crmqual.sandbox.zoho.criteria import coerce
+from crmqual.sandbox.zoho.errors import ZohoError
+from crmqual.sandbox.zoho.records import full_values, render
+from crmqual.sandbox.zoho.scopes import module_scope
 
 MAX_COLUMNS = 50
 MAX_CRITERIA = 25

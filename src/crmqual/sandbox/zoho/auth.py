@@ -15,14 +15,14 @@ from typing import Any
 
 from crmqual.sandbox.clock import SandboxClock
 from crmqual.sandbox.store import SandboxStore, TokenRow, iso
-from crmqual.sandbox.zoho_errors import (
+from crmqual.sandbox.zoho.errors import (
     AUTH_FAILED_MESSAGE,
     INVALID_TOKEN_MESSAGE,
     SCOPE_MISMATCH_MESSAGE,
     ZohoError,
 )
-from crmqual.sandbox.zoho_schema import API_USER
-from crmqual.sandbox.zoho_scopes import ALL_SCOPES, Requirement, is_valid, satisfied
+from crmqual.sandbox.zoho.schema import API_USER
+from crmqual.sandbox.zoho.scopes import ALL_SCOPES, Requirement, is_valid, satisfied
 
 ACCESS_TOKEN_SECONDS = 3600
 GRANT_CODE_SECONDS = 180

@@ -22,29 +22,29 @@ from crmqual.sandbox.clock import SandboxClock
 from crmqual.sandbox.faults import Decision, FaultPlan
 from crmqual.sandbox.inprocess import ConnectionDropped
 from crmqual.sandbox.store import SandboxStore, iso
-from crmqual.sandbox.zoho_auth import ZohoAuth
-from crmqual.sandbox.zoho_bulk_routes import BULK_ROUTES
-from crmqual.sandbox.zoho_call import Call, ZohoLimits, client_name, json_response
-from crmqual.sandbox.zoho_coql import coql
-from crmqual.sandbox.zoho_errors import (
+from crmqual.sandbox.zoho.auth import ZohoAuth
+from crmqual.sandbox.zoho.bulk_routes import BULK_ROUTES
+from crmqual.sandbox.zoho.call import Call, ZohoLimits, client_name, json_response
+from crmqual.sandbox.zoho.coql import coql
+from crmqual.sandbox.zoho.errors import (
     INTERNAL_MESSAGE,
     METHOD_MESSAGE,
     URL_MESSAGE,
     ZohoError,
     error_body,
 )
-from crmqual.sandbox.zoho_fields import create_fields, get_fields, update_fields
-from crmqual.sandbox.zoho_guard import Guard
-from crmqual.sandbox.zoho_org import modules, org, users
-from crmqual.sandbox.zoho_quota import ConcurrencyGate, CreditLedger, Quota
-from crmqual.sandbox.zoho_records import (
+from crmqual.sandbox.zoho.fields import create_fields, get_fields, update_fields
+from crmqual.sandbox.zoho.guard import Guard
+from crmqual.sandbox.zoho.org import modules, org, users
+from crmqual.sandbox.zoho.quota import ConcurrencyGate, CreditLedger, Quota
+from crmqual.sandbox.zoho.records import (
     get_record,
     list_records,
     search_records,
     update_records,
 )
-from crmqual.sandbox.zoho_schema import install
-from crmqual.sandbox.zoho_tasks import insert_records, install_tasks
+from crmqual.sandbox.zoho.schema import install
+from crmqual.sandbox.zoho.tasks import insert_records, install_tasks
 
 log = logging.getLogger(__name__)
 

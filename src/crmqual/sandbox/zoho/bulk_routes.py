@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from werkzeug.wrappers import Response
 
-from crmqual.sandbox.zoho_bulk import count_records, create_read, read_result, read_status
-from crmqual.sandbox.zoho_bulk_write import (
+from crmqual.sandbox.zoho.bulk import count_records, create_read, read_result, read_status
+from crmqual.sandbox.zoho.bulk_write import (
     create_write,
     upload,
     write_result,

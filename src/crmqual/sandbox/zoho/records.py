@@ -17,8 +17,8 @@ from werkzeug.wrappers import Response
 
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.store import Scan, StoredRecord, iso, sort_value
-from crmqual.sandbox.zoho_call import Call, empty_response, json_response
-from crmqual.sandbox.zoho_criteria import (
+from crmqual.sandbox.zoho.call import Call, empty_response, json_response
+from crmqual.sandbox.zoho.criteria import (
     V2_OPERATORS,
     V8_OPERATORS,
     CriteriaError,
@@ -26,7 +26,7 @@ from crmqual.sandbox.zoho_criteria import (
     matches,
     parse,
 )
-from crmqual.sandbox.zoho_errors import (
+from crmqual.sandbox.zoho.errors import (
     FIELD_LIMIT_MESSAGE,
     INVALID_DATA_MESSAGE,
     INVALID_ID_MESSAGE,
@@ -37,9 +37,9 @@ from crmqual.sandbox.zoho_errors import (
     invalid_param,
     missing_param,
 )
-from crmqual.sandbox.zoho_schema import API_USER, SYSTEM_FIELDS
-from crmqual.sandbox.zoho_scopes import module_scope
-from crmqual.sandbox.zoho_values import check, is_record_id
+from crmqual.sandbox.zoho.schema import API_USER, SYSTEM_FIELDS
+from crmqual.sandbox.zoho.scopes import module_scope
+from crmqual.sandbox.zoho.values import check, is_record_id
 
 DISCRETE_MESSAGE = "cannot fetch more than {limit} records without using page_token param"
 SEARCH_SCOPE = "ZohoSearch.securesearch.READ"

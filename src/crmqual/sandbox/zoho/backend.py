@@ -22,15 +22,15 @@ from crmqual.sandbox.faults import FaultPlan, FaultProfile
 from crmqual.sandbox.inprocess import route
 from crmqual.sandbox.server import SandboxServer
 from crmqual.sandbox.store import CallEntry, SandboxStore, Scan, StoredRecord, WriteEntry, iso
-from crmqual.sandbox.zoho import ZohoApp
-from crmqual.sandbox.zoho_auth import ZohoAuth
-from crmqual.sandbox.zoho_call import ZohoLimits
-from crmqual.sandbox.zoho_hosts import ZohoHosts
-from crmqual.sandbox.zoho_quota import CreditLedger, Quota
-from crmqual.sandbox.zoho_records import full_values, render, written
-from crmqual.sandbox.zoho_schema import API_USER, ID_BASE, MODULE, OWNERS, PERSON, install
-from crmqual.sandbox.zoho_scopes import ALL_SCOPES
-from crmqual.sandbox.zoho_values import check
+from crmqual.sandbox.zoho.app import ZohoApp
+from crmqual.sandbox.zoho.auth import ZohoAuth
+from crmqual.sandbox.zoho.call import ZohoLimits
+from crmqual.sandbox.zoho.hosts import ZohoHosts
+from crmqual.sandbox.zoho.quota import CreditLedger, Quota
+from crmqual.sandbox.zoho.records import full_values, render, written
+from crmqual.sandbox.zoho.schema import API_USER, ID_BASE, MODULE, OWNERS, PERSON, install
+from crmqual.sandbox.zoho.scopes import ALL_SCOPES
+from crmqual.sandbox.zoho.values import check
 
 HAND_EDIT_CLIENT = "sandbox:hand-edit"
 
@@ -131,10 +131,9 @@ class ZohoSandbox:
     def serve_command(self, port: int = 0, faults: str | None = None) -> list[str]:
         """argv that serves this sandbox in its own process and prints credentials as JSON;
         `faults` names a profile or a YAML file (the edition and credits are in the file)."""
-        # The sandbox's own command group: the same `serve` as `crmqual sandbox serve`, without
-        # importing every other command of the CLI.
-        entry = "from crmqual.cli.sandbox import sandbox; sandbox(prog_name='crmqual sandbox')"
-        argv = [sys.executable, "-c", entry, "serve", "--crm", "zoho"]
+        # The sandbox's own entry point: the same `serve` as `crmqual sandbox serve`, without
+        # importing the CLI.
+        argv = [sys.executable, "-m", "crmqual.sandbox", "serve", "--crm", "zoho"]
         argv += ["--db", str(self.db), "--port", str(port), "--json"]
         if faults is not None:
             argv += ["--faults", faults, "--fault-seed", str(self.fault_seed)]

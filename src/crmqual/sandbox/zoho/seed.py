@@ -1,6 +1,6 @@
 """Seed data for the Zoho sandbox: the declared custom input fields and realistic companies.
 
-`CUSTOM_FIELDS` (from `zoho_custom_fields.yaml`) is the table `mappings/zoho.yaml` reads.
+`CUSTOM_FIELDS` (from `custom_fields.yaml`) is the table `mappings/zoho.yaml` reads.
 `seed_zoho` adds N companies in English and Chinese (`seed_identity`), with two statements
 that add up and credit and legal records that follow each company's health (`seed_finance`),
 and with missing and malformed values at the rates asked (`seed_defects`). Reproducible for a
@@ -27,7 +27,7 @@ from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import Pools, identity, pools
 from crmqual.sandbox.store import SandboxStore, iso
-from crmqual.sandbox.zoho_schema import (
+from crmqual.sandbox.zoho.schema import (
     API_USER,
     ID_BASE,
     INDUSTRIES,
@@ -53,7 +53,7 @@ class CustomField:
 
 
 def _load_table() -> tuple[CustomField, ...]:
-    text = resources.files("crmqual.sandbox").joinpath("zoho_custom_fields.yaml").read_text()
+    text = resources.files("crmqual.sandbox.zoho").joinpath("custom_fields.yaml").read_text()
     rows = yaml.safe_load(text)["fields"]
     return tuple(
         CustomField(

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from crmqual.sandbox.store import SandboxStore
-from crmqual.sandbox.zoho_schema import USERS
+from crmqual.sandbox.zoho.schema import USERS
 
 
 @dataclass(frozen=True)
