@@ -18,7 +18,7 @@ import click
 from pydantic import SecretStr
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoConnection
+from crmqual.adapters.zoho.config import ZohoConnection
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.cli.sync import print_failures

@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.contract import FollowUp
 from crmqual.errors import ApiError, TransientError
 
