@@ -38,6 +38,7 @@ from crmqual.contract import (
     RecordResult,
 )
 from crmqual.errors import ApiError, WriteNotAllowedError
+from crmqual.http import HttpSettings
 
 
 def transport_of(connection: ZohoConnection) -> TransportFactory:
@@ -61,13 +62,15 @@ class ZohoAdapter(Adapter):
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         transport: TransportFactory | None = None,
+        settings: HttpSettings | None = None,
     ) -> None:
+        """``sleep`` spends every wait (retry backoff, bulk job polls); ``settings`` replace
+        the HTTP settings the connection gives (timeouts, attempts, backoff)."""
         self.connection = connection
         self.module = connection.module
         self.object_name = connection.module
-        self.api = ZohoApi(connection, session=session, sleep=sleep)
+        self.api = ZohoApi(connection, session=session, sleep=sleep, settings=settings)
         super().__init__(self.api.http.counter)
-        self._sleep = sleep
         self.transport: ZohoTransport = (transport or transport_of(connection))(
             self.api, connection, sleep
         )
@@ -185,7 +188,7 @@ class ZohoAdapter(Adapter):
     def create_followup(self, item: FollowUp) -> str:
         """A Task on the account for its owner, unless one carries the event's marker
         (``tasks``); the Task's id."""
-        return ZohoTasks(self.api, self.module, sleep=self._sleep).ensure(item)
+        return ZohoTasks(self.api, self.module).ensure(item)
 
     # -- crmqual check (REST) ---------------------------------------------------------------------
     def check(

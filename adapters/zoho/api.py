@@ -21,7 +21,7 @@ from crmqual.adapters.zoho.auth import ZohoTokens
 from crmqual.adapters.zoho.config import ZohoConnection
 from crmqual.adapters.zoho.errors import ZOHO_TABLE, error_of
 from crmqual.errors import ApiError, QuotaReachedError
-from crmqual.http import Action, HttpClient, Verdict, safe_url
+from crmqual.http import Action, HttpClient, HttpSettings, Operation, Verdict, safe_url
 
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
 
@@ -58,10 +58,11 @@ class ZohoApi:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        settings: HttpSettings | None = None,
     ) -> None:
         self.connection = connection
         self.http = HttpClient(
-            connection.http_settings(),
+            settings or connection.http_settings(),
             classify=self._classify,
             before_call=self._check_reserve,
             observe=self._observe,
@@ -106,10 +107,11 @@ class ZohoApi:
         headers: Mapping[str, str] | None = None,
         records: bool = False,
         resend: bool = True,
+        within: Operation | None = None,
     ) -> ZohoAnswer:
         """``path`` below the API domain, e.g. ``/crm/v8/Accounts``. With ``records``, an
         answer of record-level errors (e.g. a PUT where every record failed) is returned
-        rather than raised. ``resend=False``: see ``HttpClient.request`` (creates)."""
+        rather than raised. ``resend=False`` and ``within``: see ``HttpClient.request``."""
         url = self.api_domain + path
         response = self.http.request(
             method,
@@ -119,6 +121,7 @@ class ZohoApi:
             headers=headers,
             endpoint=endpoint,
             resend=resend,
+            within=within,
         )
         body = _body(response)
         if body is _MALFORMED:

@@ -19,10 +19,16 @@ from urllib3.filepost import encode_multipart_formdata
 from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.adapters.zoho.errors import error_of
 from crmqual.errors import ApiError, TransientError
-from crmqual.http import Action, HttpClient, Verdict, new_session, safe_url
+from crmqual.http import Action, HttpClient, Operation, Verdict, new_session, safe_url
 
 UPLOAD_PATH = "/crm/v8/upload"
 _CHUNK = 1 << 16
+#: How a stream that breaks while it is read shows (ChunkedEncodingError: cut mid-body).
+_BROKEN = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+)
 
 
 class _StreamingSession(requests.Session):
@@ -66,11 +72,13 @@ class Transfers:
         return where if "://" in where else self.api.api_domain + where
 
     def download(self, where: str, endpoint: str, into: IO[bytes]) -> None:
-        """Stream a file into ``into``; a transfer cut short is fetched again from the start."""
+        """Stream a file into ``into``. One logical request: a transfer cut short is fetched
+        again from the start under the client's retry policy, so a download makes at most
+        ``max_attempts`` GETs in all, whatever fails (the answer or its stream)."""
         url = self.url(where)
-        attempts = max(1, self.api.connection.max_attempts)
-        for attempt in range(1, attempts + 1):
-            response = self.http.request("GET", url, endpoint=endpoint)
+
+        def fetch(operation: Operation) -> None:
+            response = self.http.request("GET", url, endpoint=endpoint, within=operation)
             try:
                 into.seek(0)
                 into.truncate()
@@ -78,14 +86,14 @@ class Transfers:
                     into.write(chunk)
                 into.flush()
                 into.seek(0)
-                return
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                if attempt == attempts:
-                    raise TransientError(
-                        f"GET {safe_url(url)}: the download broke off ({type(exc).__name__})"
-                    ) from None
+            except _BROKEN as exc:
+                raise TransientError(
+                    f"GET {safe_url(url)}: the download broke off ({type(exc).__name__})"
+                ) from None
             finally:
                 response.close()
+
+        self.http.retrying(fetch)
 
     def upload(self, url: str, name: str, content: bytes, headers: Mapping[str, str]) -> Any:
         """POST a file as the multipart part ``file``; the JSON answer."""
