@@ -58,7 +58,7 @@ from typing import Any
 
 import yaml
 
-from crmqual.adapters.zoho_read import field_groups
+from crmqual.adapters.zoho.read import field_groups
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.zoho.seed import seed_zoho
@@ -107,7 +107,7 @@ class Run:
 
 def bulk_available() -> bool:
     """Is the Bulk Read path (issue 8 item 2) installed? Its adapter module is the sign."""
-    return importlib.util.find_spec("crmqual.adapters.zoho_bulk") is not None
+    return importlib.util.find_spec("crmqual.adapters.zoho.bulk_read") is not None
 
 
 def field_group_count() -> int:
@@ -301,7 +301,7 @@ def main() -> None:
     if n > PAGE_TOKEN_REACH and not bulk_available():
         raise SystemExit(
             f"{n:,} accounts need Zoho's Bulk Read path (page_token reaches {PAGE_TOKEN_REACH:,} "
-            "records) and crmqual.adapters.zoho_bulk is not installed yet (issue 8 item 2): "
+            "records) and crmqual.adapters.zoho.bulk_read is not installed yet (issue 8 item 2): "
             "nothing was measured."
         )
     folder = Path(tempfile.mkdtemp(prefix="zoho-sync-bench-", dir=args.dir))

@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import SecretStr
 
-from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoConnection
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.cli.sandbox import require_sandbox
 from crmqual.cli.sync import print_failures
 from crmqual.compiled import compiled
+from crmqual.contract import BuildContext
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import GRADES, load_policy
+from crmqual.registry import make_adapter
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
 
@@ -109,30 +108,34 @@ def demo(
     state = StateStore(f"sqlite:///{where / 'state.sqlite'}")
     try:
         with box.inprocess() as creds:
-            adapter = ZohoAdapter(
-                ZohoConnection(
-                    client_id=creds.client_id,
-                    client_secret=SecretStr(creds.client_secret),
-                    refresh_token=SecretStr(creds.refresh_token),
-                )
-            )
-            plan = adapter.provision(wanted_fields(mapping, policy.policy))
-            say(f"  provisioned {len(plan.create)} output fields in Accounts")
+            # The Zoho adapter as any configuration gets it: through the registry.
+            connection = {
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret,
+                "refresh_token": creds.refresh_token,
+            }
+            context = BuildContext(where, mapping.id_field, mapping.modified_field)
+            adapter = make_adapter("zoho", connection, "crmqual demo", context)
+            try:
+                plan = adapter.provision(wanted_fields(mapping, policy.policy))
+                say(f"  provisioned {len(plan.create)} output fields in Accounts")
 
-            def run() -> RunSummary:
-                return Sync(
-                    adapter=adapter,
-                    mapping=mapping,
-                    mapping_source=source,
-                    policy=policy,
-                    state=state,
-                    target=TARGET,
-                ).run(SyncRequest(as_of=as_of))
+                def run() -> RunSummary:
+                    return Sync(
+                        adapter=adapter,
+                        mapping=mapping,
+                        mapping_source=source,
+                        policy=policy,
+                        state=state,
+                        target=TARGET,
+                    ).run(SyncRequest(as_of=as_of))
 
-            first = run()
-            say(_line("first sync ", first))
-            second = run()
-            say(_line("second sync", second))
+                first = run()
+                say(_line("first sync ", first))
+                second = run()
+                say(_line("second sync", second))
+            finally:
+                adapter.close()
         records = list(box.records())
         shown = _riskiest(
             state, mapping.outputs["score"].native, mapping.outputs["grade"].native, records

@@ -9,10 +9,13 @@ Nothing here knows a CRM. An adapter builds one ``HttpClient`` and gives it:
   a ``before_call`` hook (e.g. a quota check that raises before a call is sent) and an
   ``observe`` hook (e.g. to read rate-limit headers or the ``Date`` header).
 
-Every request has a (connect, read) timeout. Retries are built once, with tenacity:
-timeouts, lost connections, ``RETRY`` and ``RATE_LIMITED`` answers are retried with
-exponential backoff and full jitter, a server's ``Retry-After`` is honoured, attempts and the
-total time spent waiting are bounded, and the last error is re-raised as a crmqual error.
+Every request has a (connect, read) timeout. Retries are built once, with tenacity, and this
+is the only place crmqual retries: timeouts, lost connections, ``RETRY`` and ``RATE_LIMITED``
+answers are retried with exponential backoff and full jitter, a server's ``Retry-After`` is
+honoured, attempts and the total time spent waiting are bounded, and the last error is
+re-raised as a crmqual error (each ``Action`` has one error class, ``ERROR_CLASSES``).
+``HttpClient.retrying`` runs a larger logical operation under the same policy: a download
+whose stream breaks, a create that must be looked up before it is sent again.
 Secrets registered with ``SECRETS`` never appear in log lines, error messages or reprs.
 """
 
@@ -29,24 +32,26 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
-from tenacity.wait import wait_random_exponential
+from tenacity.wait import wait_exponential, wait_random_exponential
 
 from crmqual.errors import (
     ApiError,
     AuthError,
+    CrmqualError,
     QuotaReachedError,
     RateLimitedError,
     TransientError,
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MASK = "****"
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -196,6 +201,17 @@ DEFAULT_TABLE = ErrorTable(
 )
 """What plain HTTP says; each CRM extends it with its own codes."""
 
+#: The one crmqual error class of each failing action (so its ErrorKind, so its exit code):
+#: everything that stops a request in this module is built from this table.
+ERROR_CLASSES: dict[Action, type[CrmqualError]] = {
+    Action.RETRY: TransientError,  # retries spent: the CRM is unavailable (exit 3)
+    Action.RATE_LIMITED: RateLimitedError,  # retries spent (exit 3)
+    Action.REFRESH: AuthError,  # refused again after one refresh (exit 3)
+    Action.AUTH: AuthError,  # exit 3
+    Action.QUOTA: QuotaReachedError,  # stopped at the quota, resumable (exit 5)
+    Action.FAIL: ApiError,  # exit 3
+}
+
 
 # -- the client ------------------------------------------------------------------------------
 class TokenAuth(Protocol):
@@ -218,6 +234,7 @@ class HttpSettings:
     backoff_base: float = 0.5  # seconds; the first retry waits up to this, then doubling
     backoff_max: float = 30.0  # the longest single backoff wait
     max_total_wait: float = 120.0  # all waits of one request together
+    jitter: bool = True  # full jitter on the backoff; False: the plain doubling (tests)
     concurrency: int = 10  # requests in flight at once through one client
     pool_size: int = 10
 
@@ -287,9 +304,8 @@ class _Wait:
     """The server's ``Retry-After`` when given, else exponential backoff with full jitter."""
 
     def __init__(self, settings: HttpSettings) -> None:
-        self.backoff = wait_random_exponential(
-            multiplier=settings.backoff_base, max=settings.backoff_max
-        )
+        kind = wait_random_exponential if settings.jitter else wait_exponential
+        self.backoff = kind(multiplier=settings.backoff_base, max=settings.backoff_max)
 
     def __call__(self, retry_state: RetryCallState) -> float:
         outcome = retry_state.outcome
@@ -308,11 +324,25 @@ def plain_classifier(response: requests.Response) -> Verdict:
 
 class _MaybeDone(Exception):
     """A failure of a ``resend=False`` request after which the server may have acted: not
-    retried (it is no ``TransientError``), re-raised as ``error`` to the caller."""
+    retried (it is no ``TransientError``) unless the operation's ``reconcile`` found that
+    nothing was done; re-raised as ``error`` to the caller."""
 
     def __init__(self, error: Exception) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+class Operation:
+    """One logical operation under ``HttpClient.retrying``: its attempts so far, and whether
+    its token was already refreshed (once per operation). A request given ``within=`` an
+    operation is one attempt of it."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.refreshed = False
+
+    def __repr__(self) -> str:
+        return f"Operation(attempts={self.attempts}, refreshed={self.refreshed})"
 
 
 class HttpClient:
@@ -357,6 +387,52 @@ class HttpClient:
     def __repr__(self) -> str:
         return f"HttpClient(calls={self.counter.total})"
 
+    def retrying(
+        self,
+        operation: Callable[[Operation], T],
+        *,
+        reconcile: Callable[[], T | None] | None = None,
+    ) -> T:
+        """Run one logical operation under the client's single retry policy; its result.
+
+        ``operation`` is called once per attempt with the ``Operation``; the requests it sends
+        with ``within=`` that operation are single attempts of it, and whatever it raises as a
+        ``TransientError`` (a lost connection, a timeout, a 5xx or 429, a stream that broke
+        while the operation read it) is retried: at most ``max_attempts`` attempts in all,
+        with the backoff, ``Retry-After`` and total-wait bounds of a single request.
+
+        ``reconcile`` is for an operation that must not be sent twice (a create, sent with
+        ``resend=False``): after each failure after which the server may have acted, and
+        before anything else, ``reconcile()`` looks for the result; when it finds one (not
+        None), that is the operation's result; when it finds none the operation is attempted
+        again (within the budget); when the lookup itself fails, that error is raised and
+        nothing is sent again. Without ``reconcile`` such a failure is raised at once.
+        """
+        state = Operation()
+
+        def attempt() -> T:
+            state.attempts += 1
+            try:
+                return operation(state)
+            except _MaybeDone as maybe:
+                if reconcile is None:
+                    raise
+                try:
+                    found = reconcile()
+                except TransientError as exc:  # unknown whether it was done: never re-send
+                    raise _MaybeDone(exc) from None
+                if found is not None:
+                    return found
+                raise maybe.error from None  # known not done: retried like any failure
+
+        # A copy per operation: the policy is built once, the state of an operation is its
+        # own (a token mint inside an attempt is itself a request, with its own budget).
+        try:
+            result: T = self._retrying.copy()(attempt)
+        except _MaybeDone as maybe:
+            raise maybe.error from None
+        return result
+
     def request(
         self,
         method: str,
@@ -369,48 +445,56 @@ class HttpClient:
         authenticated: bool = True,
         endpoint: str | None = None,
         resend: bool = True,
+        within: Operation | None = None,
     ) -> requests.Response:
         """One logical request, retried as the settings allow; see the class docstring.
 
         ``resend=False`` is for a request that must not be sent twice once the server may have
-        acted on it (a create): a lost connection, a timeout or a 5xx answer is raised as a
-        ``TransientError`` at once, for the caller to find out what happened; answers that
+        acted on it (a create): a lost connection, a timeout or a 5xx answer is not retried
+        blindly (see ``retrying``'s ``reconcile``; without it, it is raised as a
+        ``TransientError`` at once, for the caller to find out what happened); answers that
         say nothing was done (429, a refused token) are still retried.
+
+        ``within`` an ``Operation`` of ``retrying``, the request is one attempt of it: what
+        would be retried is raised for the operation's policy to retry.
         """
+        if within is None:
+            return self.retrying(
+                lambda operation: self.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=headers,
+                    authenticated=authenticated,
+                    endpoint=endpoint,
+                    resend=resend,
+                    within=operation,
+                )
+            )
         name = endpoint or f"{method} {urlsplit(url).path}"
-        refreshed = False
-
-        def attempt() -> requests.Response:
-            nonlocal refreshed
-            if self.before_call is not None and authenticated:
-                self.before_call()
-            sent = dict(headers or {})
-            if authenticated and self.auth is not None:
-                sent.update(self.auth.headers())
-            try:
-                response = self._send(method, url, name, params, json, data, sent)
-            except TransientError as exc:
-                if resend:
-                    raise
-                raise _MaybeDone(exc) from None
-            verdict = self.classify(response)
-            if verdict.action in (Action.OK, Action.RECORD):
-                return response
-            if verdict.action == Action.RETRY and not resend:
-                raise _MaybeDone(self._error(method, url, response, verdict))
-            if verdict.action == Action.REFRESH and self.auth is not None and not refreshed:
-                self.auth.refresh(sent)  # a transient failure here is retried like any other
-                refreshed = True
-                raise TransientError(self._describe(method, url, response, verdict), retry_after=0)
-            raise self._error(method, url, response, verdict)
-
-        # A copy per request: the policy is built once, the state of a request is its own
-        # (a token mint inside an attempt is itself a request).
+        if self.before_call is not None and authenticated:
+            self.before_call()
+        sent = dict(headers or {})
+        if authenticated and self.auth is not None:
+            sent.update(self.auth.headers())
         try:
-            result: requests.Response = self._retrying.copy()(attempt)
-        except _MaybeDone as maybe:
-            raise maybe.error from None
-        return result
+            response = self._send(method, url, name, params, json, data, sent)
+        except TransientError as exc:
+            if resend:
+                raise
+            raise _MaybeDone(exc) from None
+        verdict = self.classify(response)
+        if verdict.action in (Action.OK, Action.RECORD):
+            return response
+        if verdict.action == Action.RETRY and not resend:
+            raise _MaybeDone(self._error(method, url, response, verdict))
+        if verdict.action == Action.REFRESH and self.auth is not None and not within.refreshed:
+            self.auth.refresh(sent)  # a transient failure here is retried like any other
+            within.refreshed = True
+            raise TransientError(self._describe(method, url, response, verdict), retry_after=0)
+        raise self._error(method, url, response, verdict)
 
     def _send(
         self,
@@ -463,18 +547,21 @@ class HttpClient:
 
     def _error(
         self, method: str, url: str, response: requests.Response, verdict: Verdict
-    ) -> Exception:
+    ) -> CrmqualError:
+        """The verdict's error: its class from ``ERROR_CLASSES``, with what that class keeps."""
         message = self._describe(method, url, response, verdict)
         status = response.status_code
-        if verdict.action == Action.RETRY:
-            return TransientError(message, status=status, retry_after=retry_after(response))
-        if verdict.action == Action.RATE_LIMITED:
-            return RateLimitedError(message, status=status, retry_after=retry_after(response))
-        if verdict.action == Action.QUOTA:
-            return QuotaReachedError(f"{message}: the API allowance is used up")
-        if verdict.action in (Action.AUTH, Action.REFRESH):
-            return AuthError(message, code=verdict.code)
-        return ApiError(message, url=safe_url(url, self.redactor), status=status, code=verdict.code)
+        kind = ERROR_CLASSES.get(verdict.action, ApiError)
+        if issubclass(kind, TransientError):
+            return kind(message, status=status, retry_after=retry_after(response))
+        if issubclass(kind, QuotaReachedError):
+            return kind(f"{message}: the API allowance is used up")
+        if issubclass(kind, AuthError):
+            return kind(message, code=verdict.code)
+        if issubclass(kind, ApiError):
+            url = safe_url(url, self.redactor)
+            return kind(message, url=url, status=status, code=verdict.code)
+        return kind(message)
 
     def _log_retry(self, retry_state: RetryCallState) -> None:
         outcome = retry_state.outcome

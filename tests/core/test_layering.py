@@ -66,3 +66,13 @@ def test_the_cli_finds_no_part_of_the_contract_by_duck_typing() -> None:
             if "adapter" in probed.lower():
                 wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_the_cli_reaches_adapters_through_the_registry_only() -> None:
+    wrong = [
+        f"{path.relative_to(ROOT)}:{line} imports {name}"
+        for path in sorted(CLI.rglob("*.py"))
+        for line, name in imports(path)
+        if _under(name, "crmqual.adapters")
+    ]
+    assert not wrong, "\n".join(wrong)

@@ -27,8 +27,9 @@ from zoho_backend import sandbox_connection
 from zoho_payloads import API, COUNT_URL, FIELDS_URL, LIST_URL, connection, page, record
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_bulk import from_csv, to_csv
-from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
+from crmqual.adapters.zoho.bulk_read import from_csv
+from crmqual.adapters.zoho.bulk_write import to_csv
+from crmqual.adapters.zoho.config import ZohoBulkSettings
 from crmqual.contract import ReadQuery, RecordResult
 from crmqual.errors import ApiError
 from crmqual.mapping import load_mapping, wanted_fields

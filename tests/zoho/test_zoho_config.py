@@ -12,7 +12,7 @@ from zoho_backend import sandbox_connection
 from zoho_payloads import CLIENT_SECRET, REFRESH_TOKEN, connection
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import DATA_CENTRES, DataCentre
+from crmqual.adapters.zoho.config import DATA_CENTRES, DataCentre
 from crmqual.contract import ReadQuery
 from crmqual.http import install_redaction
 from crmqual.sandbox.zoho.backend import ZohoSandbox

@@ -34,7 +34,7 @@ from click.testing import CliRunner
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, serve
 
 import crmqual
-from crmqual.adapters.zoho_config import ZohoApiLimits
+from crmqual.adapters.zoho.config import ZohoApiLimits
 from crmqual.cli.main import main
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.faults import PROFILES

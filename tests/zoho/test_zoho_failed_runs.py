@@ -33,7 +33,7 @@ from zoho_payloads import (
     token_body,
 )
 
-from crmqual.adapters.zoho_fields import CREATE_TYPES
+from crmqual.adapters.zoho.fields import CREATE_TYPES
 from crmqual.cli.main import main
 from crmqual.errors import ExitCode
 from crmqual.mapping import load_mapping

@@ -32,9 +32,8 @@ from zoho_payloads import (
 )
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_auth import ZohoTokens
-from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
-from crmqual.adapters.zoho_config import ZohoApiLimits
+from crmqual.adapters.zoho.auth import ZohoTokens
+from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoBulkSettings
 from crmqual.contract import (
     CheckStatus,
     FieldSpec,

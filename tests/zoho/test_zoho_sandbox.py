@@ -16,8 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
-from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
+from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoBulkSettings, ZohoConnection
 from crmqual.contract import CheckStatus, FieldSpec, FieldType, FilterRule, ReadQuery
 from crmqual.errors import AuthError, ReadTooLargeError
 from crmqual.mapping import Mapping, check_fields, load_mapping, wanted_fields

@@ -24,11 +24,11 @@ import pytest
 import requests
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, sandbox_connection, serve
 
-from crmqual.adapters import zoho_sdk_runtime as runtime
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoApiLimits
-from crmqual.adapters.zoho_sdk import ZohoSdkAdapter
-from crmqual.adapters.zoho_sdk_runtime import SDK_LOGGER, load_sdk
+from crmqual.adapters.zoho import sdk_runtime as runtime
+from crmqual.adapters.zoho.config import ZohoApiLimits
+from crmqual.adapters.zoho.sdk import ZohoSdkAdapter
+from crmqual.adapters.zoho.sdk_runtime import SDK_LOGGER, load_sdk
 from crmqual.cli.context import build_adapter
 from crmqual.config import load_config
 from crmqual.contract import Adapter, ReadQuery
@@ -201,7 +201,7 @@ def test_mysql_stub_is_gone_after_import() -> None:
     probe = (
         "import importlib.util, sys\n"
         "real = importlib.util.find_spec('mysql') is not None\n"
-        "from crmqual.adapters.zoho_sdk_runtime import load_sdk\n"
+        "from crmqual.adapters.zoho.sdk_runtime import load_sdk\n"
         "sdk = load_sdk()\n"
         "left = 'mysql' in sys.modules or 'mysql.connector' in sys.modules\n"
         "print(json.dumps({'real': real, 'left': left, 'store': sdk.FileStore.__name__}))\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from zoho_backend import ZohoBackend
 from zoho_payloads import API, connection, token_body
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoApiLimits
-from crmqual.adapters.zoho_tasks import NO_ACCOUNT, SUBJECT_MAX, marker, subject
+from crmqual.adapters.zoho.config import ZohoApiLimits
+from crmqual.adapters.zoho.tasks import NO_ACCOUNT, SUBJECT_MAX, marker, subject
 from crmqual.cli.main import main
 from crmqual.contract import FollowUp
 from crmqual.errors import ApiError
@@ -58,7 +59,9 @@ TASK_BODY = {
 
 
 def adapter(sleeps: list[float]) -> ZohoAdapter:
-    return ZohoAdapter(connection(), sleep=sleeps.append)
+    # The client's retry policy, without jitter and doubling from 2 s: waits to compare.
+    steady = replace(connection().http_settings(), backoff_base=2.0, jitter=False)
+    return ZohoAdapter(connection(), sleep=sleeps.append, settings=steady)
 
 
 def added(task_id: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import yaml
 from pydantic import SecretStr
 
 from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
+from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoConnection
 from crmqual.contract import Adapter, FieldSpec, FieldType
 from crmqual.contract_suite import LoggedWrite
 from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox

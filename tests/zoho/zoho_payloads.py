@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from crmqual.adapters.zoho_config import ZohoApiLimits, ZohoConnection
+from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoConnection
 
 ACCOUNTS = "https://accounts.zoho.com"
 API = "https://www.zohoapis.com"

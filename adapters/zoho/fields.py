@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.contract import FieldSpec, FieldType
 from crmqual.errors import ApiError
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from crmqual.adapters.zoho_api import ZohoApi
-from crmqual.adapters.zoho_fields import ZohoField, describe
+from crmqual.adapters.zoho.api import ZohoApi
+from crmqual.adapters.zoho.fields import ZohoField, describe
 from crmqual.contract import CheckReport, CheckStatus, field_items
 from crmqual.errors import AuthError, CrmqualError, ErrorKind
 

@@ -25,8 +25,8 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from crmqual.adapters.zoho_api import ZohoApi
-from crmqual.adapters.zoho_config import ZohoApiLimits
+from crmqual.adapters.zoho.api import ZohoApi
+from crmqual.adapters.zoho.config import ZohoApiLimits
 from crmqual.contract import FilterRule, ReadQuery
 from crmqual.errors import ApiError, ReadTooLargeError
 
@@ -49,7 +49,7 @@ def zoho_time(instant: datetime) -> str:
     return instant.replace(microsecond=0).isoformat()
 
 
-def _ceil_second(instant: datetime) -> datetime:
+def ceil_second(instant: datetime) -> datetime:
     whole = instant.replace(microsecond=0)
     return whole if whole == instant else whole + timedelta(seconds=1)
 
@@ -101,7 +101,7 @@ class ZohoReader:
         }
         headers = {}
         if since is not None:
-            headers["If-Modified-Since"] = zoho_time(_ceil_second(since) - timedelta(seconds=1))
+            headers["If-Modified-Since"] = zoho_time(ceil_second(since) - timedelta(seconds=1))
         page, token, seen = 1, None, 0
         while True:
             where = {"page_token": token} if token is not None else {"page": page}

@@ -1,4 +1,5 @@
-"""Zoho's REST API v8 as crmqual calls it: error table, credits, server time, JSON answers.
+"""Zoho's REST API v8 as crmqual calls it: credits, server time, JSON answers (its error
+table is ``errors``).
 
 ``ZohoApi.call`` returns a ``ZohoAnswer`` (status, parsed body, headers) or raises a crmqual
 error; HTTP itself (timeouts, retries, token refresh, redaction) is ``crmqual.http``'s job.
@@ -16,48 +17,13 @@ from typing import Any
 
 import requests
 
-from crmqual.adapters.zoho_auth import ZohoTokens
-from crmqual.adapters.zoho_config import ZohoConnection
+from crmqual.adapters.zoho.auth import ZohoTokens
+from crmqual.adapters.zoho.config import ZohoConnection
+from crmqual.adapters.zoho.errors import ZOHO_TABLE, error_of
 from crmqual.errors import ApiError, QuotaReachedError
-from crmqual.http import DEFAULT_TABLE, Action, HttpClient, Rule, Verdict, safe_url
+from crmqual.http import Action, HttpClient, HttpSettings, Operation, Verdict, safe_url
 
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
-
-#: Per-record codes of a write (zoho.md 6): reported for the record, the rest still written.
-RECORD_CODES = (
-    "INVALID_DATA",
-    "MANDATORY_NOT_FOUND",
-    "DUPLICATE_DATA",
-    "RECORD_LOCKED",
-    "RECORD_IN_BLUEPRINT",
-    "DEPENDENT_FIELD_MISSING",
-    "PATTERN_NOT_MATCHED",
-    "NOT_APPROVED",
-    "CANNOT_PROCESS",
-    "ID_ALREADY_CONVERTED",
-)
-
-ZOHO_TABLE = DEFAULT_TABLE.extend(
-    [
-        # zoho.md 3.2: any 401 means "refresh the token, then retry once" ...
-        Rule(Action.REFRESH, code="INVALID_TOKEN"),
-        Rule(Action.REFRESH, code="INVALID_OAUTHTOKEN"),
-        Rule(Action.REFRESH, code="AUTHENTICATION_FAILURE"),
-        # ... except a scope the token lacks (401 or 403: not confirmed, both accepted).
-        Rule(Action.AUTH, code="OAUTH_SCOPE_MISMATCH"),
-        Rule(Action.AUTH, code="NO_PERMISSION"),
-        Rule(Action.RATE_LIMITED, code="TOO_MANY_REQUESTS"),
-        Rule(Action.RETRY, code="INTERNAL_ERROR"),
-        *(Rule(Action.RECORD, code=code) for code in RECORD_CODES),
-        # Whole-request errors that no retry fixes.
-        Rule(Action.FAIL, code="LIMIT_EXCEEDED"),
-        Rule(Action.FAIL, code="DISCRETE_PAGINATION_LIMIT_EXCEEDED"),
-        Rule(Action.FAIL, code="INVALID_MODULE"),
-        Rule(Action.FAIL, code="INVALID_URL_PATTERN"),
-        Rule(Action.FAIL, code="REQUIRED_PARAM_MISSING"),
-    ]
-)
-"""How crmqual treats each Zoho answer (zoho.md sections 3.2, 6 and 7)."""
 
 
 @dataclass(frozen=True)
@@ -69,24 +35,6 @@ class ZohoAnswer:
     @property
     def empty(self) -> bool:
         return self.status in (204, 304) or self.body is None
-
-
-def error_of(body: Any) -> tuple[str, str]:
-    """(code, message) of an error body: top-level, or the first error item of a ``data``
-    or ``fields`` list; a token endpoint's ``error``."""
-    if not isinstance(body, dict):
-        return "", ""
-    if isinstance(body.get("code"), str) and body.get("status") != "success":
-        return body["code"], str(body.get("message") or "")
-    for key in ("data", "fields"):
-        items = body.get(key)
-        if isinstance(items, list):
-            for item in items:
-                if isinstance(item, dict) and item.get("status") == "error":
-                    return str(item.get("code") or ""), str(item.get("message") or "")
-    if isinstance(body.get("error"), str):
-        return body["error"], ""
-    return "", ""
 
 
 def _body(response: requests.Response) -> Any:
@@ -110,10 +58,11 @@ class ZohoApi:
         *,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        settings: HttpSettings | None = None,
     ) -> None:
         self.connection = connection
         self.http = HttpClient(
-            connection.http_settings(),
+            settings or connection.http_settings(),
             classify=self._classify,
             before_call=self._check_reserve,
             observe=self._observe,
@@ -158,10 +107,11 @@ class ZohoApi:
         headers: Mapping[str, str] | None = None,
         records: bool = False,
         resend: bool = True,
+        within: Operation | None = None,
     ) -> ZohoAnswer:
         """``path`` below the API domain, e.g. ``/crm/v8/Accounts``. With ``records``, an
         answer of record-level errors (e.g. a PUT where every record failed) is returned
-        rather than raised. ``resend=False``: see ``HttpClient.request`` (creates)."""
+        rather than raised. ``resend=False`` and ``within``: see ``HttpClient.request``."""
         url = self.api_domain + path
         response = self.http.request(
             method,
@@ -171,6 +121,7 @@ class ZohoApi:
             headers=headers,
             endpoint=endpoint,
             resend=resend,
+            within=within,
         )
         body = _body(response)
         if body is _MALFORMED:

@@ -1,4 +1,6 @@
-"""How crmqual reaches one Zoho CRM org: data centre, credentials, limits, timeouts.
+"""How crmqual reaches one Zoho CRM org: data centre, credentials, limits, timeouts, and
+the ``bulk`` part: when crmqual uses Zoho's Bulk Read and Bulk Write APIs, and their
+documented limits and costs (zoho.md sections 2, 7 and 9).
 
 Secrets arrive as values (the config loader resolves ``${ENV}`` references) and are kept as
 ``SecretStr``: they are masked in every repr and dump and never written anywhere.
@@ -11,7 +13,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from crmqual.adapters.zoho_bulk_config import ZohoBulkSettings
 from crmqual.http import HttpSettings
 
 
@@ -37,6 +38,56 @@ DATA_CENTRES: dict[DataCentre, tuple[str, str]] = {
     DataCentre.CA: ("https://accounts.zohocloud.ca", "https://www.zohoapis.ca"),
     DataCentre.SA: ("https://accounts.zoho.sa", "https://www.zohoapis.sa"),
 }
+
+
+#: zoho.md section 2: the file-upload host of each data centre (Bulk Write's upload call).
+UPLOAD_HOSTS: dict[str, str] = {
+    "us": "https://content.zohoapis.com",
+    "eu": "https://content.zohoapis.eu",
+    "in": "https://content.zohoapis.in",
+    "cn": "https://content.zohoapis.com.cn",
+    "au": "https://content.zohoapis.com.au",
+    "jp": "https://content.zohoapis.jp",
+    "ca": "https://upload.zohocloud.ca",
+    "sa": "https://files.zoho.sa",
+}
+
+
+class ZohoBulkSettings(BaseModel):
+    """When to go bulk, how to wait for a job, and the documented limits and costs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: False: never Bulk Read (e.g. a token without the bulk scope); a read past the
+    #: page_token ceiling is then refused before it starts.
+    read: bool = True
+    #: A full or incremental read of at least this many records goes through Bulk Read
+    #: (None: only reads past the page_token ceiling, which paging cannot finish).
+    read_threshold: int | None = Field(20_000, ge=1)
+    #: Writes of at least this many records go through Bulk Write when that costs fewer
+    #: credits than PUTs (None: never).
+    write_threshold: int | None = Field(5_000, ge=1)
+    #: The upload host (scheme and host); default: the data centre's (``UPLOAD_HOSTS``).
+    upload_url: str | None = None
+    #: The org's id for the upload's ``X-CRM-ORG`` header; default: read from ``/org``.
+    org_id: str | None = None
+    poll_interval: float = Field(5.0, gt=0)  # the first wait between status polls (seconds)
+    poll_max_interval: float = Field(60.0, gt=0)  # the waits double up to this
+    deadline: float = Field(3600.0, gt=0)  # seconds of waiting per job before giving up
+    read_records: int = Field(200_000, ge=1)  # records per Bulk Read job (zoho.md 9)
+    write_rows: int = Field(25_000, ge=1, le=25_000)  # rows per Bulk Write file (zoho.md 9)
+    write_credits: int = Field(500, ge=0)  # initialising a Bulk Write job (zoho.md 7)
+    read_credits: int = Field(50, ge=0)  # creating a Bulk Read job (not in the reference)
+    put_records_per_credit: int = Field(10, ge=1)  # a PUT of n records: ceil(n / 10) credits
+
+    @field_validator("upload_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must start with https:// (or http:// for a local test server)")
+        return value.rstrip("/")
 
 
 class ZohoApiLimits(BaseModel):
@@ -79,10 +130,10 @@ class ZohoConnection(BaseModel):
     #: the English label, or nowhere.
     chinese_labels: Literal["tooltip", "label", "none"] = "tooltip"
     #: How reads and writes reach Zoho: crmqual's own REST client (API v8, default), or
-    #: Zoho's official SDK zcrmsdk (API v2; no page_token, no bulk): see adapters/zoho_sdk.py.
+    #: Zoho's official SDK zcrmsdk (API v2; no page_token, no bulk): see adapters/zoho/sdk.py.
     transport: Literal["rest", "sdk"] = "rest"
     limits: ZohoApiLimits = ZohoApiLimits()
-    #: Bulk Read and Bulk Write: thresholds, polling, upload host (``zoho_bulk_config``).
+    #: Bulk Read and Bulk Write: thresholds, polling, upload host (``ZohoBulkSettings``).
     bulk: ZohoBulkSettings = ZohoBulkSettings()
 
     @field_validator("accounts_url", "api_domain")

@@ -1,15 +1,16 @@
-"""The Zoho adapter over Zoho's official SDK (``transport: sdk``): zcrmsdk 3.1.0, API v2.
+"""The SDK transport (``transport: sdk``): Zoho's official SDK, zcrmsdk 3.1.0, API v2.
 
 For organisations that standardise on Zoho's own SDK. Describing the module, telling the
 server's time, reading and writing go through zcrmsdk (``FieldsOperations.get_fields``,
 ``RecordOperations.get_records`` / ``update_records``), every call carrying the SDK's
-``X-ZOHO-SDK`` header; zcrmsdk itself is confined by ``zoho_sdk_runtime`` (its global
+``X-ZOHO-SDK`` header; zcrmsdk itself is confined by ``sdk_runtime`` (its global
 initialiser, token store, missing timeouts and retries).
 
-What stays on the REST transport (``ZohoAdapter``, API v8): creating fields and appending
-picklist values (``crmqual provision``: zcrmsdk 3.x has no call for either), ``crmqual
-check``, and the token endpoint (crmqual's own, in memory). Both transports share one
-``ZohoApi``: one token, one retry policy, one call counter, one credit reading.
+What ``ZohoAdapter`` does through the REST API (v8) whatever the transport: creating fields
+and appending picklist values (``crmqual provision``: zcrmsdk 3.x has no call for either),
+``crmqual check``, follow-up Tasks, and the token endpoint (crmqual's own, in memory). Both
+transports share one ``ZohoApi``: one token, one retry policy, one call counter, one credit
+reading.
 
 What the SDK transport cannot do: API v2 reads page with ``page`` only (no ``page_token``),
 and there is no bulk path through it. Where Zoho caps ``page`` (2,000 records from v3 on;
@@ -27,20 +28,14 @@ from typing import Any
 
 import requests
 
-from crmqual.adapters.zoho import ZohoAdapter
-from crmqual.adapters.zoho_config import ZohoConnection
-from crmqual.adapters.zoho_fields import DESCRIBE_TYPES, RESERVED, ZohoField
-from crmqual.adapters.zoho_read import MODIFIED, chunks, field_groups
-from crmqual.adapters.zoho_sdk_runtime import SdkRuntime
-from crmqual.contract import (
-    Capabilities,
-    FieldSpec,
-    FieldType,
-    Limits,
-    ReadQuery,
-    RecordResult,
-)
-from crmqual.errors import ApiError, ReadTooLargeError, WriteNotAllowedError
+from crmqual.adapters.zoho.adapter import ZohoAdapter
+from crmqual.adapters.zoho.api import ZohoApi
+from crmqual.adapters.zoho.config import ZohoConnection
+from crmqual.adapters.zoho.fields import DESCRIBE_TYPES, ZohoField
+from crmqual.adapters.zoho.read import MODIFIED, chunks, field_groups
+from crmqual.adapters.zoho.sdk_runtime import SdkRuntime
+from crmqual.contract import FieldSpec, FieldType, ReadQuery, RecordResult
+from crmqual.errors import ApiError, ReadTooLargeError
 
 PAGE_CAP_HINT = (
     "Zoho refused to page past record {seen:,} with API v2's `page` (the SDK transport has no "
@@ -53,36 +48,35 @@ _INTEGERS = frozenset({"integer", "bigint"})
 Native = dict[str, Any]
 
 
-class ZohoSdkAdapter(ZohoAdapter):
-    """``ZohoAdapter`` with describe, server time, read and write through zcrmsdk."""
+class SdkTransport:
+    """Describe, server time, read and write through zcrmsdk (a ``ZohoTransport``)."""
 
-    capabilities = Capabilities(followups=True)  # no bulk path through the SDK
+    bulk_read = False  # no bulk path through the SDK
+    bulk_write = False
 
     def __init__(
-        self,
-        connection: ZohoConnection,
-        *,
-        session: requests.Session | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        self, api: ZohoApi, connection: ZohoConnection, sleep: Callable[[float], None]
     ) -> None:
-        super().__init__(connection, session=session, sleep=sleep)
+        self.api = api
+        self.connection = connection
+        self.module = connection.module
+        self.fields: dict[str, ZohoField] | None = None
         self.runtime = SdkRuntime(
-            self.api.http, self.api.tokens, lambda: self.api.api_domain, connection.token_url
+            api.http, api.tokens, lambda: api.api_domain, connection.token_url
         )
         self._sdk = self.runtime.sdk
 
     def __repr__(self) -> str:
-        return f"ZohoSdkAdapter({self.connection.token_url!r}, module={self.module!r})"
+        return f"SdkTransport(module={self.module!r})"
 
     def close(self) -> None:
-        """Remove the SDK's private directory (also done when the adapter is collected)."""
+        """Remove the SDK's private directory (also done when the runtime is collected)."""
         self.runtime.close()
 
-    # -- what the CRM is ------------------------------------------------------------------------
-    def limits(self) -> Limits:
-        lim = self.connection.limits
-        return Limits(write_batch=lim.write_batch, ids_per_read=lim.ids_per_call)
+    def fields_changed(self) -> None:
+        self.runtime.forget_fields()  # the SDK types values by its cached metadata
 
+    # -- what the CRM is ------------------------------------------------------------------------
     def write_batch_for(self, queued: int) -> int:
         return self.connection.limits.write_batch
 
@@ -99,9 +93,9 @@ class ZohoSdkAdapter(ZohoAdapter):
             raise ApiError("Zoho's answer carried no Date header: the server time is unknown")
         return recent
 
-    def describe(self) -> dict[str, FieldSpec]:
-        self._fields = self._describe()
-        return {name: f.spec for name, f in self._fields.items()}
+    def describe(self) -> dict[str, ZohoField]:
+        self.fields = self._describe()
+        return self.fields
 
     def _describe(self) -> dict[str, ZohoField]:
         sdk = self._sdk
@@ -135,7 +129,7 @@ class ZohoSdkAdapter(ZohoAdapter):
 
     def _paged(self, fields: list[str], since: datetime | None) -> Iterator[list[Native]]:
         """API v2 paging: ``page`` 1, 2, ... in ascending ``Modified_Time``; incremental reads
-        send ``If-Modified-Since`` as the REST reader does (zoho_read)."""
+        send ``If-Modified-Since`` as the REST reader does (``read``)."""
         sdk = self._sdk
         size = self.connection.limits.page_size
         headers = sdk.HeaderMap()
@@ -213,14 +207,8 @@ class ZohoSdkAdapter(ZohoAdapter):
         return records, more
 
     # -- writing ----------------------------------------------------------------------------------
-    def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
-        for record_id, values in updates:
-            reserved = RESERVED & set(values)
-            if reserved:
-                raise WriteNotAllowedError(
-                    f"record {record_id}: crmqual never writes Zoho's own {sorted(reserved)}"
-                )
-        if self._fields is None:
+    def write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
+        if self.fields is None:
             self.describe()  # the SDK types values by the fields' data types
         results: list[RecordResult] = []
         for batch in chunks(updates, self.connection.limits.write_batch):
@@ -257,7 +245,7 @@ class ZohoSdkAdapter(ZohoAdapter):
         picklists, ``float`` for currency and double, ``datetime`` for date-times)."""
         if value is None:
             return None
-        found = (self._fields or {}).get(name)
+        found = (self.fields or {}).get(name)
         kind = found.data_type if found is not None else ""
         if kind == "picklist":
             return self._sdk.Choice(str(value))
@@ -293,15 +281,6 @@ class ZohoSdkAdapter(ZohoAdapter):
             message=str(_value(item.get_message()) or ""),
             field=str(field) if field else None,
         )
-
-    # -- provisioning (REST) ----------------------------------------------------------------------
-    def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
-        self.runtime.forget_fields()  # the SDK types values by its cached metadata
-        super()._create_fields(specs)
-
-    def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None:
-        self.runtime.forget_fields()
-        super()._append_picklist_values(api_name, values)
 
     # -- answers ----------------------------------------------------------------------------------
     def _object(self, answer: Any, what: str, *, records: bool = False) -> Any:
@@ -397,9 +376,29 @@ def _datetime(value: Any) -> datetime:
 
 
 def _if_modified_since(since: datetime) -> datetime:
-    """One second before the watermark rounded up to a whole second (see zoho_read)."""
+    """One second before the watermark rounded up to a whole second (see ``read``)."""
     if since.tzinfo is None:
         raise ValueError("a watermark must carry a time zone")
     whole = since.replace(microsecond=0)
     ceiling = whole if whole == since else whole + timedelta(seconds=1)
     return ceiling - timedelta(seconds=1)
+
+
+class ZohoSdkAdapter(ZohoAdapter):
+    """``ZohoAdapter`` on the SDK transport, whatever ``connection.transport`` says: what
+    ``transport: sdk`` builds. Only a constructor; everything else is ``ZohoAdapter``'s."""
+
+    def __init__(
+        self,
+        connection: ZohoConnection,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(connection, session=session, sleep=sleep, transport=SdkTransport)
+
+    @property
+    def runtime(self) -> SdkRuntime:
+        """The confined zcrmsdk (its private folder: ``runtime.folder``)."""
+        assert isinstance(self.transport, SdkTransport)
+        return self.transport.runtime

@@ -17,9 +17,11 @@ themselves, while the Search API goes through a search index that answers "conta
 confirmed): a rerun right after a crash must see the Task the crashed run made. Event ids are
 24 hex digits, so the pattern holds no character COQL or LIKE would read specially.
 
-The create is sent with ``resend=False``: a lost connection, a timeout or a 5xx answer is not
-retried blindly (the Task may exist); the marker is looked up again, and only if no Task
-carries it is the create sent again, a bounded number of times. The sync stores the event id
+The create is one logical operation under the HTTP client's retry policy
+(``HttpClient.retrying``), sent with ``resend=False``: after a lost connection, a timeout or a
+5xx answer it is not retried blindly (the Task may exist); the marker is looked up first, and
+only if no Task carries it is the create sent again, within the policy's ``max_attempts``
+creates in all, with its backoff. The sync stores the event id
 before calling ``ensure`` and the Task's id after it; a crash between the two is healed by the
 lookup on the next run. Scopes: ``ZohoCRM.modules.tasks.CREATE`` (or ``.ALL``),
 ``ZohoCRM.modules.accounts.READ`` and ``ZohoCRM.coql.READ``.
@@ -29,12 +31,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from typing import Any
 
-from crmqual.adapters.zoho_api import ZohoApi
+from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.contract import FollowUp
-from crmqual.errors import ApiError, TransientError
+from crmqual.errors import ApiError
+from crmqual.http import Operation
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +66,10 @@ class ZohoTasks:
         api: ZohoApi,
         accounts_module: str = "Accounts",
         *,
-        attempts: int = 4,
-        sleep: Callable[[float], None],
         version: str = "v8",
     ) -> None:
         self.api = api
         self.accounts = accounts_module
-        self.attempts = attempts
-        self.sleep = sleep
         self.base = f"/crm/{version}"
 
     def ensure(self, item: FollowUp) -> str:
@@ -89,19 +87,17 @@ class ZohoTasks:
                 item.account_id,
             )
             return NO_ACCOUNT
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return self.create(item, owner)
-            except TransientError as exc:
-                # The Task may or may not exist now: look before sending the create again.
-                found = self.find(item.event_id)
-                if found is not None:
-                    return found
-                if attempt == self.attempts:
-                    raise
-                log.info("follow-up %s: create failed (%s); trying again", item.event_id, exc)
-                self.sleep(min(2.0**attempt, 30.0))
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self.api.http.retrying(
+            lambda operation: self.create(item, owner, within=operation),
+            reconcile=lambda: self._found_after_failure(item.event_id),
+        )
+
+    def _found_after_failure(self, event_id: str) -> str | None:
+        """The Task a failed create may have made; None: send the create again."""
+        found = self.find(event_id)
+        if found is None:
+            log.info("follow-up %s: the create failed and made no Task; sending it again", event_id)
+        return found
 
     # -- the calls ----------------------------------------------------------------------------
     def find(self, event_id: str) -> str | None:
@@ -141,8 +137,9 @@ class ZohoTasks:
             raise ApiError(f"Zoho gave account {account_id} no Owner id")
         return str(ref)
 
-    def create(self, item: FollowUp, owner: str) -> str:
-        """``POST /crm/v8/Tasks`` with one Task; its id. Sent once (``resend=False``)."""
+    def create(self, item: FollowUp, owner: str, *, within: Operation | None = None) -> str:
+        """``POST /crm/v8/Tasks`` with one Task; its id. Sent once (``resend=False``); as an
+        attempt of ``ensure``'s operation ``within`` it."""
         task: dict[str, Any] = {
             "Subject": subject(item),
             "Description": f"{item.description}\n\ncrmqual event {item.event_id}",
@@ -162,6 +159,7 @@ class ZohoTasks:
             endpoint=f"POST {self.base}/{TASKS}",
             records=True,
             resend=False,
+            within=within,
         )
         items = answer.body.get("data") if isinstance(answer.body, dict) else None
         result = items[0] if isinstance(items, list) and len(items) == 1 else None
