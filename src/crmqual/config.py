@@ -98,6 +98,18 @@ def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
 def load_config(path: str | Path) -> LoadedConfig:
     """Load ``crmqual.yaml``; every problem (schema, connection, missing variable) at once."""
     source = str(path)
+    if not Path(path).exists():
+        crms = ", ".join(registry.names())
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    "",
+                    f"no such file: write one with `crmqual init --crm NAME` (NAME one of {crms}), "
+                    "or name yours with -c FILE or $CRMQUAL_CONFIG",
+                )
+            ]
+        )
     data = read_yaml(path)
     problems: list[Problem] = []
     resolved = _resolve(data, "", source, problems) if isinstance(data, dict) else data
