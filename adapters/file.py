@@ -43,7 +43,7 @@ from crmqual.contract import (
     RecordResult,
 )
 from crmqual.errors import CrmUnavailableError, ErrorKind
-from crmqual.inputs import InputRow, RowError, read_rows
+from crmqual.inputs import InputRow, RowError, csv_header, read_rows
 from crmqual.times import parse_time
 
 
@@ -127,12 +127,12 @@ class FileAdapter(Adapter):
     def _input_columns(self) -> list[str]:
         if not self.input.exists():
             raise CrmUnavailableError(f"{self.input}: input file not found")
+        if self.input.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+            return csv_header(str(self.input), self.connection.encoding)
         columns: dict[str, None] = {}
         for _, _, row in self._rows():
             if isinstance(row, dict):
                 columns.update(dict.fromkeys(row))
-                if self.input.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
-                    break  # a CSV's rows all have the header's columns
         return list(columns)
 
     def _rows(self) -> Iterator[InputRow]:

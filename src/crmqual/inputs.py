@@ -101,8 +101,7 @@ def read_account(
     lost = (*unreadable, *found)
 
     def name(field: str) -> str:
-        source = field if sources is None else sources.get(field, field)
-        return field if source == field else f"{source} ({field})"
+        return field if sources is None else f"{sources.get(field, field)} ({field})"
 
     problems = [
         FieldProblem(name(u.field), f"could not read {u.raw!r}: {u.reason}")
@@ -263,6 +262,17 @@ def read_rows(path: str, encoding: str | None = None, id_column: str = "id") -> 
         handle.close()
         raise
     return _closing(handle, rows)
+
+
+def csv_header(path: str, encoding: str | None = None) -> list[str]:
+    """The column names of a CSV file (decoded as ``read_rows`` does)."""
+    try:
+        with Path(path).open("rb") as handle:
+            lines = (line.text for line in _text_lines(handle, path, encoding))
+            first = next(csv.reader(lines), [])
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return [name.strip() for name in first]
 
 
 def _closing(handle: IO[bytes], rows: Iterator[InputRow]) -> Iterator[InputRow]:
