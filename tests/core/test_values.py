@@ -310,3 +310,23 @@ def test_an_unreadable_id_fails_the_record() -> None:
     with pytest.raises(RecordProblems) as info:
         read_account({"id": {"nested": 1}, "revenue": "5"}, AS_OF.date())
     assert [p.field for p in info.value.problems] == ["id"]
+
+
+def test_the_fast_path_reads_plain_rows_as_the_reader_does(sound: dict[str, Any]) -> None:
+    from crmqual.inputs import to_account
+    from crmqual.values import plain_row
+
+    as_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in sound.items()}
+    for row in (sound, as_text, as_text | {"revenue": "2409.5", "esg_score": "61.25"}):
+        assert plain_row(row)
+        values, lost = read_fields(row)
+        assert read_account(row, AS_OF.date()) == (to_account(values, AS_OF.date()), ())
+    for odd in (
+        {"revenue": "1.234"},
+        {"revenue": "1_000"},
+        {"defaults": True},
+        {"currency": "rmb"},
+    ):
+        assert not plain_row(as_text | odd)
+    account, lost = read_account(as_text | {"currency": "rmb", "revenue": "1,000"}, AS_OF.date())
+    assert (account.currency, account.revenue, lost) == ("CNY", None, (lost[0],))
