@@ -38,11 +38,12 @@ from crmqual.contract import (
     FollowUp,
     Limits,
     MappingItems,
+    ReadProblem,
     ReadQuery,
     RecordResult,
 )
-from crmqual.errors import CrmUnavailableError, ErrorKind, InputError
-from crmqual.inputs import read_rows
+from crmqual.errors import CrmUnavailableError, ErrorKind
+from crmqual.inputs import InputRow, RowError, csv_header, read_rows
 from crmqual.times import parse_time
 
 
@@ -56,6 +57,8 @@ class FileConnection(BaseModel):
     #: Seconds to pause before and after each write batch: slows crmqual down where the
     #: output file is picked up by an import job or lives on a slow shared folder.
     write_pause_s: float = 0.0
+    #: The input's encoding (utf-8, gb18030, ...); by default detected (BOM, UTF-8, GB18030).
+    encoding: str | None = None
 
 
 class FileAdapter(Adapter):
@@ -82,6 +85,9 @@ class FileAdapter(Adapter):
         self.modified_field = modified_field
         self._clock = clock or (lambda: datetime.now(UTC))
         self._client = client
+        #: Rows of the input that are not records, by line, until ``read_problems`` hands them on.
+        self._problems: dict[tuple[int, str], ReadProblem] = {}
+        self._reported: set[tuple[int, str]] = set()
 
     # -- crmqual check --------------------------------------------------------------------------
     def check(
@@ -121,14 +127,21 @@ class FileAdapter(Adapter):
     def _input_columns(self) -> list[str]:
         if not self.input.exists():
             raise CrmUnavailableError(f"{self.input}: input file not found")
-        if self.input.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-            columns: dict[str, None] = {}
-            for _, row in read_rows(str(self.input)):
-                if isinstance(row, dict):
-                    columns.update(dict.fromkeys(row))
-            return list(columns)
-        with self.input.open(newline="", encoding="utf-8-sig") as f:
-            return next(csv.reader(f), [])
+        if self.input.suffix.lower() not in (".jsonl", ".ndjson", ".json"):
+            return csv_header(str(self.input), self.connection.encoding)
+        columns: dict[str, None] = {}
+        for _, _, row in self._rows():
+            if isinstance(row, dict):
+                columns.update(dict.fromkeys(row))
+        return list(columns)
+
+    def _rows(self) -> Iterator[InputRow]:
+        return read_rows(str(self.input), self.connection.encoding, self.id_field)
+
+    def read_problems(self) -> list[ReadProblem]:
+        fresh = [p for key, p in self._problems.items() if key not in self._reported]
+        self._reported.update(self._problems)
+        return fresh
 
     def _output_specs(self) -> list[FieldSpec]:
         if not self.fields_path.exists():
@@ -171,10 +184,21 @@ class FileAdapter(Adapter):
         outputs = self.outputs()
         wanted_ids = None if query.ids is None else set(query.ids)
         records = []
-        for number, row in read_rows(str(self.input)):
-            if not isinstance(row, dict):
-                raise InputError(f"{self.input}: line {number} is not a record: {row}")
-            record_id = str(row.get(self.id_field) or "")
+        for number, line, row in self._rows():
+            if isinstance(row, RowError):
+                what = "; ".join(p.reason for p in row.problems)
+                self._problems.setdefault(
+                    (line, what),
+                    ReadProblem(
+                        row.record_id, f"{self.input.name} row {number} (line {line})", what
+                    ),
+                )
+                continue
+            record_id = str(row.get(self.id_field) or "").strip()
+            if not record_id:
+                where = f"{self.input.name} row {number} (line {line})"
+                self._problems.setdefault((line, "no id"), ReadProblem("", where, "no id"))
+                continue
             if wanted_ids is not None and record_id not in wanted_ids:
                 continue
             if not all(rule.matches(row) for rule in query.filters):

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 import unicodedata
+from collections import Counter
 from datetime import UTC, datetime
 
 import click
@@ -19,6 +20,7 @@ from crmqual.inputs import RowError, assess_row, read_rows, unknown_columns
 from crmqual.model import Account
 from crmqual.outputs import CSV_COLUMNS, canonical, csv_row
 from crmqual.policy import load_policy
+from crmqual.values import Reading, decimal_mark
 
 TABLE = (
     ("id", 12),
@@ -72,6 +74,19 @@ def _table_row(account: Account, a: Assessment) -> str:
     return " ".join(_cell(c, w) for c, (_, w) in zip(cells, TABLE, strict=True)).rstrip()
 
 
+def _summary(as_json: bool, assessed: int, failed: int, unreadable: Counter[str]) -> None:
+    """The counts on stderr: always with --json (one object), otherwise when something was off."""
+    if as_json:
+        counts = {"assessed": assessed, "failed": failed, "unreadable": dict(unreadable)}
+        click.echo(json.dumps({"summary": counts}, ensure_ascii=False), err=True)
+    elif failed or unreadable:
+        line = f"assessed {assessed:,} · failed {failed:,}"
+        if unreadable:
+            fields = ", ".join(f"{f} {n:,}" for f, n in sorted(unreadable.items()))
+            line += f" · unreadable values (assessed as missing): {fields}"
+        click.echo(line, err=True)
+
+
 @click.command()
 @click.argument("input_file", metavar="INPUT")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per account.")
@@ -93,6 +108,16 @@ def _table_row(account: Account, a: Assessment) -> str:
     show_default=True,
     help="Language of --explain.",
 )
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="The file's encoding (utf-8, gb18030, ...); default: detected (BOM, UTF-8, GB18030).",
+)
+@click.option(
+    "--locale",
+    metavar="TAG",
+    help="Read 1,234 / 1.234 as this locale does (en, zh: 1,234.5; de, fr: 1.234,5).",
+)
 def assess(
     input_file: str,
     as_json: bool,
@@ -101,21 +126,31 @@ def assess(
     policy_file: str | None,
     as_of_text: str | None,
     lang: str,
+    encoding: str | None,
+    locale: str | None,
 ) -> None:
     """Assess the accounts in INPUT (CSV or .jsonl; - for CSV on stdin).
 
     Columns are the flat names of the common model (see README, "Input columns").
-    A bad row is reported on stderr with its row number, id and field, and the other
-    rows are still assessed. Exit status: 0 all assessed, 1 some rows failed,
-    2 bad policy or unreadable input.
+    A bad row (a stray quote, a wrong number of cells, a repeated id, an impossible
+    value) is reported on stderr with its row, line, id and why, and the other rows are
+    still assessed; a value that cannot be read is left missing and named in the
+    account's reasons. Problems and counts go to stderr (with --json, the counts as one
+    JSON object). Exit status: 0 all assessed, 1 some rows failed, 2 bad policy or
+    unreadable input.
     """
     if as_json and as_csv:
         raise CliError("choose one of --json and --csv", ExitCode.CONFIG)
     as_of = parse_as_of(as_of_text)
+    try:
+        reading = Reading(decimal=None if locale is None else decimal_mark(locale))
+    except ValueError as exc:
+        raise CliError(f"--locale: {exc}", ExitCode.CONFIG) from None
+    unreadable: Counter[str] = Counter()
     with fail_on_config_error():
         policy = compiled(load_policy(policy_file))
-        rows = read_rows(input_file)
-        failed = found = 0
+        rows = read_rows(input_file, encoding)
+        failed = found = assessed = 0
         out = sys.stdout
         writer = None
         if as_csv:
@@ -124,17 +159,25 @@ def assess(
         elif not as_json and explain_id is None:
             click.echo(" ".join(_cell(n, w) for n, w in TABLE).rstrip())
         checked_columns = False
-        for number, row in rows:
+        for number, line, row in rows:
             if not checked_columns and isinstance(row, dict):
                 for column in unknown_columns(list(row)):
                     click.echo(f"warning: unknown column {column!r} ignored", err=True)
                 checked_columns = True
-            outcome = assess_row(number, row, policy, as_of)
+            outcome = assess_row(number, row, policy, as_of, line=line, reading=reading)
             if isinstance(outcome, RowError):
                 failed += 1
                 click.echo(f"error: {outcome}", err=True)
                 continue
-            account, result = outcome
+            account, result, lost = outcome
+            assessed += 1
+            for u in lost:
+                unreadable[u.source] += 1
+                click.echo(
+                    f"warning: row {number} (id {account.id}) at line {line}: {u};"
+                    " assessed as missing",
+                    err=True,
+                )
             if explain_id is not None:
                 if account.id == explain_id:
                     found += 1
@@ -146,6 +189,7 @@ def assess(
                 out.write("\n")
             else:
                 click.echo(_table_row(account, result))
+    _summary(as_json, assessed, failed, unreadable)
     if explain_id is not None and not found:
         raise CliError(f"no valid account with id {explain_id!r} in {input_file}", ExitCode.CONFIG)
     if failed:

@@ -38,6 +38,9 @@ def print_summary(summary: RunSummary) -> None:
     if summary.events:
         kinds = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(summary.events.items()))
         click.echo(f"  changes: {kinds}")
+    if summary.unreadable:
+        fields = ", ".join(f"{f} {n:,}" for f, n in sorted(summary.unreadable.items()))
+        click.echo(f"  values that could not be read (assessed as missing): {fields}")
     if summary.missing_fields:
         click.echo(
             f"  output fields missing, `crmqual provision` would create: "
@@ -54,10 +57,18 @@ def print_summary(summary: RunSummary) -> None:
 
 
 def print_failures(summary: RunSummary) -> None:
+    """One line per failed record (its problems joined), on stderr."""
+    records: dict[str, list[str]] = {}
     for f in summary.failures:
-        click.echo(f"error: record {f['id']}: {f['field']}: {f['reason']}", err=True)
-    if summary.failed > len(summary.failures):
-        click.echo(f"error: ... {summary.failed - len(summary.failures)} more", err=True)
+        if f["field"] == "(row)":  # a row of the source that is no record at all
+            click.echo(f"error: {f['reason']}" + (f" (id {f['id']})" if f["id"] else ""), err=True)
+            continue
+        records.setdefault(f["id"], []).append(f"{f['field']}: {f['reason']}")
+    for record_id, problems in records.items():
+        click.echo(f"error: record {record_id}: {'; '.join(problems)}", err=True)
+    listed = len(records) + sum(1 for f in summary.failures if f["field"] == "(row)")
+    if summary.failed > listed:
+        click.echo(f"error: ... {summary.failed - listed} more", err=True)
 
 
 @click.command()

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from crmqual.indicators import INDICATORS, Value
-from crmqual.policy import LIMIT_TEXTS, Condition, Policy, Text
+from crmqual.indicators import INDICATORS, Value, inputs_of
+from crmqual.policy import LIMIT_TEXTS, Condition, FieldText, Policy, Text
 
 Test = Callable[[dict[str, Value]], bool]
 
@@ -113,6 +113,11 @@ class CompiledPolicy:
     unbalanced_reason: Reason
     balance_tolerance: float
     max_reasons: int
+    #: Account fields the knock-outs read: an unreadable one fails the record.
+    knockout_inputs: frozenset[str] = frozenset()
+    #: The flag and reason of an account with an unreadable input.
+    unreadable_flag: str | None = None
+    unreadable_reason: FieldText | None = None
 
 
 _OPS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
@@ -164,6 +169,16 @@ def compile_condition(cond: Condition) -> Test:
         return x is not None and compare(x, threshold)
 
     return numeric
+
+
+def condition_inputs(cond: Condition) -> set[str]:
+    """Every account field a condition reads, through the indicators it names."""
+    fields: set[str] = set()
+    for part in (*(cond.any or ()), *(cond.all or ())):
+        fields |= condition_inputs(part)
+    if cond.indicator is not None:
+        fields.update(inputs_of(cond.indicator))
+    return fields
 
 
 def _flag_check(
@@ -270,6 +285,15 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         balance_tolerance=card.balance_tolerance,
         max_reasons=card.max_reasons,
         reason_below=card.reason_below_points,
+        knockout_inputs=frozenset(
+            field for rule in adm.knockouts for field in condition_inputs(rule.when)
+        ),
+        unreadable_flag=(
+            card.unreadable_flag
+            if any(f.code == card.unreadable_flag for f in policy.flags)
+            else None
+        ),
+        unreadable_reason=card.unreadable_reason,
     )
 
 

@@ -142,6 +142,19 @@ class RecordResult:
 
 
 @dataclass(frozen=True)
+class ReadProblem:
+    """A piece of the source that could not be read as a record (a broken file row)."""
+
+    record_id: str  # "" when the id itself cannot be told
+    where: str  # e.g. "row 9 (line 9)"
+    reason: str
+
+    @property
+    def where_and_why(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass(frozen=True)
 class FollowUp:
     """A task for the account's owner about a warning event."""
 
@@ -327,6 +340,14 @@ class Adapter(ABC):
     @abstractmethod
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
         """Pages of native records (each with the id and modified fields)."""
+
+    def read_problems(self) -> list[ReadProblem]:
+        """What earlier reads could not turn into records, each once (then forgotten).
+
+        A CRM's API hands whole records; a file adapter reports its broken rows here, and
+        the sync counts them as failed: nothing a source holds is dropped silently.
+        """
+        return []
 
     def write_batch_for(self, queued: int) -> int:
         """How many records to hand ``write`` at once, given how many a run has queued.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -19,7 +20,8 @@ from typing import Any
 from crmqual.compiled import CompiledPolicy, Reason, compiled
 from crmqual.indicators import Value, indicator_values
 from crmqual.model import Account
-from crmqual.policy import GRADES, Policy
+from crmqual.policy import DEFAULT_UNREADABLE_REASON, GRADES, Policy
+from crmqual.values import Unreadable
 
 __all__ = ["Assessment", "Reason", "assess"]
 
@@ -55,8 +57,14 @@ def assess(
     previous: Assessment | None = None,
     *,
     as_of: datetime,
+    unreadable: Sequence[Unreadable] = (),
 ) -> Assessment:
-    """Assess one account under a policy as of a given moment (never the wall clock)."""
+    """Assess one account under a policy as of a given moment (never the wall clock).
+
+    ``unreadable``: inputs whose values could not be read (missing in ``account``); each
+    becomes a reason naming the field and the raw value, and raises the policy's
+    ``unreadable_flag``.
+    """
     cp = compiled(policy)
     values = indicator_values(account, as_of.date())
 
@@ -119,6 +127,9 @@ def assess(
     exposure = account.current_exposure
     if cp.over_limit_flag and limit is not None and exposure is not None and exposure > limit:
         flags.append(cp.over_limit_flag)
+    if unreadable and cp.unreadable_flag is not None and cp.unreadable_flag not in flags:
+        flags.append(cp.unreadable_flag)
+        flags.sort(key=cp.flag_order.__getitem__)
     downgraded_at = _downgrade(cp, previous, grade, as_of)
     if cp.downgrade_flag and downgraded_at is not None:
         flags.append(cp.downgrade_flag)
@@ -126,6 +137,8 @@ def assess(
 
     if balanced is False:
         findings.append(cp.unbalanced_reason)
+    if unreadable:
+        findings += [_unreadable_reason(cp, u) for u in unreadable]
     room = cp.max_reasons - len(findings)
     if room > 0 and short:
         short.sort(key=_FIRST, reverse=True)  # stable: ties keep the policy's order
@@ -152,6 +165,19 @@ def assess(
         downgraded_at=downgraded_at,
         contributions=tuple(dims),
         indicators=values,
+    )
+
+
+UNREADABLE_CODE = "UNREADABLE_VALUE"
+
+
+def _unreadable_reason(cp: CompiledPolicy, u: Unreadable) -> Reason:
+    text = cp.unreadable_reason or DEFAULT_UNREADABLE_REASON
+    # Rendered here, once: the raw value is an argument of format, never a template.
+    return Reason(
+        UNREADABLE_CODE,
+        text.en.format(field=u.source, value=u.raw),
+        text.zh.format(field=u.source, value=u.raw),
     )
 
 

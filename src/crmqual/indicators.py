@@ -144,6 +144,43 @@ _RAW: tuple[tuple[str, str, str, str], ...] = (
 )
 
 RAW_NAMES: tuple[str, ...] = tuple(r[0] for r in _RAW)
+
+#: The account fields each derived indicator reads (a raw indicator reads its own field).
+DERIVED_INPUTS: dict[str, tuple[str, ...]] = {
+    "debt_ratio": ("total_liabilities", "total_assets"),
+    "equity_ratio": ("equity", "total_assets"),
+    "current_ratio": ("current_assets", "current_liabilities"),
+    "quick_ratio": ("current_assets", "inventory", "current_liabilities"),
+    "net_margin": ("net_income", "revenue"),
+    "roa": ("net_income", "total_assets"),
+    "interest_cover": ("ebit", "interest_expense"),
+    "cash_flow_to_debt": ("net_income", "depreciation", "total_liabilities"),
+    "ebitda_margin": ("ebit", "depreciation", "revenue"),
+    "debt_to_ebitda": ("total_liabilities", "ebit", "depreciation"),
+    "revenue_growth": ("revenue", "prior_revenue"),
+    "altman_z2": (
+        "total_assets",
+        "total_liabilities",
+        "current_assets",
+        "current_liabilities",
+        "retained_earnings",
+        "ebit",
+        "equity",
+    ),
+    "company_age_years": ("founding_date",),
+    "statement_age_months": ("period_end",),
+    "external_score_pct": ("external_score", "external_score_min", "external_score_max"),
+    "abnormal_status": ("business_status",),
+}
+
+
+def inputs_of(indicator: str) -> tuple[str, ...]:
+    """The account fields an indicator is computed from (none for the engine's own)."""
+    if indicator in DERIVED_INPUTS:
+        return DERIVED_INPUTS[indicator]
+    return (indicator,) if indicator in RAW_NAMES else ()
+
+
 _raw = itemgetter(*RAW_NAMES)
 
 INDICATORS: dict[str, Indicator] = {

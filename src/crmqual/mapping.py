@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Collection
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -29,10 +30,12 @@ from crmqual.compiled import Reason
 from crmqual.contract import Adapter, FieldSpec, FieldType, FilterRule, StepKind
 from crmqual.engine import Assessment
 from crmqual.errors import ConfigError, Problem
-from crmqual.inputs import FieldProblem
-from crmqual.model import ACCOUNT_FIELDS
+from crmqual.inputs import RecordProblems as RecordProblems  # raised by read_record
+from crmqual.inputs import read_account
+from crmqual.model import ACCOUNT_FIELDS, Account
 from crmqual.outputs import LIST_SEPARATOR, OUTPUT_NAMES
 from crmqual.policy import GRADES, Policy, Text
+from crmqual.values import Reading, Unreadable, decimal_mark, shown, unit_scale
 from crmqual.yamlfile import read_yaml, validate
 
 
@@ -47,6 +50,9 @@ class InputRule(_Strict):
     const: Any = None
     default: Any = None
     scale: float | None = None  # e.g. 10000 for values kept in 万元
+    unit: str | None = None  # the same said as a unit: 万元, 亿元, 千元, k, m
+    #: How separators are read where they are ambiguous (1,234 / 1.234): en, zh, de, fr...
+    locale: str | None = None
     map: dict[str, Any] | None = None  # native value -> model value
     date_format: str | None = None  # strptime format of a text date
     #: The native field may be absent from the CRM (then the input is always missing).
@@ -56,7 +62,25 @@ class InputRule(_Strict):
     def _source(self) -> InputRule:
         if (self.field is None) == (self.const is None):
             raise ValueError("give exactly one of 'field' or 'const'")
+        if self.scale is not None and self.unit is not None:
+            raise ValueError("give one of 'scale' or 'unit', not both")
+        if self.scale is not None and not (math.isfinite(self.scale) and self.scale > 0):
+            raise ValueError("scale must be a positive finite number")
+        if self.unit is not None:
+            unit_scale(self.unit)  # a ValueError names the unit
+        if self.locale is not None:
+            decimal_mark(self.locale)
         return self
+
+    def reading(self, locale: str | None) -> Reading:
+        """How this input's native values are read (``locale``: the mapping's own)."""
+        scale = unit_scale(self.unit) if self.unit is not None else self.scale
+        own = self.locale or locale
+        return Reading(
+            scale=None if scale == 1 else scale,
+            decimal=None if own is None else decimal_mark(own),
+            date_format=self.date_format,
+        )
 
 
 class OutputRule(_Strict):
@@ -100,6 +124,9 @@ class Mapping(_Strict):
     modified_field: str
     filters: list[FilterSpec] = []
     override_field: str | None = None
+    #: How separators are read where they are ambiguous (1,234 / 1.234), for every input
+    #: that does not declare its own: en, zh, ja (1,234.5), de, fr, ru (1.234,5)...
+    locale: str | None = None
     inputs: dict[str, InputRule]
     outputs: dict[str, OutputRule]
 
@@ -124,9 +151,24 @@ class Mapping(_Strict):
         clash = read & set(fields)
         if clash:
             problems.append(f"outputs: fields also read as inputs: {', '.join(sorted(clash))}")
+        if self.locale is not None:
+            try:
+                decimal_mark(self.locale)
+            except ValueError as exc:
+                problems.append(f"locale: {exc}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @cached_property
+    def readings(self) -> dict[str, Reading]:
+        """How each input's native values are read."""
+        return {name: rule.reading(self.locale) for name, rule in self.inputs.items()}
+
+    @cached_property
+    def sources(self) -> dict[str, str]:
+        """Model field -> the native field it comes from, for naming it in messages."""
+        return native_field_names(self) | {"id": self.id_field}
 
     @cached_property
     def hash(self) -> str:
@@ -230,39 +272,14 @@ def _get(record: MappingABC[str, Any], path: str) -> Any:
     return value
 
 
-class TransformError(ValueError):
-    pass
-
-
-def _transform(rule: InputRule, value: Any) -> Any:
-    if rule.map is not None:
-        key = str(value)
-        if key not in rule.map:
-            raise TransformError(f"{key!r} is not one of the mapped values {sorted(rule.map)}")
-        value = rule.map[key]
-    if rule.date_format is not None and isinstance(value, str):
-        try:
-            value = datetime.strptime(value.strip(), rule.date_format).date()
-        except ValueError:
-            raise TransformError(f"{value!r} does not match {rule.date_format!r}") from None
-    if rule.scale is not None:
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise TransformError(f"{value!r} is not a number") from None
-        if not math.isfinite(number):
-            raise TransformError(f"{value!r} is not a finite number")
-        value = number * rule.scale
-    return value
-
-
-def to_model_row(mapping: Mapping, record: MappingABC[str, Any]) -> dict[str, Any]:
-    """A native record as a flat common-model row, ready for ``Account`` validation.
-
-    Raises a ``RecordProblems`` naming each native field whose value cannot be transformed.
-    """
-    row: dict[str, Any] = {"id": str(record.get(mapping.id_field) or "")}
-    problems = []
+def native_row(
+    mapping: Mapping, record: MappingABC[str, Any]
+) -> tuple[dict[str, Any], tuple[Unreadable, ...]]:
+    """A native record as a flat row of raw values by model field (constants, defaults and
+    ``map:`` applied), and the values ``map:`` does not know. Values are read afterwards,
+    by ``crmqual.values`` (``read_record``), as for a file."""
+    row: dict[str, Any] = {"id": record.get(mapping.id_field)}
+    unmapped = []
     for name, rule in mapping.inputs.items():
         if rule.field is None:
             row[name] = rule.const
@@ -272,19 +289,30 @@ def to_model_row(mapping: Mapping, record: MappingABC[str, Any]) -> dict[str, An
             if rule.default is not None:
                 row[name] = rule.default
             continue
-        try:
-            row[name] = _transform(rule, value)
-        except TransformError as exc:
-            problems.append(FieldProblem(f"{rule.field} ({name})", str(exc)))
-    if problems:
-        raise RecordProblems(tuple(problems))
-    return row
+        if rule.map is not None:
+            key = str(value)
+            if key not in rule.map:
+                why = f"not one of the mapped values {sorted(rule.map)}"
+                unmapped.append(Unreadable(name, rule.field, shown(value), why))
+                continue
+            value = rule.map[key]
+        row[name] = value
+    return row, tuple(unmapped)
 
 
-class RecordProblems(Exception):
-    def __init__(self, problems: tuple[FieldProblem, ...]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{p.field}: {p.reason}" for p in problems))
+def read_record(
+    mapping: Mapping, record: MappingABC[str, Any], today: date, needed: Collection[str] = ()
+) -> tuple[Account, tuple[Unreadable, ...]]:
+    """A native record as an Account, and the inputs that could not be read (left missing).
+
+    Raises ``RecordProblems`` naming each native field at fault when the record cannot be
+    assessed: no id, an unreadable value in ``needed`` (the policy's knock-out inputs), an
+    impossible value.
+    """
+    row, unmapped = native_row(mapping, record)
+    return read_account(
+        row, today, mapping.readings, needed=needed, sources=mapping.sources, unreadable=unmapped
+    )
 
 
 def native_field_names(mapping: Mapping) -> dict[str, str]:

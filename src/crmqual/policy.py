@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import string
 from collections.abc import Mapping
 from importlib import resources
@@ -52,6 +53,29 @@ class Text(_Strict):
                 if field not in (None, "value"):
                     raise ValueError(f"only the placeholder {{value}} is allowed, not {{{field}}}")
         return self
+
+
+class FieldText(_Strict):
+    """A text about one input field: may use ``{field}`` (its name) and ``{value}`` (raw)."""
+
+    en: str = Field(min_length=1)
+    zh: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _only_field_and_value(self) -> FieldText:
+        for lang in (self.en, self.zh):
+            for _, field, _, _ in string.Formatter().parse(lang):
+                if field not in (None, "field", "value"):
+                    raise ValueError(f"only {{field}} and {{value}} are allowed, not {{{field}}}")
+        return self
+
+
+#: The reason an unreadable input gives (reason code ``UNREADABLE_VALUE``) when a policy
+#: written before it existed does not set ``scorecard.unreadable_reason``.
+DEFAULT_UNREADABLE_REASON = FieldText(
+    en="{field}: could not read {value}; assessed as missing.",
+    zh="{field}：无法识别“{value}”，按缺失处理。",
+)
 
 
 class Condition(_Strict):
@@ -161,6 +185,10 @@ class Scorecard(_Strict):
     reason_below_points: float = Field(default=50, ge=0, le=100)
     missing_reason: Text
     unbalanced_reason: Text
+    #: An input whose value could not be read is scored as missing and named in this reason.
+    unreadable_reason: FieldText = DEFAULT_UNREADABLE_REASON
+    #: The flag an account with an unreadable input carries (when the policy defines it).
+    unreadable_flag: str | None = "INCOMPLETE_DATA"
     balance_tolerance: float = Field(default=0.02, ge=0)
 
 
@@ -296,28 +324,56 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                 problems.append(
                     ("grades", "E must start at min_score 0 so every score has a grade")
                 )
-    terms = {t.get("code") for t in _list(data, "payment_terms")}
+    terms = {t.get("code") for t in _list(data, "payment_terms") if _is_key(t.get("code"))}
     grade_terms = _dict(data, "grade_terms")
     for grade, code in grade_terms.items():
-        if code not in terms:
+        if not _is_key(code) or code not in terms:
             problems.append((f"grade_terms.{grade}", f"unknown payment term {code!r}"))
     if grade_terms and sorted(str(g) for g in grade_terms) != list(GRADES):
         problems.append(("grade_terms", "must give terms for A, B, C, D and E"))
     rejected = data.get("rejected_terms")
-    if rejected is not None and rejected not in terms:
+    if rejected is not None and (not _is_key(rejected) or rejected not in terms):
         problems.append(("rejected_terms", f"unknown payment term {rejected!r}"))
     admission = _dict(data, "admission")
-    named = [*(admission.get("conditional_grades") or []), admission.get("knockout_grade", "E")]
+    conditional = admission.get("conditional_grades")
+    named = [
+        *(conditional if isinstance(conditional, list) else []),
+        admission.get("knockout_grade", "E"),
+    ]
     for grade in named:
-        if grade not in GRADES:
+        if not _is_key(grade) or grade not in GRADES:
             problems.append(("admission", f"unknown grade {grade!r}"))
-    codes = [f.get("code") for f in _list(data, "flags")]
+    codes = [str(f.get("code")) for f in _list(data, "flags") if _is_key(f.get("code"))]
     if len(codes) != len(set(codes)):
         problems.append(("flags", "each code may appear once"))
-    names = [d.get("name") for d in _list(_dict(data, "scorecard"), "dimensions")]
+    scorecard = _dict(data, "scorecard")
+    flag = scorecard.get("unreadable_flag")
+    if "unreadable_flag" in scorecard and flag is not None and flag not in codes:
+        problems.append(("scorecard.unreadable_flag", f"no flag with code {flag!r} in flags"))
+    names = [str(d.get("name")) for d in _list(scorecard, "dimensions") if _is_key(d.get("name"))]
     if len(names) != len(set(names)):
         problems.append(("scorecard.dimensions", "each name may appear once"))
-    return problems
+    return problems + non_finite_numbers(data)
+
+
+def _is_key(value: Any) -> bool:
+    """A plain value (a list or mapping where a code belongs is the schema's to report)."""
+    return isinstance(value, str | int | float | bool) or value is None
+
+
+def non_finite_numbers(data: Any, key: str = "") -> list[tuple[str, str]]:
+    """(key, reason) for every NaN or infinite number anywhere in a policy (YAML's .nan,
+    .inf): a limit or threshold that is not a number would break every assessment."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [(key, f"must be a finite number, not {data}")]
+    if isinstance(data, Mapping):
+        found = []
+        for k, v in data.items():
+            found += non_finite_numbers(v, f"{key}.{k}" if key else str(k))
+        return found
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in non_finite_numbers(v, f"{key}.{i}")]
+    return []
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

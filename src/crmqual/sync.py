@@ -29,15 +29,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
-
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import SyncSettings
 from crmqual.contract import Adapter, FollowUp, ReadQuery
 from crmqual.engine import Assessment, assess
 from crmqual.errors import ConfigError, ErrorKind, Problem, QuotaReachedError, exit_code_of_kind
 from crmqual.idset import IdSet
-from crmqual.inputs import field_problems, to_account
 from crmqual.mapping import (
     Labels,
     Mapping,
@@ -46,10 +43,9 @@ from crmqual.mapping import (
     changed_fields,
     check_fields,
     is_overridden,
-    native_field_names,
     outputs_of,
     previous_outputs,
-    to_model_row,
+    read_record,
     to_native,
 )
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
@@ -91,6 +87,8 @@ class RunSummary:
     api_calls: int = 0
     duration_s: float = 0.0
     events: Counter[str] = field(default_factory=Counter)
+    #: Values that could not be read (the input left missing), per field as the CRM names it.
+    unreadable: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
     would_change: list[dict[str, Any]] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
@@ -128,6 +126,7 @@ class RunSummary:
             **self.counts(),
             "duration_s": round(self.duration_s, 3),
             "events": dict(self.events),
+            "unreadable": dict(self.unreadable),
             "failures": self.failures,
             "would_change": self.would_change,
             "missing_fields": self.missing_fields,
@@ -287,7 +286,6 @@ class _Runner:
         self.signpost = signpost
         self.seen = IdSet()
         self.limited = False
-        self.native_names = native_field_names(sync.mapping)
 
     @property
     def dry(self) -> bool:
@@ -301,6 +299,7 @@ class _Runner:
         which would shift the pages of a read sorted by it, and records would be skipped.
         """
         self.read_all(since)
+        self._read_problems()
         if not self.dry:
             self.flush()
 
@@ -396,19 +395,14 @@ class _Runner:
                 )
                 return None
         try:
-            row = to_model_row(m, record)
-            account = to_account(row, self.as_of.date())
+            account, unreadable = read_record(
+                m, record, self.as_of.date(), sync.policy.knockout_inputs
+            )
         except RecordProblems as exc:
             self._failed(record_id, [(p.field, p.reason) for p in exc.problems])
             return None
-        except ValidationError as exc:
-            named = [
-                (f"{self.native_names.get(p.field, p.field)} ({p.field})", p.reason)
-                for p in field_problems(exc)
-            ]
-            self._failed(record_id, named)
-            return None
         self.summary.assessed += 1
+        self.summary.unreadable.update(u.source for u in unreadable)
         previous_canonical: dict[str, Any] | None
         if last is not None and last.outputs.get("assessed_at"):
             previous_canonical = last.outputs
@@ -418,7 +412,7 @@ class _Runner:
         if previous_canonical is not None:
             downgraded = parse_time(previous_canonical.get("downgraded_at"))
             previous = previous_from_canonical(record_id, previous_canonical, downgraded)
-        result = assess(account, sync.policy, previous, as_of=self.as_of)
+        result = assess(account, sync.policy, previous, as_of=self.as_of, unreadable=unreadable)
         native = to_native(m, sync.labels, result)
         stamp = assessed_at_field(m)
         changed = [f for f in changed_fields(m, native, current) if f != stamp]
@@ -533,13 +527,24 @@ class _Runner:
                 self.summary.failures.append(
                     {"id": record_id, "field": field_name, "reason": reason}
                 )
-            log.warning("record %s: %s: %s", record_id, field_name, reason)
+        # Logged at info: the command prints each failed record once, from the summary.
+        log.info("record %s: %s", record_id, "; ".join(f"{f}: {r}" for f, r in problems))
         if not self.dry:
             self.sync.state.record_failures(
                 self.run_id,  # type: ignore[arg-type]
                 self.sync.target,
                 [FailureIn(record_id, f, r, code) for f, r in problems],
             )
+
+    def _read_problems(self) -> None:
+        """Rows the adapter could not read as records (a broken file row): failed, listed."""
+        for p in self.sync.adapter.read_problems():
+            self.summary.failed += 1
+            if len(self.summary.failures) < LISTED:
+                self.summary.failures.append(
+                    {"id": p.record_id, "field": "(row)", "reason": p.where_and_why}
+                )
+            log.info("unreadable row: %s", p.where_and_why)
 
     def _overridden(self, record_id: str, why: str) -> None:
         self.summary.overridden += 1

@@ -87,7 +87,9 @@ def test_quiet_prints_nothing_on_success(backend: FileBackend) -> None:
 
 def test_a_bad_record_exits_1_and_names_id_and_field(backend: FileBackend) -> None:
     cli(backend, "provision")
-    backend.hand_edit("A004", {"total_assets": "12,000"})
+    # Issue 13: "12,000" is no longer a bad value (it is left missing where it cannot be
+    # read); an impossible one still fails the record.
+    backend.hand_edit("A004", {"total_assets": "-12000"})
     code, out, err = cli(backend, "sync")
     assert code == 1
     assert "record A004: total_assets (total_assets)" in err
