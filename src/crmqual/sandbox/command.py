@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import sys
+from pathlib import Path
 
 import click
 
@@ -17,7 +19,7 @@ from crmqual.sandbox.dialects import DIALECTS
 from crmqual.sandbox.faults import FaultProfile, load_profile
 from crmqual.sandbox.observe import format_stats, stats
 from crmqual.sandbox.server import SandboxServer
-from crmqual.sandbox.zoho.backend import ZohoSandbox
+from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.zoho.hosts import ZohoHosts
 from crmqual.sandbox.zoho.quota import DEFAULT_EDITION, EDITIONS, Quota, parse_credits
 from crmqual.sandbox.zoho.scopes import ALL_SCOPES, is_valid
@@ -108,6 +110,19 @@ def seed(
 @click.option(
     "--credits", "credits_text", default=None, help="Daily API credits: a number or 'unlimited'."
 )
+@click.option(
+    "--write-config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write a crmqual.yaml for this sandbox (credentials as ${ZOHO_...} references).",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the sandbox's credentials as `export` lines (owner-only), once it serves.",
+)
 def serve(
     crm: str,
     port: int,
@@ -119,6 +134,8 @@ def serve(
     latency_ms: int | None,
     edition: str | None,
     credits_text: str | None,
+    config_path: str | None,
+    env_file: str | None,
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until killed; print base URLs and credentials."""
     granted = tuple(s.strip() for s in scopes.split(",") if s.strip()) if scopes else ALL_SCOPES
@@ -135,6 +152,10 @@ def serve(
     server = SandboxServer(app, port)
     app.api_domain = server.base_url
     credentials = box.credentials(ZohoHosts.single(server.base_url), granted)
+    if config_path is not None:
+        rehearsal_config(Path(config_path), server.base_url, db)
+    if env_file is not None:  # last: a script waiting for it may start right away
+        rehearsal_env(Path(env_file), credentials)
     if as_json:
         click.echo(json.dumps(credentials.as_dict()))
     else:
@@ -152,6 +173,47 @@ def serve(
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
+
+
+#: What crmqual.yaml names the sandbox's credentials (the same names as for a real org).
+SECRET_NAMES = {
+    "client_id": "ZOHO_CLIENT_ID",
+    "client_secret": "ZOHO_CLIENT_SECRET",
+    "refresh_token": "ZOHO_REFRESH_TOKEN",
+}
+
+
+def rehearsal_config(path: Path, base_url: str, db: str) -> None:
+    """A crmqual.yaml for rehearsing against this sandbox: its hosts, the credentials as
+    environment references like a real org's, a state store beside the file."""
+    secrets = "\n".join(f"  {key}: ${{{name}}}" for key, name in SECRET_NAMES.items())
+    path.write_text(
+        f"""# crmqual configuration for the local Zoho sandbox at {base_url} (database {db}),
+# written by `crmqual sandbox serve --write-config`. The credentials are the sandbox's own,
+# read from the environment like a real org's: source the file `--env-file` wrote.
+# Next: `crmqual check`, `crmqual provision`, `crmqual sync --dry-run`, `crmqual sync`.
+crm: zoho
+target: zoho-sandbox
+connection:
+  accounts_url: {base_url}
+  api_domain: {base_url}
+{secrets}
+  bulk:
+    upload_url: {base_url}
+state: sqlite:///crmqual-sandbox-state.sqlite
+""",
+        encoding="utf-8",
+    )
+
+
+def rehearsal_env(path: Path, credentials: ZohoCredentials) -> None:
+    """The sandbox's credentials as shell `export` lines, owner-only, written atomically."""
+    values = credentials.as_dict()
+    lines = [f"export {name}={shlex.quote(values[key])}" for key, name in SECRET_NAMES.items()]
+    partial = path.with_name(path.name + ".partial")
+    partial.touch(mode=0o600)
+    partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    partial.replace(path)
 
 
 def _profile(faults: str, latency_ms: int | None) -> FaultProfile:
