@@ -11,6 +11,7 @@ import click
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
+from crmqual.cli.plan import print_plan, write_plan_csv
 from crmqual.contract import StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import wanted_fields
@@ -46,14 +47,8 @@ def print_summary(summary: RunSummary) -> None:
             f"  output fields missing, `crmqual provision` would create: "
             f"{', '.join(summary.missing_fields)}"
         )
-    if summary.would_change:
-        click.echo("  would change:")
-        for c in summary.would_change:
-            click.echo(f"    {c['id']}  {c['field']}: {c['from']!r} -> {c['to']!r}")
     if summary.message:
         click.echo(f"  {summary.message}")
-    if summary.dry_run and summary.status == "dry_run":
-        click.echo("next: `crmqual sync` to write these changes")
 
 
 def print_failures(summary: RunSummary) -> None:
@@ -80,7 +75,24 @@ def print_failures(summary: RunSummary) -> None:
 @click.option(
     "--limit", type=click.IntRange(min=1), help="Stop after N accounts (keeps the watermark)."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the summary as one JSON object (with --dry-run: and the whole plan).",
+)
+@click.option(
+    "--csv",
+    "as_csv",
+    is_flag=True,
+    help="With --dry-run: the whole plan as CSV, one row per field that would change.",
+)
+@click.option(
+    "--show",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --dry-run: list at most N records of each kind of change (default: all).",
+)
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option(
     "--as-of",
@@ -94,6 +106,8 @@ def sync(
     full: bool,
     limit: int | None,
     as_json: bool,
+    as_csv: bool,
+    show: int | None,
     quiet: bool,
     as_of_text: str | None,
 ) -> None:
@@ -105,9 +119,13 @@ def sync(
     credentials refused, 4 another run holds the lock, 5 stopped at the API quota (rerun
     later to resume).
     """
+    if (as_csv or show is not None) and not dry_run:
+        raise click.UsageError("--csv and --show go with --dry-run (the plan of a dry run)")
+    if as_csv and as_json:
+        raise click.UsageError("choose one of --json and --csv")
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
     with fail_on_config_error(), open_context(config_path) as ctx:
-        show_progress = sys.stderr.isatty() and not quiet and not as_json
+        show_progress = sys.stderr.isatty() and not quiet and not (as_json or as_csv)
         runner = Sync(
             adapter=ctx.adapter,
             mapping=ctx.mapping,
@@ -122,12 +140,23 @@ def sync(
         if show_progress:
             click.echo("", err=True)
     print_failures(summary)
-    if as_json:
-        click.echo(json.dumps(summary.as_json(), ensure_ascii=False, default=str))
+    if as_csv:
+        write_plan_csv(summary.plan)
+    elif as_json:
+        answer = summary.as_json()
+        if dry_run:
+            answer["plan"] = [r.as_json() for r in summary.plan]
+        click.echo(json.dumps(answer, ensure_ascii=False, default=str))
     elif not quiet:
         print_summary(summary)
+        if dry_run:
+            click.echo("")
+            print_plan(summary.plan, show)
+            if summary.status == "dry_run":
+                click.echo("\nnext: `crmqual sync` to write these changes")
     elif summary.status == "quota":
         click.echo(f"stopped at the API quota: {summary.message}", err=True)
+    summary.plan.close()
     sys.exit(summary.exit_code)
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import SyncSettings
 from crmqual.contract import Adapter, FollowUp, ReadQuery
+from crmqual.dryrun import FIRST_ASSESSMENT, OTHER_CHANGE, DryRunPlan
 from crmqual.engine import Assessment, assess
 from crmqual.errors import ConfigError, ErrorKind, Problem, QuotaReachedError, exit_code_of_kind
 from crmqual.idset import IdSet
@@ -91,6 +92,8 @@ class RunSummary:
     unreadable: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
     would_change: list[dict[str, Any]] = field(default_factory=list)
+    #: A dry run's whole plan (every record that would change), spooled to a temporary file.
+    plan: DryRunPlan = field(default_factory=DryRunPlan, repr=False)
     missing_fields: list[str] = field(default_factory=list)
     watermark: datetime | None = None
     message: str = ""
@@ -439,7 +442,14 @@ class _Runner:
                 summary.events[change.kind] += 1
                 summary.warnings += change.warning
         if self.dry:
+            stamp = assessed_at_field(sync.mapping)
             for plan in plans:
+                first = not plan.current.get(stamp)
+                kinds = [c.kind for c in plan.changes] or [
+                    FIRST_ASSESSMENT if first else OTHER_CHANGE
+                ]
+                fields = [(f, plan.current.get(f), v) for f, v in plan.write.items() if f != stamp]
+                summary.plan.add(plan.record_id, str(plan.account.get("name") or ""), kinds, fields)
                 for f, new in plan.write.items():
                     if len(summary.would_change) < LISTED:
                         summary.would_change.append(
