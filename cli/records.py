@@ -13,7 +13,8 @@ import click
 from crmqual.cli.context import config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.errors import ExitCode
-from crmqual.revert import LISTED, revert_run
+from crmqual.progress import Snapshot, reporter
+from crmqual.revert import LISTED, RevertReport, revert_run
 from crmqual.runscope import run_scope
 from crmqual.state import RunRecord
 
@@ -157,7 +158,18 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     Records changed since the run (by a person or a later run) are left alone and listed.
     Everything is counted; the first 200 of each kind are listed.
     """
-    with fail_on_config_error(), open_context(config_path) as ctx:
+    shown = reporter("crmqual revert", enabled=not as_json)
+
+    def progress(report: RevertReport, examined: int, total: int) -> None:
+        counts = [
+            ("would restore" if dry_run else "restored", report.restored),
+            ("left alone", report.changed_since),
+            ("not found", report.missing),
+            ("failed", report.failed),
+        ]
+        shown.update(Snapshot("checking" if dry_run else "restoring", counts, examined, total))
+
+    with fail_on_config_error(), open_context(config_path) as ctx, shown:
         report = revert_run(
             adapter=ctx.adapter,
             mapping=ctx.mapping,
@@ -166,6 +178,7 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
             run_id=run_id,
             dry_run=dry_run,
             settings=ctx.loaded.config.sync,
+            on_progress=progress,
         )
     code = ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK
     if as_json:
@@ -225,6 +238,11 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
         ) as run:
             run.counts, run.summary = {"deleted": 0}, {"before": before.isoformat()}
             run.start()
-            deleted = state.prune(target, before)
+            with reporter("crmqual prune") as shown:
+                deleted = state.prune(
+                    target,
+                    before,
+                    on_progress=lambda n: shown.update(Snapshot("deleting", [("deleted", n)], n)),
+                )
             run.counts = {"deleted": deleted}
     click.echo(f"{deleted} assessment row(s) {runs_before} deleted")

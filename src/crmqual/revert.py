@@ -13,7 +13,7 @@ counts everything but lists only the first :data:`LISTED` of each kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,13 +71,15 @@ def revert_run(
     run_id: int,
     dry_run: bool,
     settings: SyncSettings | None = None,
+    on_progress: Callable[[RevertReport, int, int], None] | None = None,
 ) -> RevertReport:
     """Undo run ``run_id``; the revert is a run of its own (from its first write), taking
-    over a stale lock after ``settings.lock_stale_minutes`` as a sync does."""
+    over a stale lock after ``settings.lock_stale_minutes`` as a sync does. ``on_progress``
+    hears the report, the records examined and how many the run wrote, after each batch."""
     run = state.get_run(run_id)
     if run is None or run.target != target:
         raise ConfigError([Problem("revert", "RUN_ID", f"no run {run_id} for {target}")])
-    revert = _Revert(adapter, mapping, state, run, dry_run)
+    revert = _Revert(adapter, mapping, state, run, dry_run, on_progress)
     with run_scope(
         state,
         target,
@@ -100,8 +102,10 @@ class _Revert:
         state: StateStore,
         run: RunRecord,
         dry_run: bool,
+        on_progress: Callable[[RevertReport, int, int], None] | None = None,
     ) -> None:
         self.adapter, self.mapping, self.state = adapter, mapping, state
+        self.on_progress = on_progress or (lambda report, done, total: None)
         self.reverted, self.dry_run = run, dry_run
         self.target = run.target
         self.report = RevertReport(run.run_id)
@@ -109,8 +113,9 @@ class _Revert:
 
     def run(self, scope: RunScope) -> None:
         self.scope = scope
-        batch = self.adapter.write_batch_for(self.state.count_written_in_run(self.reverted.run_id))
-        after = 0
+        total = self.state.count_written_in_run(self.reverted.run_id)
+        batch = self.adapter.write_batch_for(total)
+        after = examined = 0
         while rows := self.state.writes_of_run(self.reverted.run_id, after_id=after, limit=batch):
             after = rows[-1].id
             if self.started is not None:  # holding the lock: keep it, or stop here
@@ -120,6 +125,8 @@ class _Revert:
                 self.report.restored += len(restores)
             elif restores:
                 self._write(restores)
+            examined += len(rows)
+            self.on_progress(self.report, examined, total)
         scope.status = "partial" if self.report.failed else "ok"
 
     def _plan(self, rows: Sequence[WriteRow]) -> list[_Restore]:

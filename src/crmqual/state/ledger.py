@@ -3,7 +3,7 @@ failed or abandoned; what a run wrote (for a revert), each account's history, an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -319,14 +319,22 @@ class Ledger(Database):
             ),
         )
 
-    def prune(self, target: str, before: datetime, *, dry_run: bool = False) -> int:
+    def prune(
+        self,
+        target: str,
+        before: datetime,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Delete the assessment rows of runs started before ``before`` that nothing needs any
         more; the number deleted (or, with ``dry_run``, that would be).
 
         Kept whatever their age: every pending row, and each account's newest written row
         (it tells the next sync which values are crmqual's, and what a revert restores).
         Deleted: older written rows of an account, and abandoned and failed rows. Works run by
-        run in id ranges, one transaction each, so a million rows never make one transaction.
+        run in id ranges, one transaction each, so a million rows never make one transaction;
+        ``on_progress`` hears the count so far after each range.
         """
         require_aware(before, "before")
         a, newer = assessments, assessments.alias("newer")
@@ -361,6 +369,8 @@ class Ledger(Database):
                     else:
                         with self._write() as conn:
                             deleted += conn.execute(sa.delete(a).where(*where)).rowcount
+                    if on_progress is not None:
+                        on_progress(deleted)
         return deleted
 
     def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
