@@ -3,7 +3,9 @@
 For every record a run wrote, the CRM's current output values are read; where they still
 are what the run wrote, the values from before the run go back. A record changed since
 (by a person or a later run) is left alone and reported. The revert is itself recorded
-as a run, and its writes as assessments, so the next sync sees its values as crmqual's.
+as a run, and its writes as rows of the ledger, so the next sync sees its values as crmqual's:
+each carries the values put back and, when the ledger still holds the assessment that had
+written them, that assessment's outputs, which the next sync compares with.
 
 A run of any size is undone a batch at a time (the adapter's write batch for the run's
 size): the batch's rows are paged from the state store, its records read by id, its
@@ -178,24 +180,7 @@ class _Revert:
         """Record the batch as pending rows of the revert run, write it, record each result."""
         revert_id, at = self._started()
         self.state.heartbeat(self.target, revert_id)  # still ours after reading: then write
-        self.state.record_pending(
-            revert_id,
-            self.target,
-            [
-                AssessmentIn(  # not an assessment: the values put back, as crmqual's own
-                    account_id=r.row.account_id,
-                    assessed_at=at,
-                    account={},
-                    outputs={},
-                    native=r.row.previous_native,
-                    previous_native=r.current,
-                    policy_version=self.reverted.policy_version,
-                    grade=None,
-                    reasons=[],
-                )
-                for r in restores
-            ],
-        )
+        self.state.record_pending(revert_id, self.target, self._rows(restores, at))
         results = self.adapter.write([(r.row.account_id, r.back) for r in restores])
         ok = [r.record_id for r in results if r.ok]
         bad = [r for r in results if not r.ok]
@@ -208,6 +193,41 @@ class _Revert:
             self.report.note(
                 self.report.failures, {"id": r.record_id, "code": r.code, "message": r.message}
             )
+
+    def _rows(self, restores: list[_Restore], at: datetime) -> list[AssessmentIn]:
+        """The revert's rows: the values put back, as crmqual's own, and the assessment that
+        wrote them when the ledger still has it (so the next sync's monitoring compares with
+        what the CRM shows after the revert, not with the reverted run's outputs)."""
+        earlier = self.state.written_before(
+            self.target, [(r.row.account_id, r.row.id) for r in restores]
+        )
+        rows = []
+        for r in restores:
+            back = r.row.previous_native
+            found = earlier.get(r.row.account_id)
+            if found is not None and (
+                not found.outputs.get("assessed_at")
+                or any(f in found.native for f in changed_fields(self.mapping, found.native, back))
+            ):
+                found = None  # not what goes back (a hand edit between): restore values only
+            rows.append(
+                AssessmentIn(
+                    account_id=r.row.account_id,
+                    assessed_at=at,
+                    account={},
+                    outputs=found.outputs if found is not None else {},
+                    native=back,
+                    previous_native=r.current,
+                    policy_version=(
+                        found.policy_version
+                        if found is not None
+                        else f"revert of run {self.reverted.run_id}"
+                    ),
+                    grade=found.grade if found is not None else None,
+                    reasons=found.reasons if found is not None else [],
+                )
+            )
+        return rows
 
     def _started(self) -> tuple[int, datetime]:
         """The revert's own run and its start on the CRM's clock; started and locked at the

@@ -274,6 +274,31 @@ class Ledger(Database):
                     found[row.account_id] = _assessment(row)
         return found
 
+    def written_before(
+        self, target: str, rows: Sequence[tuple[str, int]]
+    ) -> dict[str, AssessmentRecord]:
+        """For each (account, row id), the account's newest written row older than that row,
+        where one is left (a revert restores what it held). One pair per account."""
+        bound = dict(rows)
+        a = assessments
+        found: dict[str, AssessmentRecord] = {}
+        with self._read() as conn:
+            for chunk in chunks(list(bound)):
+                query = sa.select(a.c.id, a.c.account_id).where(
+                    a.c.target == target,
+                    a.c.status == AssessmentStatus.WRITTEN.value,
+                    a.c.account_id.in_(chunk),
+                    a.c.id < max(bound[i] for i in chunk),
+                )
+                newest: dict[str, int] = {}
+                for row in conn.execute(query):
+                    if row.id < bound[row.account_id] and row.id > newest.get(row.account_id, 0):
+                        newest[row.account_id] = row.id
+                if newest:
+                    chosen = sa.select(a).where(a.c.id.in_(list(newest.values())))
+                    found.update((row.account_id, _assessment(row)) for row in conn.execute(chosen))
+        return found
+
     def history(self, target: str | None, account_id: str) -> list[AssessmentRecord]:
         """Every row of ``account_id`` (in ``target``, or in any target), oldest first."""
         conditions = [assessments.c.account_id == account_id]
