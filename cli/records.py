@@ -7,12 +7,14 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
 from crmqual.cli.context import config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.errors import ExitCode
+from crmqual.mapping import changed_fields
 from crmqual.progress import Snapshot, reporter
 from crmqual.revert import LISTED, RevertReport, revert_run
 from crmqual.runscope import run_scope
@@ -99,6 +101,18 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
+def _shown(value: Any) -> str:
+    return "(empty)" if value in (None, "", []) else str(value)
+
+
+def _assessment_line(out: dict[str, Any]) -> str:
+    return (
+        f"grade {out.get('grade', '-')} score {out.get('score', '-')} "
+        f"status {out.get('status', '-')} limit {out.get('credit_limit', '-')} "
+        f"{out.get('limit_currency') or ''}  flags {','.join(out.get('flags', []))}"
+    )
+
+
 @click.command()
 @click.argument("account_id")
 @config_option
@@ -115,11 +129,24 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
                 err=True,
             )
             sys.exit(ExitCode.CONFIG)
+        kinds = {r.run_id: ctx.state.get_run(r.run_id) for r in rows}
         for row in rows:
+            run = kinds[row.run_id]
+            reverted = run.summary.get("reverted_run") if run and run.kind == "revert" else None
+            put_back = {
+                f: (row.previous_native.get(f), row.native.get(f))
+                for f in changed_fields(ctx.mapping, row.native, row.previous_native)
+            }
             if as_json:
+                revert_fields = {
+                    "reverted_run": reverted,
+                    "restored": {f: new for f, (_, new) in put_back.items()},
+                    "replaced": {f: old for f, (old, _) in put_back.items()},
+                }
                 click.echo(
                     json.dumps(
                         {
+                            "kind": "revert" if reverted is not None else "sync",
                             "assessed_at": row.assessed_at.isoformat(),
                             "status": row.status.value,
                             "run_id": row.run_id,
@@ -127,19 +154,29 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
                             "inputs": row.account,
                             "previous_crm_values": row.previous_native,
                             "policy_version": row.policy_version,
-                        },
+                        }
+                        | (revert_fields if reverted is not None else {}),
                         ensure_ascii=False,
                         default=str,
                     )
                 )
                 continue
             out = row.outputs
-            click.echo(
-                f"{row.assessed_at:%Y-%m-%d %H:%M} run {row.run_id} ({row.status.value}): "
-                f"grade {out.get('grade', '-')} score {out.get('score', '-')} "
-                f"status {out.get('status', '-')} limit {out.get('credit_limit', '-')} "
-                f"{out.get('limit_currency') or ''}  flags {','.join(out.get('flags', []))}"
-            )
+            when = f"{row.assessed_at:%Y-%m-%d %H:%M} run {row.run_id} ({row.status.value})"
+            if reverted is not None:
+                click.echo(f"{when}: revert of run {reverted}, put back:")
+                for f, (old, new) in put_back.items():
+                    click.echo(f"    {f}: {_shown(old)} -> {_shown(new)}")
+                if not out:
+                    click.echo(f"    (the values from before run {reverted})")
+                    continue
+                assessed = str(out.get("assessed_at", ""))[:16].replace("T", " ")
+                click.echo(f"    as assessed {assessed}: {_assessment_line(out)}")
+                for reason in row.reasons:
+                    click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
+                click.echo(f"    policy {row.policy_version}")
+                continue
+            click.echo(f"{when}: {_assessment_line(out)}")
             for reason in row.reasons:
                 click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
             inputs = ", ".join(f"{k}={v}" for k, v in row.account.items() if v is not None)
