@@ -133,13 +133,13 @@ def demo(
         mapping, source = load_mapping(None, "zoho")
     box = ZohoSandbox(where / "sandbox.sqlite")
     say(f"crmqual demo: {accounts:,} companies in a local Zoho CRM sandbox ({where})")
-    with reporter("crmqual demo", enabled=not as_json) as shown:
+    with reporter("crmqual demo", enabled=not as_json) as display:
         seed_zoho(
             box.store,
             accounts,
             seed,
             bad_rate=bad_rate,
-            on_progress=lambda done, total: shown.update(
+            on_progress=lambda done, total: display.update(
                 Snapshot("seeding", [("accounts", done)], done, total)
             ),
         )
@@ -159,7 +159,7 @@ def demo(
                 say(f"  provisioned {len(plan.create)} output fields in Accounts")
 
                 def run(name: str) -> RunSummary:
-                    with reporter(f"crmqual demo: {name}", enabled=not as_json) as shown:
+                    with reporter(f"crmqual demo: {name}", enabled=not as_json) as display:
                         return Sync(
                             adapter=adapter,
                             mapping=mapping,
@@ -167,7 +167,7 @@ def demo(
                             policy=policy,
                             state=state,
                             target=TARGET,
-                            on_progress=lambda s: shown.update(sync_snapshot(s)),
+                            on_progress=lambda s: display.update(sync_snapshot(s)),
                         ).run(SyncRequest(as_of=as_of))
 
                 first = run("first sync")

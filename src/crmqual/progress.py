@@ -184,11 +184,15 @@ class RichReporter(Reporter):
 
     def update(self, snapshot: Snapshot) -> None:
         rate = self.rate.of(snapshot)
-        fields = {"counts": snapshot.text(), "rate": f"{rate:,.0f}/s" if rate else ""}
+        counts, per_second = snapshot.text(), f"{rate:,.0f}/s" if rate else ""
         if self.task is None:
             self.progress.start()
             self.task = self.progress.add_task(
-                snapshot.phase, total=snapshot.total, completed=snapshot.done, **fields
+                snapshot.phase,
+                total=snapshot.total,
+                completed=snapshot.done,
+                counts=counts,
+                rate=per_second,
             )
         elif snapshot.phase != self.phase:
             self.progress.reset(
@@ -196,10 +200,17 @@ class RichReporter(Reporter):
                 total=snapshot.total,
                 completed=snapshot.done,
                 description=snapshot.phase,
-                **fields,
+                counts=counts,
+                rate=per_second,
             )
         else:
-            self.progress.update(self.task, total=snapshot.total, completed=snapshot.done, **fields)
+            self.progress.update(
+                self.task,
+                total=snapshot.total,
+                completed=snapshot.done,
+                counts=counts,
+                rate=per_second,
+            )
         self.phase = snapshot.phase
 
     def close(self) -> None:
