@@ -23,7 +23,13 @@ from crmqual.state import RunRecord
 
 @click.command()
 @config_option
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many runs, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 def runs(config_path: str, limit: int, as_json: bool) -> None:
     """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the

@@ -80,7 +80,17 @@ def revert_run(
     hears the report, the records examined and how many the run wrote, after each batch."""
     run = state.get_run(run_id)
     if run is None or run.target != target:
-        raise ConfigError([Problem("revert", "RUN_ID", f"no run {run_id} for {target}")])
+        raise ConfigError(
+            [
+                Problem(
+                    "revert", "RUN_ID", f"no run {run_id} for {target} (`crmqual runs` lists them)"
+                )
+            ]
+        )
+    if run.kind == "prune":
+        raise ConfigError(
+            [Problem("revert", "RUN_ID", f"run {run_id} is a prune: it wrote nothing to the CRM")]
+        )
     revert = _Revert(adapter, mapping, state, run, dry_run, on_progress)
     with run_scope(
         state,
