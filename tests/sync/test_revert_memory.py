@@ -156,3 +156,30 @@ def test_a_revert_of_a_first_run_leaves_no_assessment_to_compare_with(
     )
     again = make_sync().run(SyncRequest())
     assert again.written == 10 and not again.events  # a baseline again, as the first was
+
+
+def test_after_a_revert_whose_assessment_was_pruned_no_admission_failure_is_invented(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore
+) -> None:
+    """The ledger no longer holds the assessment behind the values put back: the next sync
+    has only the CRM's values, which carry no status, and invents no admission failure."""
+    from datetime import UTC, datetime, timedelta
+
+    from crmqual.compiled import compile_policy
+
+    crm.edit("A001", {"defaults": 1, "overdue_max_days": 120})
+    make_sync().run(SyncRequest())
+
+    def with_new_policy() -> Any:
+        sync = make_sync()
+        policy = sync.policy.policy.model_copy(update={"grade_downgrade_hold_days": 31})
+        sync.policy = compile_policy(policy)
+        return sync
+
+    second = with_new_policy().run(SyncRequest())
+    assert state.prune("memory", datetime.now(UTC) + timedelta(days=1)) == 10
+    report = undo(make_sync, state, second.run_id, dry_run=False)
+    assert report.restored == 10
+    assert state.history("memory", "A001")[-1].outputs == {}
+    third = with_new_policy().run(SyncRequest())
+    assert third.written == 10 and "admission_failed" not in third.events
