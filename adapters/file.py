@@ -75,6 +75,7 @@ class FileAdapter(Adapter):
         client: str = "crmqual",
     ) -> None:
         super().__init__()
+        self._expected: int | None = None  # the records the current read yields
         self.input = Path(connection.input)
         self.output = Path(connection.output)
         self.log_path = self.output.with_name(self.output.name + ".log.jsonl")
@@ -209,9 +210,14 @@ class FileAdapter(Adapter):
             record = dict(row) | outputs.get(record_id, {})
             records.append((modified or datetime.min.replace(tzinfo=UTC), record_id, record))
         records.sort(key=lambda r: (r[0], r[1]))
+        self._expected = len(records) if query.ids is None else None
         size = self.connection.page_size
         for start in range(0, len(records), size):
             yield [record for _, _, record in records[start : start + size]]
+
+    def expected(self, query: ReadQuery) -> int | None:
+        """The records the current full or incremental read yields (known once it began)."""
+        return self._expected if query.ids is None else None
 
     # -- writing ------------------------------------------------------------------------------
     def _write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:

@@ -17,18 +17,39 @@ from typing import Any
 import click
 
 from crmqual.cli.assess import parse_as_of
-from crmqual.cli.errors import fail_on_config_error
+from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.cli.sandbox import require_sandbox
-from crmqual.cli.sync import print_failures
+from crmqual.cli.sync import print_failures, sync_snapshot
 from crmqual.compiled import compiled
 from crmqual.contract import BuildContext
+from crmqual.errors import ExitCode
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import GRADES, load_policy
+from crmqual.progress import Snapshot, reporter
 from crmqual.registry import make_adapter
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
 
 TARGET = "zoho-demo"
+#: What a demo leaves in its folder (SQLite's journal files included).
+DEMO_FILES = tuple(
+    f"{name}{suffix}"
+    for name in ("sandbox.sqlite", "state.sqlite")
+    for suffix in ("", "-journal", "-wal", "-shm")
+)
+
+
+def _prepare(where: Path, fresh: bool) -> None:
+    """A folder with no earlier demo in it: refuse one, or with ``fresh`` delete its files."""
+    earlier = [where / name for name in DEMO_FILES if (where / name).exists()]
+    if earlier and not fresh:
+        raise CliError(
+            f"{where} holds an earlier demo ({', '.join(p.name for p in earlier)}): add --fresh "
+            "to delete it and start clean, or choose another --dir",
+            ExitCode.CONFIG,
+        )
+    for path in earlier:
+        path.unlink()
 
 
 def _line(name: str, s: RunSummary) -> str:
@@ -72,7 +93,13 @@ def _line(name: str, s: RunSummary) -> str:
     "--dir",
     "folder",
     type=click.Path(file_okay=False),
-    help="Where the sandbox and the state go (default: a new temporary folder).",
+    help="Where the sandbox and the state go (default: a new temporary folder). A folder "
+    "holding an earlier demo is refused unless --fresh.",
+)
+@click.option(
+    "--fresh",
+    is_flag=True,
+    help="Delete an earlier demo's sandbox and state in --dir first and start clean.",
 )
 @click.option(
     "--json",
@@ -88,6 +115,7 @@ def demo(
     policy_file: str | None,
     as_of_text: str | None,
     folder: str | None,
+    fresh: bool,
     as_json: bool,
 ) -> None:
     """Seed a local Zoho CRM sandbox, sync it twice, show the grades salespeople would see."""
@@ -97,6 +125,7 @@ def demo(
 
     where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="crmqual-demo-"))
     where.mkdir(parents=True, exist_ok=True)
+    _prepare(where, fresh)
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
     say = (lambda text: None) if as_json else click.echo
     with fail_on_config_error():
@@ -104,7 +133,16 @@ def demo(
         mapping, source = load_mapping(None, "zoho")
     box = ZohoSandbox(where / "sandbox.sqlite")
     say(f"crmqual demo: {accounts:,} companies in a local Zoho CRM sandbox ({where})")
-    seed_zoho(box.store, accounts, seed, bad_rate=bad_rate)
+    with reporter("crmqual demo", enabled=not as_json) as display:
+        seed_zoho(
+            box.store,
+            accounts,
+            seed,
+            bad_rate=bad_rate,
+            on_progress=lambda done, total: display.update(
+                Snapshot("seeding", [("accounts", done)], done, total)
+            ),
+        )
     state = StateStore(f"sqlite:///{where / 'state.sqlite'}")
     try:
         with box.inprocess() as creds:
@@ -120,19 +158,21 @@ def demo(
                 plan = adapter.provision(wanted_fields(mapping, policy.policy))
                 say(f"  provisioned {len(plan.create)} output fields in Accounts")
 
-                def run() -> RunSummary:
-                    return Sync(
-                        adapter=adapter,
-                        mapping=mapping,
-                        mapping_source=source,
-                        policy=policy,
-                        state=state,
-                        target=TARGET,
-                    ).run(SyncRequest(as_of=as_of))
+                def run(name: str) -> RunSummary:
+                    with reporter(f"crmqual demo: {name}", enabled=not as_json) as display:
+                        return Sync(
+                            adapter=adapter,
+                            mapping=mapping,
+                            mapping_source=source,
+                            policy=policy,
+                            state=state,
+                            target=TARGET,
+                            on_progress=lambda s: display.update(sync_snapshot(s)),
+                        ).run(SyncRequest(as_of=as_of))
 
-                first = run()
+                first = run("first sync")
                 say(_line("first sync ", first))
-                second = run()
+                second = run("second sync")
                 say(_line("second sync", second))
             finally:
                 adapter.close()

@@ -20,7 +20,13 @@ from crmqual.http import install_redaction
 
 @click.group()
 @click.version_option(package_name="crmqual")
-@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-v info, -vv debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log detail on stderr: -v crmqual's steps, -vv its debug detail, "
+    "-vvv also the database libraries' (SQLAlchemy, Alembic).",
+)
 def main(verbose: int) -> None:
     """Customer qualification and credit risk, inside the CRM you already use."""
     level = logging.WARNING - 10 * min(verbose, 2)
@@ -29,6 +35,13 @@ def main(verbose: int) -> None:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", handlers=[handler]
     )
+    # Their set-up (Alembic's plugins, SQLAlchemy's statements) is not crmqual's steps.
+    for library in LIBRARIES:
+        logging.getLogger(library).setLevel(logging.NOTSET if verbose >= 3 else logging.WARNING)
+
+
+#: Libraries whose logs only -vvv shows.
+LIBRARIES = ("alembic", "sqlalchemy")
 
 
 for command in (

@@ -7,20 +7,29 @@ import json
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
 from crmqual.cli.context import config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.errors import ExitCode
-from crmqual.revert import LISTED, revert_run
+from crmqual.mapping import changed_fields
+from crmqual.progress import Snapshot, reporter
+from crmqual.revert import LISTED, RevertReport, revert_run
 from crmqual.runscope import run_scope
 from crmqual.state import RunRecord
 
 
 @click.command()
 @config_option
-@click.option("--limit", default=20, show_default=True, help="How many runs, newest first.")
+@click.option(
+    "--limit",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many runs, newest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 def runs(config_path: str, limit: int, as_json: bool) -> None:
     """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the
@@ -98,6 +107,18 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
         click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
+def _shown(value: Any) -> str:
+    return "(empty)" if value in (None, "", []) else str(value)
+
+
+def _assessment_line(out: dict[str, Any]) -> str:
+    return (
+        f"grade {out.get('grade', '-')} score {out.get('score', '-')} "
+        f"status {out.get('status', '-')} limit {out.get('credit_limit', '-')} "
+        f"{out.get('limit_currency') or ''}  flags {','.join(out.get('flags', []))}"
+    )
+
+
 @click.command()
 @click.argument("account_id")
 @config_option
@@ -114,11 +135,24 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
                 err=True,
             )
             sys.exit(ExitCode.CONFIG)
+        kinds = {r.run_id: ctx.state.get_run(r.run_id) for r in rows}
         for row in rows:
+            run = kinds[row.run_id]
+            reverted = run.summary.get("reverted_run") if run and run.kind == "revert" else None
+            put_back = {
+                f: (row.previous_native.get(f), row.native.get(f))
+                for f in changed_fields(ctx.mapping, row.native, row.previous_native)
+            }
             if as_json:
+                revert_fields = {
+                    "reverted_run": reverted,
+                    "restored": {f: new for f, (_, new) in put_back.items()},
+                    "replaced": {f: old for f, (old, _) in put_back.items()},
+                }
                 click.echo(
                     json.dumps(
                         {
+                            "kind": "revert" if reverted is not None else "sync",
                             "assessed_at": row.assessed_at.isoformat(),
                             "status": row.status.value,
                             "run_id": row.run_id,
@@ -126,19 +160,29 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
                             "inputs": row.account,
                             "previous_crm_values": row.previous_native,
                             "policy_version": row.policy_version,
-                        },
+                        }
+                        | (revert_fields if reverted is not None else {}),
                         ensure_ascii=False,
                         default=str,
                     )
                 )
                 continue
             out = row.outputs
-            click.echo(
-                f"{row.assessed_at:%Y-%m-%d %H:%M} run {row.run_id} ({row.status.value}): "
-                f"grade {out.get('grade', '-')} score {out.get('score', '-')} "
-                f"status {out.get('status', '-')} limit {out.get('credit_limit', '-')} "
-                f"{out.get('limit_currency') or ''}  flags {','.join(out.get('flags', []))}"
-            )
+            when = f"{row.assessed_at:%Y-%m-%d %H:%M} run {row.run_id} ({row.status.value})"
+            if reverted is not None:
+                click.echo(f"{when}: revert of run {reverted}, put back:")
+                for f, (old, new) in put_back.items():
+                    click.echo(f"    {f}: {_shown(old)} -> {_shown(new)}")
+                if not out:
+                    click.echo(f"    (the values from before run {reverted})")
+                    continue
+                assessed = str(out.get("assessed_at", ""))[:16].replace("T", " ")
+                click.echo(f"    as assessed {assessed}: {_assessment_line(out)}")
+                for reason in row.reasons:
+                    click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
+                click.echo(f"    policy {row.policy_version}")
+                continue
+            click.echo(f"{when}: {_assessment_line(out)}")
             for reason in row.reasons:
                 click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
             inputs = ", ".join(f"{k}={v}" for k, v in row.account.items() if v is not None)
@@ -157,7 +201,18 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     Records changed since the run (by a person or a later run) are left alone and listed.
     Everything is counted; the first 200 of each kind are listed.
     """
-    with fail_on_config_error(), open_context(config_path) as ctx:
+    shown = reporter("crmqual revert", enabled=not as_json)
+
+    def progress(report: RevertReport, examined: int, total: int) -> None:
+        counts = [
+            ("would restore" if dry_run else "restored", report.restored),
+            ("left alone", report.changed_since),
+            ("not found", report.missing),
+            ("failed", report.failed),
+        ]
+        shown.update(Snapshot("checking" if dry_run else "restoring", counts, examined, total))
+
+    with fail_on_config_error(), open_context(config_path) as ctx, shown:
         report = revert_run(
             adapter=ctx.adapter,
             mapping=ctx.mapping,
@@ -166,6 +221,7 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
             run_id=run_id,
             dry_run=dry_run,
             settings=ctx.loaded.config.sync,
+            on_progress=progress,
         )
     code = ExitCode.RECORDS_FAILED if report.failed else ExitCode.OK
     if as_json:
@@ -225,6 +281,11 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
         ) as run:
             run.counts, run.summary = {"deleted": 0}, {"before": before.isoformat()}
             run.start()
-            deleted = state.prune(target, before)
+            with reporter("crmqual prune") as shown:
+                deleted = state.prune(
+                    target,
+                    before,
+                    on_progress=lambda n: shown.update(Snapshot("deleting", [("deleted", n)], n)),
+                )
             run.counts = {"deleted": deleted}
     click.echo(f"{deleted} assessment row(s) {runs_before} deleted")

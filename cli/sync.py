@@ -15,16 +15,17 @@ from crmqual.cli.plan import print_plan, write_plan_csv
 from crmqual.contract import StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import wanted_fields
+from crmqual.progress import Snapshot, reporter
 from crmqual.sync import RunSummary, Sync, SyncRequest
 
 
-def _progress(summary: RunSummary) -> None:
-    click.echo(
-        f"\rread {summary.read:,} · assessed {summary.assessed:,} · written {summary.written:,}"
-        f" · failed {summary.failed:,}",
-        nl=False,
-        err=True,
-    )
+def sync_snapshot(summary: RunSummary) -> Snapshot:
+    """A sync's progress: its phase and counts (written once it writes)."""
+    counts = [("read", summary.read), ("assessed", summary.assessed)]
+    if summary.phase == "writing":
+        counts.append(("written", summary.written))
+    counts.append(("failed", summary.failed))
+    return Snapshot(summary.phase, counts, summary.phase_done, summary.phase_total)
 
 
 def print_summary(summary: RunSummary) -> None:
@@ -124,8 +125,8 @@ def sync(
     if as_csv and as_json:
         raise click.UsageError("choose one of --json and --csv")
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
-    with fail_on_config_error(), open_context(config_path) as ctx:
-        show_progress = sys.stderr.isatty() and not quiet and not (as_json or as_csv)
+    shown = reporter("crmqual sync", enabled=not quiet and not (as_json or as_csv))
+    with fail_on_config_error(), open_context(config_path) as ctx, shown:
         runner = Sync(
             adapter=ctx.adapter,
             mapping=ctx.mapping,
@@ -134,11 +135,9 @@ def sync(
             state=ctx.state,
             target=ctx.target,
             settings=ctx.loaded.config.sync,
-            on_progress=_progress if show_progress else None,
+            on_progress=lambda s: shown.update(sync_snapshot(s)),
         )
         summary = runner.run(SyncRequest(dry_run=dry_run, full=full, limit=limit, as_of=as_of))
-        if show_progress:
-            click.echo("", err=True)
     print_failures(summary)
     if as_csv:
         write_plan_csv(summary.plan)

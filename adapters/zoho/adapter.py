@@ -128,6 +128,9 @@ class ZohoAdapter(Adapter):
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
         yield from self.transport.read(query)
 
+    def expected(self, query: ReadQuery) -> int | None:
+        return self.transport.expected(query)
+
     def write_batch_for(self, queued: int) -> int:
         return self.transport.write_batch_for(queued)
 

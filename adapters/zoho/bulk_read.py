@@ -242,6 +242,10 @@ class ZohoBulkReader(ZohoReader):
         yield first
         yield from pages
 
+    def expected(self, query: ReadQuery) -> int | None:
+        """The count the current full or incremental read took (None: it took none)."""
+        return None if query.ids is not None else self._counted
+
     def _check_reach(self, since: datetime | None) -> None:
         """The count ``read`` took: past the ceiling (Bulk Read turned off) the read is refused
         before it starts; an unknown count is checked as the read goes."""

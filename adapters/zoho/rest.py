@@ -67,6 +67,9 @@ class RestTransport:
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
         yield from self.reader.read(query)
 
+    def expected(self, query: ReadQuery) -> int | None:
+        return self.reader.expected(query)
+
     def write_batch_for(self, queued: int) -> int:
         """Bulk Write's job size when ``queued`` records make a bulk job cheaper, else 100."""
         return self.bulk.write_batch_for(queued) or self.connection.limits.write_batch

@@ -77,6 +77,9 @@ class SdkTransport:
         self.runtime.forget_fields()  # the SDK types values by its cached metadata
 
     # -- what the CRM is ------------------------------------------------------------------------
+    def expected(self, query: ReadQuery) -> int | None:
+        return None  # the SDK pages without counting first
+
     def write_batch_for(self, queued: int) -> int:
         return self.connection.limits.write_batch
 

@@ -44,6 +44,10 @@ class ZohoTransport(Protocol):
 
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]: ...
 
+    def expected(self, query: ReadQuery) -> int | None:
+        """The count the current read of ``query`` took, if it took one."""
+        ...
+
     def write_batch_for(self, queued: int) -> int: ...
 
     def write(self, updates: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:

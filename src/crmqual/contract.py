@@ -349,6 +349,12 @@ class Adapter(ABC):
         """
         return []
 
+    def expected(self, query: ReadQuery) -> int | None:
+        """How many records the current ``read(query)`` yields in all, when the adapter knows
+        it without another call (a count it took as the read began), for progress displays
+        and their time left; None (the default) when it does not."""
+        return None
+
     def write_batch_for(self, queued: int) -> int:
         """How many records to hand ``write`` at once, given how many a run has queued.
 

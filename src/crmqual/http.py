@@ -290,6 +290,26 @@ def retry_after(
     return max(0.0, (when - current).total_seconds())
 
 
+#: Retry waits longer than this (seconds) are logged as warnings, visible without -v.
+LONG_WAIT = 5.0
+
+
+def waiting_for(wait: float, error: BaseException | None, redactor: Redactor = SECRETS) -> str:
+    """What a retry waits for, e.g. ``waiting 12 s before retrying GET /crm/v8/Accounts
+    (HTTP 429, Retry-After)``."""
+    text = redactor.redact(str(error)) if error is not None else ""
+    where, _, why = text.partition(": ")
+    method, _, url = where.partition(" ")
+    path = urlsplit(url).path if url.startswith(("http://", "https://")) else url
+    target = f"{method} {path}".strip() or "the request"
+    status = getattr(error, "status", None)
+    if status is not None:
+        why = f"HTTP {status}"
+        if getattr(error, "retry_after", None) is not None:
+            why += ", Retry-After"
+    return f"waiting {wait:.0f} s before retrying {target}" + (f" ({why})" if why else "")
+
+
 class _StopAtTotalWait(stop_base):
     """Stop when the waits of one request, the next one included, would pass ``limit``."""
 
@@ -566,6 +586,10 @@ class HttpClient:
     def _log_retry(self, retry_state: RetryCallState) -> None:
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None else None
+        wait = retry_state.upcoming_sleep or 0.0
+        if wait > LONG_WAIT:  # long enough to look stuck: say what it waits for, by default
+            log.warning("%s", waiting_for(wait, error, self.redactor))
+            return
         log.info(
             "retrying in %.1fs (attempt %d): %s",
             retry_state.upcoming_sleep,

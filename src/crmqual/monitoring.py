@@ -64,7 +64,8 @@ def changes(
     since = str(previous.get("assessed_at", ""))
     found: list[tuple[str, str, str]] = []
     old_grade = str(previous.get("grade") or "")
-    if new.status == "rejected" and previous.get("status") != "rejected":
+    # Only from a known status: values rebuilt from the CRM's fields carry none.
+    if new.status == "rejected" and previous.get("status", "rejected") != "rejected":
         found.append((ADMISSION_FAILED, "rejected", "high"))
     if old_grade and new.grade > old_grade:
         found.append((DOWNGRADED, f"{old_grade}->{new.grade}", "high"))

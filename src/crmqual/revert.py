@@ -3,7 +3,9 @@
 For every record a run wrote, the CRM's current output values are read; where they still
 are what the run wrote, the values from before the run go back. A record changed since
 (by a person or a later run) is left alone and reported. The revert is itself recorded
-as a run, and its writes as assessments, so the next sync sees its values as crmqual's.
+as a run, and its writes as rows of the ledger, so the next sync sees its values as crmqual's:
+each carries the values put back and, when the ledger still holds the assessment that had
+written them, that assessment's outputs, which the next sync compares with.
 
 A run of any size is undone a batch at a time (the adapter's write batch for the run's
 size): the batch's rows are paged from the state store, its records read by id, its
@@ -13,7 +15,7 @@ counts everything but lists only the first :data:`LISTED` of each kind.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -71,13 +73,25 @@ def revert_run(
     run_id: int,
     dry_run: bool,
     settings: SyncSettings | None = None,
+    on_progress: Callable[[RevertReport, int, int], None] | None = None,
 ) -> RevertReport:
     """Undo run ``run_id``; the revert is a run of its own (from its first write), taking
-    over a stale lock after ``settings.lock_stale_minutes`` as a sync does."""
+    over a stale lock after ``settings.lock_stale_minutes`` as a sync does. ``on_progress``
+    hears the report, the records examined and how many the run wrote, after each batch."""
     run = state.get_run(run_id)
     if run is None or run.target != target:
-        raise ConfigError([Problem("revert", "RUN_ID", f"no run {run_id} for {target}")])
-    revert = _Revert(adapter, mapping, state, run, dry_run)
+        raise ConfigError(
+            [
+                Problem(
+                    "revert", "RUN_ID", f"no run {run_id} for {target} (`crmqual runs` lists them)"
+                )
+            ]
+        )
+    if run.kind == "prune":
+        raise ConfigError(
+            [Problem("revert", "RUN_ID", f"run {run_id} is a prune: it wrote nothing to the CRM")]
+        )
+    revert = _Revert(adapter, mapping, state, run, dry_run, on_progress)
     with run_scope(
         state,
         target,
@@ -100,8 +114,10 @@ class _Revert:
         state: StateStore,
         run: RunRecord,
         dry_run: bool,
+        on_progress: Callable[[RevertReport, int, int], None] | None = None,
     ) -> None:
         self.adapter, self.mapping, self.state = adapter, mapping, state
+        self.on_progress = on_progress or (lambda report, done, total: None)
         self.reverted, self.dry_run = run, dry_run
         self.target = run.target
         self.report = RevertReport(run.run_id)
@@ -109,8 +125,9 @@ class _Revert:
 
     def run(self, scope: RunScope) -> None:
         self.scope = scope
-        batch = self.adapter.write_batch_for(self.state.count_written_in_run(self.reverted.run_id))
-        after = 0
+        total = self.state.count_written_in_run(self.reverted.run_id)
+        batch = self.adapter.write_batch_for(total)
+        after = examined = 0
         while rows := self.state.writes_of_run(self.reverted.run_id, after_id=after, limit=batch):
             after = rows[-1].id
             if self.started is not None:  # holding the lock: keep it, or stop here
@@ -120,6 +137,8 @@ class _Revert:
                 self.report.restored += len(restores)
             elif restores:
                 self._write(restores)
+            examined += len(rows)
+            self.on_progress(self.report, examined, total)
         scope.status = "partial" if self.report.failed else "ok"
 
     def _plan(self, rows: Sequence[WriteRow]) -> list[_Restore]:
@@ -171,24 +190,7 @@ class _Revert:
         """Record the batch as pending rows of the revert run, write it, record each result."""
         revert_id, at = self._started()
         self.state.heartbeat(self.target, revert_id)  # still ours after reading: then write
-        self.state.record_pending(
-            revert_id,
-            self.target,
-            [
-                AssessmentIn(  # not an assessment: the values put back, as crmqual's own
-                    account_id=r.row.account_id,
-                    assessed_at=at,
-                    account={},
-                    outputs={},
-                    native=r.row.previous_native,
-                    previous_native=r.current,
-                    policy_version=self.reverted.policy_version,
-                    grade=None,
-                    reasons=[],
-                )
-                for r in restores
-            ],
-        )
+        self.state.record_pending(revert_id, self.target, self._rows(restores, at))
         results = self.adapter.write([(r.row.account_id, r.back) for r in restores])
         ok = [r.record_id for r in results if r.ok]
         bad = [r for r in results if not r.ok]
@@ -201,6 +203,41 @@ class _Revert:
             self.report.note(
                 self.report.failures, {"id": r.record_id, "code": r.code, "message": r.message}
             )
+
+    def _rows(self, restores: list[_Restore], at: datetime) -> list[AssessmentIn]:
+        """The revert's rows: the values put back, as crmqual's own, and the assessment that
+        wrote them when the ledger still has it (so the next sync's monitoring compares with
+        what the CRM shows after the revert, not with the reverted run's outputs)."""
+        earlier = self.state.written_before(
+            self.target, [(r.row.account_id, r.row.id) for r in restores]
+        )
+        rows = []
+        for r in restores:
+            back = r.row.previous_native
+            found = earlier.get(r.row.account_id)
+            if found is not None and (
+                not found.outputs.get("assessed_at")
+                or any(f in found.native for f in changed_fields(self.mapping, found.native, back))
+            ):
+                found = None  # not what goes back (a hand edit between): restore values only
+            rows.append(
+                AssessmentIn(
+                    account_id=r.row.account_id,
+                    assessed_at=at,
+                    account={},
+                    outputs=found.outputs if found is not None else {},
+                    native=back,
+                    previous_native=r.current,
+                    policy_version=(
+                        found.policy_version
+                        if found is not None
+                        else f"revert of run {self.reverted.run_id}"
+                    ),
+                    grade=found.grade if found is not None else None,
+                    reasons=found.reasons if found is not None else [],
+                )
+            )
+        return rows
 
     def _started(self) -> tuple[int, datetime]:
         """The revert's own run and its start on the CRM's clock; started and locked at the

@@ -100,6 +100,11 @@ class RunSummary:
 
     #: The kind of the error that ended the run early (quota, lock, CRM), if one did.
     error_kind: ErrorKind | None = None
+    #: For progress displays (not in ``as_json``): the phase, how far it is, out of how many
+    #: (None: unknown; a read knows it when the adapter's ``expected`` does).
+    phase: str = "reading"
+    phase_done: int = 0
+    phase_total: int | None = None
 
     @property
     def exit_code(self) -> int:
@@ -310,6 +315,7 @@ class _Runner:
         m = self.sync.mapping
         query = ReadQuery(fields=m.read_fields, since=since, filters=m.filter_rules)
         for page in self.sync.adapter.read(query):
+            self.summary.phase_total = self.sync.adapter.expected(query)
             if not self.process_page(page):
                 return
         state = self.sync.state
@@ -318,6 +324,9 @@ class _Runner:
         intervals = self.sync.settings.review_intervals()
         again += state.due_accounts(self.sync.target, self.as_of, intervals, intervals["E"])
         ids = [i for i in dict.fromkeys(again) if i not in self.seen]
+        if ids:
+            self.summary.phase, self.summary.phase_done = "reading by id", 0
+            self.summary.phase_total = len(ids)
         per_read = self.sync.adapter.limits().ids_per_read
         for start in range(0, len(ids), per_read):
             chunk = tuple(ids[start : start + per_read])
@@ -340,6 +349,7 @@ class _Runner:
             if len(fresh) >= room:
                 fresh, self.limited = fresh[:room], True
         self.summary.read += len(fresh)
+        self.summary.phase_done += len(fresh)
         self._resolve_pending(fresh)
         last = sync.state.last_written(sync.target, [rid for rid, _ in fresh])
         plans, touched, clean = [], [], []
@@ -500,6 +510,9 @@ class _Runner:
         run_id: int = self.run_id  # type: ignore[assignment]
         stamp = assessed_at_field(m)
         size = sync.settings.batch_size or sync.adapter.write_batch_for(summary.changed)
+        summary.phase, summary.phase_done, summary.phase_total = "writing", 0, summary.changed
+        if summary.changed:
+            sync.on_progress(summary)
         after = 0
         while batch := sync.state.pending_writes_of_run(
             sync.target, run_id, after_id=after, limit=size
@@ -525,6 +538,7 @@ class _Runner:
                     )
             sync.state.heartbeat(sync.target, run_id)
             summary.api_calls = sync.adapter.api_calls - sync.calls_at_start
+            summary.phase_done += len(results)
             sync.on_progress(summary)
 
     # -- reporting ----------------------------------------------------------------------------

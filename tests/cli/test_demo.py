@@ -55,3 +55,22 @@ def test_demo_reports_bad_values_when_asked(tmp_path: Path) -> None:
     assert first["assessed"] == 400
     assert sum(first["unreadable"].values()) > 0
     assert set(first["unreadable"]) <= {"Registered_Capital", "Founding_Date"}
+
+
+def test_demo_dir_with_an_earlier_demo_is_refused_unless_fresh(tmp_path: Path) -> None:
+    """Issue 14: a second demo in the same --dir seeded on top of the first (1,800 of 100
+    accounts read, exit 1). It is refused, naming --fresh; --fresh starts clean."""
+    args = ["demo", "--json", "--accounts", "100", "--dir", str(tmp_path)]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2
+    assert "earlier demo" in again.stderr and "--fresh" in again.stderr
+    assert again.stdout == ""
+    fresh = CliRunner().invoke(main, [*args, "--fresh"])
+    assert fresh.exit_code == 0, fresh.stderr
+    report = json.loads(fresh.stdout)
+    assert (report["first"]["read"], report["first"]["written"]) == (100, 100)
+    assert report["second"]["written"] == 0
+    assert sum(report["grades"].values()) == 100  # every account graded, none twice
+    assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"  # only its own files

@@ -105,3 +105,81 @@ def test_a_record_the_crm_refuses_is_reported_and_the_rest_restored(
     ]
     (revert_run_record,) = [r for r in state.list_runs("memory") if r.mode == "revert"]
     assert revert_run_record.status == "partial"
+
+
+def test_after_a_revert_the_next_sync_compares_with_what_the_crm_shows(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore
+) -> None:
+    """Issue 14: a revert of a policy change, then a sync under that policy, raised
+    `admission_failed` for accounts rejected all along (it compared with a partial rebuild
+    of the CRM's values). It compares with the assessment the revert put back."""
+    from crmqual.compiled import compile_policy
+
+    crm.edit("A001", {"defaults": 1, "overdue_max_days": 120})  # rejected from the start
+    first = make_sync().run(SyncRequest())
+    assert crm.records["A001"]["crmqual_status"] == "rejected"
+
+    def with_new_policy() -> Any:
+        sync = make_sync()
+        policy = sync.policy.policy.model_copy(update={"grade_downgrade_hold_days": 31})
+        sync.policy = compile_policy(policy)
+        return sync
+
+    second = with_new_policy().run(SyncRequest())
+    assert second.written == 10 and "admission_failed" not in second.events
+    report = undo(make_sync, state, second.run_id, dry_run=False)
+    assert report.restored == 10
+
+    (row,) = [r for r in state.history("memory", "A001") if r.run_id == report.revert_run_id]
+    (original,) = [r for r in state.history("memory", "A001") if r.run_id == first.run_id]
+    assert row.outputs == original.outputs  # what the CRM shows again, as an assessment
+    assert row.policy_version == original.policy_version
+
+    third = with_new_policy().run(SyncRequest())
+    assert third.written == 10
+    assert set(third.events) <= set(second.events), (third.events, second.events)
+    assert "admission_failed" not in third.events
+
+
+def test_a_revert_of_a_first_run_leaves_no_assessment_to_compare_with(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore
+) -> None:
+    crm.edit("A001", {"defaults": 1, "overdue_max_days": 120})
+    first = make_sync().run(SyncRequest())
+    report = undo(make_sync, state, first.run_id, dry_run=False)
+    assert report.restored == 10
+    row = state.history("memory", "A001")[-1]
+    assert (row.run_id, row.outputs, row.policy_version) == (
+        report.revert_run_id,
+        {},
+        f"revert of run {first.run_id}",
+    )
+    again = make_sync().run(SyncRequest())
+    assert again.written == 10 and not again.events  # a baseline again, as the first was
+
+
+def test_after_a_revert_whose_assessment_was_pruned_no_admission_failure_is_invented(
+    make_sync: MakeSync, crm: MemoryCrm, state: StateStore
+) -> None:
+    """The ledger no longer holds the assessment behind the values put back: the next sync
+    has only the CRM's values, which carry no status, and invents no admission failure."""
+    from datetime import UTC, datetime, timedelta
+
+    from crmqual.compiled import compile_policy
+
+    crm.edit("A001", {"defaults": 1, "overdue_max_days": 120})
+    make_sync().run(SyncRequest())
+
+    def with_new_policy() -> Any:
+        sync = make_sync()
+        policy = sync.policy.policy.model_copy(update={"grade_downgrade_hold_days": 31})
+        sync.policy = compile_policy(policy)
+        return sync
+
+    second = with_new_policy().run(SyncRequest())
+    assert state.prune("memory", datetime.now(UTC) + timedelta(days=1)) == 10
+    report = undo(make_sync, state, second.run_id, dry_run=False)
+    assert report.restored == 10
+    assert state.history("memory", "A001")[-1].outputs == {}
+    third = with_new_policy().run(SyncRequest())
+    assert third.written == 10 and "admission_failed" not in third.events

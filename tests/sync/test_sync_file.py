@@ -153,6 +153,36 @@ def test_runs_history_and_revert(backend: FileBackend) -> None:
     assert outputs["A001"]["crmqual_status"] != "rejected"
 
 
+def test_history_shows_a_revert_as_a_revert(backend: FileBackend) -> None:
+    """Issue 14: a revert's row read `grade - score - status - limit -` with the reverted
+    run's policy; it says what was put back, from which run, and the assessment restored."""
+    cli(backend, "provision")
+    _, first = sync_json(backend)
+    backend.hand_edit("A001", {"overdue_max_days": 120, "overdue_count": 9, "defaults": 1})
+    _, second = sync_json(backend)
+    code, out, _ = cli(backend, "revert", str(second["run_id"]))
+    assert code == 0
+    code, out, _ = cli(backend, "history", "A001")
+    assert code == 0
+    lines = out.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if "revert of run" in line]
+    assert f"revert of run {second['run_id']}, put back:" in lines[at]
+    assert "grade -" not in out
+    assert any(line.strip().startswith("crmqual_status: rejected -> ") for line in lines[at:])
+    first_line = next(line for line in lines if f"run {first['run_id']} (written)" in line)
+    restored = next(line for line in lines[at:] if "as assessed" in line)
+    assert restored.split(": ", 1)[1] == first_line.split("): ", 1)[1]
+    code, out, _ = cli(backend, "history", "A001", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["kind"] for r in rows] == ["sync", "sync", "revert"]
+    assert rows[2]["reverted_run"] == second["run_id"]
+    assert rows[2]["restored"]["crmqual_status"] == rows[0]["outputs"]["status"]
+    assert rows[2]["replaced"]["crmqual_status"] == "rejected"
+    assert rows[2]["outputs"] == rows[0]["outputs"]
+    _, third = sync_json(backend, "--full")  # the file's records keep their modified time
+    assert third["written"] == 1 and set(third["events"]) <= set(second["events"])
+
+
 def test_prune_keeps_what_the_next_sync_needs(backend: FileBackend) -> None:
     cli(backend, "provision")
     sync_json(backend)

@@ -256,3 +256,20 @@ def test_calls_are_counted_per_endpoint(rsps: responses.RequestsMock, sleeps: li
     http.request("POST", URL)
     assert http.counter.by_endpoint == {"GET things": 2, "POST /api/things": 1}
     assert http.counter.total == 3
+
+
+def test_a_long_retry_wait_says_what_it_waits_for_by_default(
+    rsps: responses.RequestsMock, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 14: a wait over 5 s is a warning (shown without -v) naming the call and why."""
+    caplog.set_level(logging.WARNING, logger="crmqual.http")
+    rsps.get(URL, status=429, headers={"Retry-After": "12"})
+    rsps.get(URL, status=503)
+    rsps.get(URL, json={})
+    http = client(sleeps, settings=HttpSettings(max_attempts=4, max_total_wait=60, jitter=False))
+    http.request("GET", URL + "?page=2")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage() for r in warnings] == [
+        "waiting 12 s before retrying GET /api/things (HTTP 429, Retry-After)"
+    ]
+    assert sleeps[0] == 12 and sleeps[1] <= 5  # the short backoff stays at INFO

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from crmqual.errors import ConfigError
+from crmqual.progress import Snapshot, reporter
 from crmqual.sandbox.dialects import DIALECTS
 from crmqual.sandbox.faults import FaultProfile, load_profile
 from crmqual.sandbox.observe import format_stats, stats
@@ -73,7 +74,17 @@ def seed(
 ) -> None:
     """Fill the sandbox with companies in English and Chinese (and the custom input fields)."""
     box = ZohoSandbox(db)
-    added = seed_zoho(box.store, accounts, seed_value, missing_rate=missing_rate, bad_rate=bad_rate)
+    with reporter(f"seeding {db}") as shown:
+        added = seed_zoho(
+            box.store,
+            accounts,
+            seed_value,
+            missing_rate=missing_rate,
+            bad_rate=bad_rate,
+            on_progress=lambda done, total: shown.update(
+                Snapshot("seeding", [("accounts", done)], done, total)
+            ),
+        )
     click.echo(
         f"seeded {added} {crm} accounts into {db} "
         f"({len(CUSTOM_FIELDS)} custom input fields declared; {box.count()} accounts in total)"

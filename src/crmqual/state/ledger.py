@@ -3,7 +3,7 @@ failed or abandoned; what a run wrote (for a revert), each account's history, an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -274,6 +274,31 @@ class Ledger(Database):
                     found[row.account_id] = _assessment(row)
         return found
 
+    def written_before(
+        self, target: str, rows: Sequence[tuple[str, int]]
+    ) -> dict[str, AssessmentRecord]:
+        """For each (account, row id), the account's newest written row older than that row,
+        where one is left (a revert restores what it held). One pair per account."""
+        bound = dict(rows)
+        a = assessments
+        found: dict[str, AssessmentRecord] = {}
+        with self._read() as conn:
+            for chunk in chunks(list(bound)):
+                query = sa.select(a.c.id, a.c.account_id).where(
+                    a.c.target == target,
+                    a.c.status == AssessmentStatus.WRITTEN.value,
+                    a.c.account_id.in_(chunk),
+                    a.c.id < max(bound[i] for i in chunk),
+                )
+                newest: dict[str, int] = {}
+                for row in conn.execute(query):
+                    if row.id < bound[row.account_id] and row.id > newest.get(row.account_id, 0):
+                        newest[row.account_id] = row.id
+                if newest:
+                    chosen = sa.select(a).where(a.c.id.in_(list(newest.values())))
+                    found.update((row.account_id, _assessment(row)) for row in conn.execute(chosen))
+        return found
+
     def history(self, target: str | None, account_id: str) -> list[AssessmentRecord]:
         """Every row of ``account_id`` (in ``target``, or in any target), oldest first."""
         conditions = [assessments.c.account_id == account_id]
@@ -319,14 +344,22 @@ class Ledger(Database):
             ),
         )
 
-    def prune(self, target: str, before: datetime, *, dry_run: bool = False) -> int:
+    def prune(
+        self,
+        target: str,
+        before: datetime,
+        *,
+        dry_run: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> int:
         """Delete the assessment rows of runs started before ``before`` that nothing needs any
         more; the number deleted (or, with ``dry_run``, that would be).
 
         Kept whatever their age: every pending row, and each account's newest written row
         (it tells the next sync which values are crmqual's, and what a revert restores).
         Deleted: older written rows of an account, and abandoned and failed rows. Works run by
-        run in id ranges, one transaction each, so a million rows never make one transaction.
+        run in id ranges, one transaction each, so a million rows never make one transaction;
+        ``on_progress`` hears the count so far after each range.
         """
         require_aware(before, "before")
         a, newer = assessments, assessments.alias("newer")
@@ -361,6 +394,8 @@ class Ledger(Database):
                     else:
                         with self._write() as conn:
                             deleted += conn.execute(sa.delete(a).where(*where)).rowcount
+                    if on_progress is not None:
+                        on_progress(deleted)
         return deleted
 
     def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:

@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import os
 import random
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -185,6 +186,7 @@ def seed_zoho(
     missing_rate: float = 0.10,
     bad_rate: float = 0.0,
     workers: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Add `accounts` companies (and the custom fields, if missing); returns how many.
 
@@ -192,6 +194,7 @@ def seed_zoho(
     file). `missing_rate` and `bad_rate` are the shares of accounts with some inputs missing
     and with one malformed text value (`seed_defects`). `workers` processes make the rows
     while this one writes them (default: one per CPU beyond the first; 0 makes them here).
+    `on_progress` hears how many are in and of how many, after each chunk.
     """
     from crmqual.sandbox.clock import SandboxClock
 
@@ -206,13 +209,22 @@ def seed_zoho(
     jobs = _jobs(seed, accounts, ids[0], instant, missing_rate, bad_rate)
     if workers is None:
         workers = max(0, (os.cpu_count() or 1) - 1) if len(jobs) > 2 else 0
+    done = 0
+
+    def insert(rows: list[Row]) -> None:
+        nonlocal done
+        store.insert_rows(MODULE, rows)
+        done += len(rows)
+        if on_progress is not None:
+            on_progress(done, accounts)
+
     with store.bulk_load():
         if workers == 0:
             for job in jobs:
-                store.insert_rows(MODULE, chunk_rows(job))
+                insert(chunk_rows(job))
         else:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
             with pool:
                 for rows in pool.map(chunk_rows, jobs):
-                    store.insert_rows(MODULE, rows)
+                    insert(rows)
     return accounts
