@@ -26,7 +26,10 @@ def runs(config_path: str, limit: int, as_json: bool) -> None:
     """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the
     error a failed run ended with."""
     rows: list[tuple[str, ...]] = []
-    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+    with (
+        fail_on_config_error(as_json=as_json),
+        open_context(config_path, with_adapter=False) as ctx,
+    ):
         for run in ctx.state.list_runs(ctx.target, limit=limit):
             if as_json:
                 click.echo(
@@ -105,7 +108,10 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None:
     """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons."""
-    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+    with (
+        fail_on_config_error(as_json=as_json),
+        open_context(config_path, with_adapter=False) as ctx,
+    ):
         rows = ctx.state.history(ctx.target, account_id)
         if not rows:
             click.echo(
@@ -157,7 +163,7 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     Records changed since the run (by a person or a later run) are left alone and listed.
     Everything is counted; the first 200 of each kind are listed.
     """
-    with fail_on_config_error(), open_context(config_path) as ctx:
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
         report = revert_run(
             adapter=ctx.adapter,
             mapping=ctx.mapping,

@@ -92,10 +92,10 @@ def sync(
     review, those that failed before, and those a killed run left half done. Exit status:
     0 all good, 1 some records failed, 2 configuration error, 3 CRM unreachable or
     credentials refused, 4 another run holds the lock, 5 stopped at the API quota (rerun
-    later to resume).
+    later to resume), 6 the state store failed (free disk space or check its server, rerun).
     """
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
-    with fail_on_config_error(), open_context(config_path) as ctx:
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
         show_progress = sys.stderr.isatty() and not quiet and not as_json
         runner = Sync(
             adapter=ctx.adapter,

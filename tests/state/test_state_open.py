@@ -183,7 +183,7 @@ def test_unreachable_database_error_hides_the_password(caplog: pytest.LogCapture
     assert "crmqual:***@127.0.0.1:1/nowhere" in str(raised.value)
     assert "s3cret-pw" not in caplog.text
     assert isinstance(raised.value, CrmqualError)
-    assert raised.value.exit_code == ExitCode.CONFIG
+    assert raised.value.exit_code == ExitCode.STATE_STORE
 
 
 def test_repr_hides_the_password() -> None:
