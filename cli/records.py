@@ -107,13 +107,15 @@ def _print_table(rows: list[tuple[str, ...]]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per assessment.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None:
-    """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons."""
+    """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons, and every
+    run that left it alone (its override field set, or changed by hand), with why."""
     with (
         fail_on_config_error(as_json=as_json),
         open_context(config_path, with_adapter=False) as ctx,
     ):
         rows = ctx.state.history(ctx.target, account_id)
-        if not rows:
+        left_alone = ctx.state.left_alone(ctx.target, account_id)
+        if not rows and not left_alone:
             click.echo(
                 f"no assessments of {account_id} in the state store of {ctx.target}: check the "
                 "id (the CRM's record id) and the configuration (-c)",
@@ -150,6 +152,20 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
             inputs = ", ".join(f"{k}={v}" for k, v in row.account.items() if v is not None)
             click.echo(f"    inputs: {inputs}")
             click.echo(f"    policy {row.policy_version}")
+        for left in left_alone:  # runs that did not assess it: the override, or a hand edit
+            if as_json:
+                item = {
+                    "left_alone_at": left.created_at.isoformat(),
+                    "status": "left_alone",
+                    "run_id": left.run_id,
+                    "reason": left.reason,
+                }
+                click.echo(json.dumps(item, ensure_ascii=False))
+            else:
+                click.echo(
+                    f"{left.created_at:%Y-%m-%d %H:%M} run {left.run_id} left it alone: "
+                    f"{left.reason}"
+                )
 
 
 @click.command()

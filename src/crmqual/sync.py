@@ -10,7 +10,8 @@ One run, for one target (a CRM org behind an adapter):
    no extra read. Rows still *pending* from a killed run are resolved first: CRM values
    that match a pending write are crmqual's own (recorded as written), others abandoned
    and redone. Records whose override field is set, or whose outputs a person changed
-   since crmqual last wrote them, are left alone and reported.
+   since crmqual last wrote them, are left alone: listed in the summary (``left_alone``,
+   the first 200) and recorded with why, for ``crmqual history``.
 3. Changed records are written in the adapter's batch size. Before each batch is sent,
    what it will write is recorded as pending (with its warning events, whose ids are
    stable); after it, each record's result. The watermark moves only after a page is
@@ -60,7 +61,7 @@ from crmqual.times import parse_time
 
 log = logging.getLogger("crmqual.sync")
 
-#: How many failures and dry-run changes a summary lists in full.
+#: How many failures, records left alone and dry-run changes a summary lists in full.
 LISTED = 200
 
 
@@ -92,6 +93,8 @@ class RunSummary:
     duration_s: float = 0.0
     events: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: Records left alone (``overridden`` counts them all): ``{"id", "reason"}``.
+    left_alone: list[dict[str, Any]] = field(default_factory=list)
     would_change: list[dict[str, Any]] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
     watermark: datetime | None = None
@@ -129,6 +132,7 @@ class RunSummary:
             "duration_s": round(self.duration_s, 3),
             "events": dict(self.events),
             "failures": self.failures,
+            "left_alone": self.left_alone,
             "would_change": self.would_change,
             "missing_fields": self.missing_fields,
             "watermark": self.watermark.isoformat() if self.watermark else None,
@@ -287,6 +291,7 @@ class _Runner:
         self.signpost = signpost
         self.seen = IdSet()
         self.limited = False
+        self.left_alone: list[tuple[str, str]] = []  # of the page being processed
         self.native_names = native_field_names(sync.mapping)
 
     @property
@@ -339,6 +344,7 @@ class _Runner:
                 fresh, self.limited = fresh[:room], True
         self.summary.read += len(fresh)
         self._resolve_pending(fresh)
+        self.left_alone = []
         last = sync.state.last_written(sync.target, [rid for rid, _ in fresh])
         plans, touched, clean = [], [], []
         for record_id, record in fresh:
@@ -353,6 +359,7 @@ class _Runner:
                 plans.append(plan)
         self._queue(plans)
         if not self.dry:
+            sync.state.record_left_alone(self.run_id, sync.target, self.left_alone)  # type: ignore[arg-type]
             sync.state.touch_accounts(sync.target, touched)
             sync.state.resolve_failures(sync.target, clean)
             sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
@@ -544,6 +551,9 @@ class _Runner:
     def _overridden(self, record_id: str, why: str) -> None:
         self.summary.overridden += 1
         self.summary.events[OVERRIDDEN] += 1
+        if len(self.summary.left_alone) < LISTED:
+            self.summary.left_alone.append({"id": record_id, "reason": why})
+        self.left_alone.append((record_id, why))
         log.info("record %s left alone: %s", record_id, why)
 
     # -- follow-ups ---------------------------------------------------------------------------
