@@ -108,7 +108,7 @@ def check(config_path: str, as_json: bool, verbose: bool) -> None:
     failed, 2 a field of the mapping is missing (or the configuration is invalid), 3
     credentials, scopes or the CRM failed.
     """
-    with fail_on_config_error(), open_context(config_path) as ctx:
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
         report = run_checks(ctx)
         code = report.exit_code
         if as_json:

@@ -35,7 +35,10 @@ def runs(config_path: str, limit: int, as_json: bool) -> None:
     """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the
     error a failed run ended with."""
     rows: list[tuple[str, ...]] = []
-    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+    with (
+        fail_on_config_error(as_json=as_json),
+        open_context(config_path, with_adapter=False) as ctx,
+    ):
         for run in ctx.state.list_runs(ctx.target, limit=limit):
             if as_json:
                 click.echo(
@@ -125,10 +128,15 @@ def _assessment_line(out: dict[str, Any]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per assessment.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None:
-    """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons."""
-    with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
+    """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons, and every
+    run that left it alone (its override field set, or changed by hand), with why."""
+    with (
+        fail_on_config_error(as_json=as_json),
+        open_context(config_path, with_adapter=False) as ctx,
+    ):
         rows = ctx.state.history(ctx.target, account_id)
-        if not rows:
+        left_alone = ctx.state.left_alone(ctx.target, account_id)
+        if not rows and not left_alone:
             click.echo(
                 f"no assessments of {account_id} in the state store of {ctx.target}: check the "
                 "id (the CRM's record id) and the configuration (-c)",
@@ -188,6 +196,20 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
             inputs = ", ".join(f"{k}={v}" for k, v in row.account.items() if v is not None)
             click.echo(f"    inputs: {inputs}")
             click.echo(f"    policy {row.policy_version}")
+        for left in left_alone:  # runs that did not assess it: the override, or a hand edit
+            if as_json:
+                item = {
+                    "left_alone_at": left.created_at.isoformat(),
+                    "status": "left_alone",
+                    "run_id": left.run_id,
+                    "reason": left.reason,
+                }
+                click.echo(json.dumps(item, ensure_ascii=False))
+            else:
+                click.echo(
+                    f"{left.created_at:%Y-%m-%d %H:%M} run {left.run_id} left it alone: "
+                    f"{left.reason}"
+                )
 
 
 @click.command()
@@ -212,7 +234,7 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
         ]
         shown.update(Snapshot("checking" if dry_run else "restoring", counts, examined, total))
 
-    with fail_on_config_error(), open_context(config_path) as ctx, shown:
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx, shown:
         report = revert_run(
             adapter=ctx.adapter,
             mapping=ctx.mapping,

@@ -118,7 +118,7 @@ def sync(
     review, those that failed before, and those a killed run left half done. Exit status:
     0 all good, 1 some records failed, 2 configuration error, 3 CRM unreachable or
     credentials refused, 4 another run holds the lock, 5 stopped at the API quota (rerun
-    later to resume).
+    later to resume), 6 the state store failed (free disk space or check its server, rerun).
     """
     if (as_csv or show is not None) and not dry_run:
         raise click.UsageError("--csv and --show go with --dry-run (the plan of a dry run)")
@@ -126,7 +126,7 @@ def sync(
         raise click.UsageError("choose one of --json and --csv")
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
     shown = reporter("crmqual sync", enabled=not quiet and not (as_json or as_csv))
-    with fail_on_config_error(), open_context(config_path) as ctx, shown:
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx, shown:
         runner = Sync(
             adapter=ctx.adapter,
             mapping=ctx.mapping,

@@ -3,7 +3,8 @@
 An access token lives an hour (zoho.md 3.2). It is refreshed ``margin`` seconds before it
 expires, and again when Zoho refuses it in the middle of a run (``INVALID_TOKEN``): under a
 lock, with the expiry and the refused token checked again inside it, so that parallel calls
-refreshing at once mint one token, not one each (Zoho allows ten mints per ten minutes).
+refreshing at once mint one token, not one each (Zoho allows ten mints per ten minutes; a
+throttled mint, "Access Denied", stops the run as a quota does: exit 5, rerun later).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from crmqual.errors import AuthError, CrmUnavailableError
+from crmqual.errors import AuthError, CrmUnavailableError, QuotaReachedError
 from crmqual.http import SECRETS, HttpClient
 
 HEADER_PREFIX = "Zoho-oauthtoken "
@@ -94,7 +95,14 @@ class ZohoTokens:
         token = body.get("access_token")
         if not isinstance(token, str) or not token:
             error = str(body.get("error") or f"HTTP {response.status_code}")
-            reason = _TOKEN_ERRORS.get(error, "no access token in the answer")
+            # Zoho spells its throttle answer "Access Denied" (zoho.md 3.2)
+            key = "_".join(error.lower().split())
+            reason = _TOKEN_ERRORS.get(key, "no access token in the answer")
+            if key == "access_denied":  # a quota, not refused credentials: rerun later
+                raise QuotaReachedError(
+                    f"Zoho refused to mint an access token at {self.token_url}: {error} "
+                    f"({reason}); the next run resumes"
+                )
             raise AuthError(
                 f"Zoho refused to mint an access token at {self.token_url}: {error} ({reason})"
             )

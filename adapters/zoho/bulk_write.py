@@ -121,7 +121,12 @@ class BulkWrite:
                 }
             ],
         }
-        created = self.api.call("POST", WRITE_PATH, json=body, endpoint=f"POST {WRITE_PATH}")
+        # Never created twice: a job whose answer was lost may be running (its records would
+        # be written twice). The error ends the run; its pending rows are settled by the next
+        # run, which re-reads them and writes only those that do not carry the values.
+        created = self.api.call(
+            "POST", WRITE_PATH, json=body, endpoint=f"POST {WRITE_PATH}", resend=False
+        )
         made = created.body.get("details") if isinstance(created.body, dict) else None
         job_id = made.get("id") if isinstance(made, dict) else None
         if job_id is None or not str(job_id):

@@ -5,6 +5,7 @@ Write (``bulk_write``)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,9 @@ from crmqual.adapters.zoho.read import MODIFIED, chunks
 from crmqual.adapters.zoho.transfers import Transfers
 from crmqual.contract import ReadQuery, RecordResult
 from crmqual.errors import ApiError
+from crmqual.http import Operation
+
+log = logging.getLogger(__name__)
 
 
 class RestTransport:
@@ -89,6 +93,42 @@ class RestTransport:
         """Nothing to release."""
 
     def _put(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> list[RecordResult]:
+        """One PUT of up to 100 records, never resent blindly.
+
+        Sent with ``resend=False`` as one operation under the HTTP client's retry policy:
+        when its answer is lost after Zoho may have applied it (a dropped connection, a read
+        timeout, a 5xx), the records still unsettled are re-read by id first (``reconcile``);
+        those that already carry every value sent are done, and only the others are sent
+        again, within the policy's attempts. A failed re-read ends the operation with the
+        original error and sends nothing more (the sync's next run settles those records).
+        """
+        unsettled = list(batch)
+        settled: dict[str, RecordResult] = {}
+
+        def in_order(found: Mapping[str, RecordResult]) -> list[RecordResult]:
+            return [found[rid] for rid, _ in batch]
+
+        def attempt(operation: Operation) -> list[RecordResult]:
+            results = self._put_once(unsettled, within=operation)
+            return in_order(settled | {r.record_id: r for r in results})
+
+        def reconcile() -> list[RecordResult] | None:
+            applied = self._applied(unsettled)
+            settled.update((rid, RecordResult(rid, True)) for rid in applied)
+            unsettled[:] = [(rid, values) for rid, values in unsettled if rid not in applied]
+            log.info(
+                "a PUT of %d records lost its answer: %d already carry the values, %d sent again",
+                len(applied) + len(unsettled),
+                len(applied),
+                len(unsettled),
+            )
+            return in_order(settled) if not unsettled else None
+
+        return self.api.http.retrying(attempt, reconcile=reconcile)
+
+    def _put_once(
+        self, batch: Sequence[tuple[str, Mapping[str, Any]]], *, within: Operation
+    ) -> list[RecordResult]:
         body = {
             "data": [
                 {"id": rid, **{k: _json(v) for k, v in values.items()}} for rid, values in batch
@@ -101,6 +141,8 @@ class RestTransport:
             json=body,
             endpoint=f"PUT /crm/v8/{self.module}",
             records=True,
+            resend=False,
+            within=within,
         )
         items = answer.body.get("data") if isinstance(answer.body, dict) else None
         if not isinstance(items, list) or len(items) != len(batch):
@@ -110,6 +152,28 @@ class RestTransport:
                 status=answer.status,
             )
         return [_result(rid, item) for (rid, _), item in zip(batch, items, strict=True)]
+
+    def _applied(self, batch: Sequence[tuple[str, Mapping[str, Any]]]) -> set[str]:
+        """The records of ``batch`` that already carry every value it sets (read by id)."""
+        names = sorted({name for _, values in batch for name in values})
+        wanted = dict(batch)
+        applied: set[str] = set()
+        for chunk in chunks(list(wanted), self.connection.limits.ids_per_call):
+            carry = set(chunk)
+            for group in chunks(names, self.connection.limits.fields_per_call):
+                found = {str(r.get("id")): r for r in self.reader._fetch_ids(chunk, list(group))}
+                carry = {
+                    rid
+                    for rid in carry
+                    if rid in found
+                    and all(
+                        _carries(wanted[rid][name], found[rid].get(name))
+                        for name in group
+                        if name in wanted[rid]
+                    )
+                }
+            applied |= carry
+        return applied
 
 
 def _json(value: Any) -> Any:
@@ -123,6 +187,35 @@ def _json(value: Any) -> Any:
     if isinstance(value, tuple | frozenset | set):
         return list(value)
     return value
+
+
+def _carries(sent: Any, got: Any) -> bool:
+    """Does a record's value ``got`` (as Zoho answers it) equal ``sent`` (as written)?"""
+    sent = _json(sent)
+    if sent is None or sent == "" or sent == []:
+        return got is None or got == "" or got == []
+    if isinstance(sent, bool):
+        return got is sent or str(got).lower() == str(sent).lower()
+    if isinstance(sent, int | float):
+        try:
+            return abs(float(got) - float(sent)) < 1e-6
+        except (TypeError, ValueError):
+            return False
+    if isinstance(sent, list):
+        if not isinstance(got, list):
+            return False
+        return {str(v).strip() for v in sent} == {str(v).strip() for v in got}
+    if got is None:
+        return False
+    mine, theirs = str(sent).strip(), str(got).strip()
+    if mine == theirs:
+        return True
+    try:  # the same instant, written in UTC and answered in the org's time zone
+        a = datetime.fromisoformat(mine.replace("Z", "+00:00"))
+        b = datetime.fromisoformat(theirs.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return a.tzinfo is not None and b.tzinfo is not None and a == b
 
 
 def _result(record_id: str, item: Any) -> RecordResult:

@@ -2,8 +2,9 @@
 
 Exit codes follow who must act, and are derived here only (``EXIT_CODES``): 2
 configuration, mapping or input error; 3 CRM unreachable or authentication failed; 4
-another run holds the lock; 5 stopped early to respect an API quota; 1 some records failed;
-0 all good. When several apply, the most severe wins (``SEVERITY``).
+another run holds the lock; 5 stopped early to respect an API quota; 6 the state store
+failed (full disk, database server down); 1 some records failed; 0 all good. When several
+apply, the most severe wins (``SEVERITY``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class ExitCode:
     CRM_UNAVAILABLE = 3
     LOCKED = 4
     QUOTA = 5
+    STATE_STORE = 6
 
 
 class ErrorKind(StrEnum):
@@ -31,6 +33,7 @@ class ErrorKind(StrEnum):
     CRM_UNAVAILABLE = "crm_unavailable"  # unreachable, credentials or scopes: admin / network
     LOCKED = "locked"  # another run holds the lock: wait
     QUOTA = "quota"  # stopped at the API quota: nobody, rerun later
+    STATE_STORE = "state_store"  # the state store failed (disk full, server down): the admin
 
 
 EXIT_CODES = {
@@ -39,11 +42,15 @@ EXIT_CODES = {
     ErrorKind.CRM_UNAVAILABLE: ExitCode.CRM_UNAVAILABLE,
     ErrorKind.LOCKED: ExitCode.LOCKED,
     ErrorKind.QUOTA: ExitCode.QUOTA,
+    ErrorKind.STATE_STORE: ExitCode.STATE_STORE,
 }
 
 #: Most severe first: a broken configuration hides everything else, a failed record least.
+#: A failed state store comes right after: until it works again nothing a run does can be
+#: recorded, so whatever the CRM, the lock or the quota said cannot be acted on either.
 SEVERITY = (
     ErrorKind.CONFIG,
+    ErrorKind.STATE_STORE,
     ErrorKind.CRM_UNAVAILABLE,
     ErrorKind.LOCKED,
     ErrorKind.QUOTA,
@@ -173,7 +180,18 @@ class QuotaReachedError(CrmqualError):
 
 
 class StateStoreError(CrmqualError):
-    """The state store cannot be opened or used (bad URL, server down, unsupported database)."""
+    """The state store cannot be opened or used: a full disk, an unwritable file, a database
+    server that is down or refuses us. Nothing is lost: what a run recorded before stays, and
+    the next run resumes its pending writes."""
+
+    kind = ErrorKind.STATE_STORE
+
+
+class StateStoreUrlError(StateStoreError):
+    """The state store's URL names a database crmqual does not support: a configuration
+    error, fixed in ``crmqual.yaml`` (or ``$CRMQUAL_STATE_URL``)."""
+
+    kind = ErrorKind.CONFIG
 
 
 class WriteNotAllowedError(CrmqualError):

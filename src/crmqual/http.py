@@ -427,6 +427,11 @@ class HttpClient:
         None), that is the operation's result; when it finds none the operation is attempted
         again (within the budget); when the lookup itself fails, that error is raised and
         nothing is sent again. Without ``reconcile`` such a failure is raised at once.
+
+        A partial result is the operation's and its reconcile's to share: a write of many
+        records (a PUT) may find some of them applied; ``reconcile`` keeps those as done and
+        narrows what the next attempt sends to the rest, returning None while some remain
+        and the whole result once none do.
         """
         state = Operation()
 

@@ -12,7 +12,8 @@ or a revert calls it once the CRM's clock is known, since that is the run's sign
 Leaving the block finishes the run: ``on_end`` (if any) fills in counts and summary from
 the caller's own report, then status, counts, summary (with ``message`` when there is one)
 and watermark are stored and the lock is released. An exception leaving the block sets the
-status from what it is (:func:`status_of`) and the message from its text, and goes on. A
+status from what it is (:func:`status_of`) and the message from its text, and goes on (when
+the state store fails to record that end as well, the first error is the one that goes on). A
 run that ends in an error before it started is still recorded (its row is started and
 finished at once, without the lock), so every run that failed shows in ``crmqual runs``;
 one that ends normally without starting (a revert with nothing to restore) leaves no row.
@@ -33,6 +34,7 @@ from crmqual.errors import (
     ErrorKind,
     LockHeldError,
     QuotaReachedError,
+    StateStoreError,
 )
 from crmqual.state import StateStore
 from crmqual.state.runs import SYNC_MODES
@@ -116,6 +118,7 @@ class RunScope:
         summary = dict(self.summary)
         if self.message:
             summary.setdefault("message", self.message)
+        failed: StateStoreError | None = None
         try:
             self.state.finish_run(
                 self.run_id,
@@ -124,9 +127,17 @@ class RunScope:
                 watermark=self.watermark,
                 summary=summary,
             )
-        finally:
-            if self.locked:
+        except StateStoreError as store_error:
+            failed = store_error
+        if self.locked:
+            try:
                 self.state.release_lock(self.target, self.run_id)
+            except StateStoreError as store_error:
+                failed = failed or store_error
+        # A run already ending in an error (often the store's own) keeps that error; its row
+        # stays "running" and its lock is taken over by the next run once this process is gone.
+        if failed is not None and exc is None:
+            raise failed
 
 
 @contextmanager

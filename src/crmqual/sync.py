@@ -10,7 +10,8 @@ One run, for one target (a CRM org behind an adapter):
    no extra read. Rows still *pending* from a killed run are resolved first: CRM values
    that match a pending write are crmqual's own (recorded as written), others abandoned
    and redone. Records whose override field is set, or whose outputs a person changed
-   since crmqual last wrote them, are left alone and reported.
+   since crmqual last wrote them, are left alone: listed in the summary (``left_alone``,
+   the first 200) and recorded with why, for ``crmqual history``.
 3. Changed records are written in the adapter's batch size. Before each batch is sent,
    what it will write is recorded as pending (with its warning events, whose ids are
    stable); after it, each record's result. The watermark moves only after a page is
@@ -57,7 +58,7 @@ from crmqual.times import parse_time
 
 log = logging.getLogger("crmqual.sync")
 
-#: How many failures and dry-run changes a summary lists in full.
+#: How many failures, records left alone and dry-run changes a summary lists in full.
 LISTED = 200
 
 
@@ -91,6 +92,8 @@ class RunSummary:
     #: Values that could not be read (the input left missing), per field as the CRM names it.
     unreadable: Counter[str] = field(default_factory=Counter)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    #: Records left alone (``overridden`` counts them all): ``{"id", "reason"}``.
+    left_alone: list[dict[str, Any]] = field(default_factory=list)
     would_change: list[dict[str, Any]] = field(default_factory=list)
     #: A dry run's whole plan (every record that would change), spooled to a temporary file.
     plan: DryRunPlan = field(default_factory=DryRunPlan, repr=False)
@@ -136,6 +139,7 @@ class RunSummary:
             "events": dict(self.events),
             "unreadable": dict(self.unreadable),
             "failures": self.failures,
+            "left_alone": self.left_alone,
             "would_change": self.would_change,
             "missing_fields": self.missing_fields,
             "watermark": self.watermark.isoformat() if self.watermark else None,
@@ -294,6 +298,7 @@ class _Runner:
         self.signpost = signpost
         self.seen = IdSet()
         self.limited = False
+        self.left_alone: list[tuple[str, str]] = []  # of the page being processed
 
     @property
     def dry(self) -> bool:
@@ -351,6 +356,7 @@ class _Runner:
         self.summary.read += len(fresh)
         self.summary.phase_done += len(fresh)
         self._resolve_pending(fresh)
+        self.left_alone = []
         last = sync.state.last_written(sync.target, [rid for rid, _ in fresh])
         plans, touched, clean = [], [], []
         for record_id, record in fresh:
@@ -365,6 +371,7 @@ class _Runner:
                 plans.append(plan)
         self._queue(plans)
         if not self.dry:
+            sync.state.record_left_alone(self.run_id, sync.target, self.left_alone)  # type: ignore[arg-type]
             sync.state.touch_accounts(sync.target, touched)
             sync.state.resolve_failures(sync.target, clean)
             sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
@@ -573,6 +580,9 @@ class _Runner:
     def _overridden(self, record_id: str, why: str) -> None:
         self.summary.overridden += 1
         self.summary.events[OVERRIDDEN] += 1
+        if len(self.summary.left_alone) < LISTED:
+            self.summary.left_alone.append({"id": record_id, "reason": why})
+        self.left_alone.append((record_id, why))
         log.info("record %s left alone: %s", record_id, why)
 
     # -- follow-ups ---------------------------------------------------------------------------

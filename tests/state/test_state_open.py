@@ -35,6 +35,7 @@ TABLES = {
     "failures",
     "events",
     "field_names",
+    "left_alone",
 }
 
 
@@ -96,8 +97,8 @@ def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_open_migrates_to_head(store: StateStore) -> None:
-    assert head_revision() == "0003"
-    assert current_revision(store) == ["0003"]
+    assert head_revision() == "0004"
+    assert current_revision(store) == ["0004"]
     assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
 
 
@@ -183,7 +184,7 @@ def test_unreachable_database_error_hides_the_password(caplog: pytest.LogCapture
     assert "crmqual:***@127.0.0.1:1/nowhere" in str(raised.value)
     assert "s3cret-pw" not in caplog.text
     assert isinstance(raised.value, CrmqualError)
-    assert raised.value.exit_code == ExitCode.CONFIG
+    assert raised.value.exit_code == ExitCode.STATE_STORE
 
 
 def test_repr_hides_the_password() -> None:

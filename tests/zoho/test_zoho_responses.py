@@ -117,6 +117,16 @@ def test_a_token_endpoint_hiccup_during_a_refresh_is_retried(
     assert "id" in adapter(sleeps).describe()
 
 
+@pytest.mark.parametrize("error", ["access_denied", "Access Denied"])
+def test_a_throttled_token_request_stops_as_a_quota(
+    rsps: responses.RequestsMock, sleeps: list[float], error: str
+) -> None:
+    rsps.post(TOKEN_URL, json={"error": error, "status": "failure"})
+    with pytest.raises(QuotaReachedError, match="throttles token requests") as caught:
+        adapter(sleeps).describe()
+    assert caught.value.exit_code == 5
+
+
 @pytest.mark.parametrize("status", [401, 403])
 def test_scope_mismatch_is_an_auth_error_without_refreshing(
     rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float], status: int
@@ -135,7 +145,6 @@ def test_scope_mismatch_is_an_auth_error_without_refreshing(
     [
         ({"error": "invalid_code"}, "refresh token is unknown"),
         ({"error": "invalid_client"}, "client id or client secret"),
-        ({"error": "access_denied"}, "throttles"),
         ({}, "no access token"),
     ],
 )

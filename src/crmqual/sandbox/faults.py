@@ -48,6 +48,10 @@ class FaultProfile(BaseModel):
     slow_ms: int = Field(2_000, ge=0)
     record_error: Rate = Field(0.0, ge=0, le=1)
     """A record of a write is refused with INVALID_DATA (an org's validation rule)."""
+    lost_write_answer: Rate = Field(0.0, ge=0, le=1)
+    """A write (a PUT, POST or PATCH carrying records) is applied, then its connection closes
+    before the answer leaves: the client cannot tell whether it was applied. Drawn apart from
+    the other faults (a write a fault refused before handling is not applied at all)."""
     latency_ms: int = Field(0, ge=0)
     """Added to every API call."""
     token_throttle: bool = False
@@ -115,7 +119,8 @@ def load_profile(name_or_file: str | Path) -> FaultProfile:
 @dataclass(frozen=True)
 class Decision:
     """What happens to one call. `fault` is one of None, "rate_limit", "server_error",
-    "drop", "token_expiry"; `drop_after` says a drop comes after the request was handled."""
+    "drop", "token_expiry"; `drop_after` says a drop comes after the request was handled;
+    `lose_write_answer`, that a write carrying records is applied and its answer then lost."""
 
     number: int
     fault: str | None = None
@@ -123,6 +128,7 @@ class Decision:
     drop_after: bool = False
     delay_ms: int = 0
     record_draws: tuple[float, ...] = ()
+    lose_write_answer: bool = False
 
     def record_fails(self, index: int, rate: float) -> bool:
         return index < len(self.record_draws) and self.record_draws[index] < rate
@@ -166,6 +172,8 @@ class FaultPlan:
                 break
         statuses = p.server_error_statuses
         draws = tuple(rng.random() for _ in range(_RECORD_DRAWS)) if p.record_error else ()
+        # drawn last, and only when asked for: the draws above stay those of older profiles
+        lose = p.lost_write_answer > 0 and rng.random() < p.lost_write_answer
         return Decision(
             number=number,
             fault=fault,
@@ -173,4 +181,5 @@ class FaultPlan:
             drop_after=u_after < 0.5,
             delay_ms=p.latency_ms + (p.slow_ms if u_slow < p.slow else 0),
             record_draws=draws,
+            lose_write_answer=lose,
         )

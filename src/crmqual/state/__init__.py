@@ -11,6 +11,7 @@ One module per concern, one class each over the shared :class:`~crmqual.state.da
     ``schedule``   when each account is due for review
     ``failures``   per-record failures, open until the record succeeds
     ``events``     monitoring events and their follow-up items
+    ``left_alone`` records a run left alone (override set, or edited by hand), and why
 
 Where the state lives
     ``default_state_url()`` returns ``$CRMQUAL_STATE_URL`` when it is set, otherwise an
@@ -52,6 +53,7 @@ from crmqual.state.database import CHUNK, alembic_config, default_state_url
 from crmqual.state.events import EventIn, EventRecord
 from crmqual.state.failures import FailureIn, FailureRecord
 from crmqual.state.ledger import AssessmentIn, AssessmentRecord, AssessmentStatus, WriteRow
+from crmqual.state.left_alone import LeftAloneRecord
 from crmqual.state.runs import LockHolder, RunRecord
 from crmqual.state.schema import metadata
 from crmqual.state.store import StateStore
@@ -66,6 +68,7 @@ __all__ = [
     "EventRecord",
     "FailureIn",
     "FailureRecord",
+    "LeftAloneRecord",
     "LockHeldError",
     "LockHolder",
     "RunRecord",

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from crmqual.errors import StateStoreError
+from crmqual.errors import StateStoreError, StateStoreUrlError
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -196,7 +196,7 @@ class Database:
         self._clock = clock or utcnow
         backend = self._url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
-            raise StateStoreError(
+            raise StateStoreUrlError(
                 f"unsupported state store {self.safe_url}: use sqlite:///PATH "
                 "or postgresql+psycopg://USER:PASSWORD@HOST/DB"
             )
@@ -220,12 +220,11 @@ class Database:
                 self._url, json_serializer=json_dumps, pool_pre_ping=True
             )
         try:
-            self._upgrade()
-        except sa.exc.DBAPIError as exc:
+            with self._failures("cannot open"):
+                self._upgrade()
+        except StateStoreError:
             self._engine.dispose()
-            raise StateStoreError(
-                f"cannot open the state store {self.safe_url}: {exc.orig}"
-            ) from None
+            raise
         logger.debug("state store %s is ready", self.safe_url)
 
     # -- lifecycle
@@ -279,16 +278,44 @@ class Database:
                     raw.execute("PRAGMA foreign_keys=ON")
 
     @contextmanager
+    def _failures(self, doing: str = "cannot use") -> Iterator[None]:
+        """The one place the database's own failures become :class:`StateStoreError`.
+
+        A full disk, a file that cannot be written, a server that is down or refuses us: any
+        DBAPI error (OperationalError, DatabaseError, ...; an IntegrityError, a caller's bug,
+        goes on as it is) or OSError. One line, naming the
+        store (password masked) and what to do; the transaction was rolled back, so what was
+        recorded before stays, and the next run resumes the pending writes.
+        """
+        try:
+            yield
+        except sa.exc.IntegrityError:
+            raise  # a constraint refused a row: a bug in the caller, not the store failing
+        except (sa.exc.DBAPIError, OSError) as exc:
+            raise StateStoreError(self._failure_message(doing, exc)) from None
+
+    def _failure_message(self, doing: str, exc: BaseException) -> str:
+        reason = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+        what = " ".join(str(reason).split()) or type(reason).__name__
+        advice = (
+            "free disk space where the file lives" if self._sqlite else "check the database server"
+        )
+        return (
+            f"{doing} the state store {self.safe_url}: {what}; {advice}, then run the command "
+            "again (nothing recorded is lost: a sync resumes its pending writes)"
+        )
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction (BEGIN IMMEDIATE on SQLite), committed on normal exit."""
-        with self._engine.connect() as conn:
+        with self._failures(), self._engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self._engine.connect() as conn:
+        with self._failures(), self._engine.connect() as conn:
             yield conn
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:

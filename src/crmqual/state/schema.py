@@ -156,6 +156,21 @@ failures_table = sa.Table(
     sa.Index("ix_failures_run", "run_id"),
 )
 
+#: Records a sync left alone (override set, or outputs changed by hand), per run, with why.
+left_alone_table = sa.Table(
+    "left_alone",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer(), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("record_id", sa.String(255), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_left_alone_run_id_runs"),
+    sa.Index("ix_left_alone_target_record", "target", "record_id"),
+    sa.Index("ix_left_alone_run", "run_id"),
+)
+
 events_table = sa.Table(
     "events",
     metadata,

@@ -6,7 +6,8 @@ decided before handling (dropped connection, 429, 5xx) answers without touching 
 credits are charged (not enough left: 429); the handler runs (token expiry and per-record
 errors are applied inside it); `X-API-CREDITS-REMAINING` is added once more than half the
 window's credits are spent; the answer is delayed by latency or a slow fault; a connection
-dropped after handling loses the answer, not the write. Calls refused by a limit or a fault
+dropped after handling loses the answer, not the write (`lost_write_answer` does that to
+writes carrying records only). Calls refused by a limit or a fault
 before handling cost no credits. The token endpoint is only subject to mint throttling.
 
 Both 429s carry Zoho's one code, TOO_MANY_REQUESTS, and no `Retry-After` (zoho.md 7). The
@@ -51,6 +52,10 @@ def _records(request: Request) -> int:
         return 0
     data = body.get("data") if isinstance(body, dict) else None
     return len(data) if isinstance(data, list) else 0
+
+
+def _writes(request: Request) -> bool:
+    return request.method in ("PUT", "POST", "PATCH") and not request.path.endswith("/coql")
 
 
 def too_many(message: str, spend: Spend | None) -> Response:
@@ -135,7 +140,7 @@ class Guard:
         if spend.show_remaining:
             response.headers[CREDITS_HEADER] = str(spend.remaining)
         self._delay(environ, decision.delay_ms)
-        if fault == "drop":
+        if fault == "drop" or (decision.lose_write_answer and records and _writes(request)):
             drop(environ)
         return response
 
