@@ -112,11 +112,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check.item.output field": ("output field", "输出字段"),
     "check.item.mapping fields": ("mapping fields", "映射字段"),
     "check.item.output location": ("output location", "输出位置"),
+    "check.item.connection": ("connection", "连接"),
+    "check.item.credentials": ("credentials", "凭据"),
+    "check.item.read scope": ("read scope", "读取权限"),
+    "check.item.write scope": ("write scope", "写入权限"),
     "check.found_by_label": ("found by label {labels}", "按标签找到 {labels}"),
     "check.by_provision": ("by `crmqual provision`", "由 `crmqual provision` 创建"),
     "check.by_hand": (
         "in the CRM's console: `crmqual provision` prints the list",
         "在 CRM 控制台中创建：`crmqual provision` 会列出清单",
+    ),
+    "check.described": (
+        "{fields} fields described, first page of {records} record(s) read",
+        "已读取 {fields} 个字段的描述和第一页的 {records} 条记录",
     ),
     "check.inputs_present": (
         "every input field of {object} is present",
@@ -218,6 +226,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "no runs yet: `crmqual sync --dry-run`, then `crmqual sync`",
         "尚无运行记录：先 `crmqual sync --dry-run`，再 `crmqual sync`",
     ),
+    "count.assessed": ("assessed", "评估"),
+    "count.changed": ("changed", "变更"),
+    "count.api_calls": ("api calls", "API 调用"),
+    "count.overridden": ("overridden", "人工覆盖"),
+    "count.warnings": ("warnings", "警告"),
+    "count.skipped": ("skipped", "跳过"),
+    "count.left_alone": ("left alone", "未改动"),
+    "count.changed_since": ("changed since", "其后已变更"),
+    "count.missing": ("not found", "未找到"),
     # -- history ---------------------------------------------------------------------------
     "hist.none": (
         "no assessments of {id} in the state store of {target}: check the id (the CRM's"
