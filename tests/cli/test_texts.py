@@ -180,3 +180,17 @@ def test_numbers_read_as_admins_read_them() -> None:
     assert amount(240_950_000, "CNY", "zh") == "2.41 亿元"
     assert amount(5_000, "CNY", "zh") == "5,000 元"
     assert amount(1_125_000, "USD", "zh") == "1,125,000 USD"
+
+
+def test_a_config_problem_names_file_line_and_key(org: Path) -> None:
+    text = org.read_text("utf-8")
+    assert "  # batch_size: 100" in text
+    org.write_text(text.replace("  # batch_size: 100", "  batch_size: -5"), encoding="utf-8")
+    line = org.read_text("utf-8").splitlines().index("  batch_size: -5") + 1
+    code, _, err = invoke("check")
+    assert code == 2
+    assert f"crmqual.yaml:{line}: sync.batch_size: Input should be greater than" in err
+    org.write_text("crm: file\nconnection: {input: [\n", encoding="utf-8")
+    code, _, err = invoke("check")
+    assert code == 2 and "crmqual.yaml:3: not valid YAML: " in err
+    assert "<unicode string>" not in err
