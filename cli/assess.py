@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-import unicodedata
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -19,7 +18,9 @@ from crmqual.explain import explain
 from crmqual.inputs import RowError, assess_row, read_rows, unknown_columns
 from crmqual.model import Account
 from crmqual.outputs import CSV_COLUMNS, canonical, csv_row
-from crmqual.policy import load_policy
+from crmqual.policy import Policy, load_policy
+from crmqual.texts import amount, lang_option, t
+from crmqual.texts import width as _width
 from crmqual.values import Reading, decimal_mark
 
 TABLE = (
@@ -47,10 +48,6 @@ def parse_as_of(text: str | None) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
 def _cell(text: str, width: int) -> str:
     if not width:
         return text
@@ -59,31 +56,30 @@ def _cell(text: str, width: int) -> str:
     return text + " " * (width - _width(text))
 
 
-def _table_row(account: Account, a: Assessment) -> str:
-    limit = "" if a.credit_limit is None else f"{a.credit_limit:,} {a.limit_currency or ''}"
-    cells = (
-        account.id,
-        account.name or "",
-        a.status,
-        a.grade,
-        str(a.score),
-        limit,
-        a.payment_terms,
-        ",".join(a.flags),
-    )
+def _table_row(account: Account, a: Assessment, policy: Policy, lang: str) -> str:
+    limit = "" if a.credit_limit is None else amount(a.credit_limit, a.limit_currency, lang)
+    status, terms, flags = a.status, a.payment_terms, ",".join(a.flags)
+    if lang == "zh":  # the policy's labels; the codes are what --json and --csv carry
+        status = policy.statuses[a.status].zh  # type: ignore[index]
+        terms = policy.term(a.payment_terms).label.zh
+        labels = {f.code: f.label.zh for f in policy.flags}
+        flags = "，".join(labels.get(code, code) for code in a.flags)
+    cells = (account.id, account.name or "", status, a.grade, str(a.score), limit, terms, flags)
     return " ".join(_cell(c, w) for c, (_, w) in zip(cells, TABLE, strict=True)).rstrip()
 
 
-def _summary(as_json: bool, assessed: int, failed: int, unreadable: Counter[str]) -> None:
+def _summary(
+    as_json: bool, assessed: int, failed: int, unreadable: Counter[str], lang: str = "en"
+) -> None:
     """The counts on stderr: always with --json (one object), otherwise when something was off."""
     if as_json:
         counts = {"assessed": assessed, "failed": failed, "unreadable": dict(unreadable)}
         click.echo(json.dumps({"summary": counts}, ensure_ascii=False), err=True)
     elif failed or unreadable:
-        line = f"assessed {assessed:,} · failed {failed:,}"
+        line = t("assess.summary", lang, assessed=f"{assessed:,}", failed=f"{failed:,}")
         if unreadable:
             fields = ", ".join(f"{f} {n:,}" for f, n in sorted(unreadable.items()))
-            line += f" · unreadable values (assessed as missing): {fields}"
+            line += " · " + t("assess.unreadable", lang, fields=fields)
         click.echo(line, err=True)
 
 
@@ -101,13 +97,7 @@ def _summary(as_json: bool, assessed: int, failed: int, unreadable: Counter[str]
 @click.option(
     "--as-of", "as_of_text", metavar="DATE", help="Assess as of this date (default: now)."
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    default="en",
-    show_default=True,
-    help="Language of --explain.",
-)
+@lang_option
 @click.option(
     "--encoding",
     metavar="NAME",
@@ -157,7 +147,8 @@ def assess(
             writer = csv.DictWriter(out, fieldnames=("id", *CSV_COLUMNS), lineterminator="\n")
             writer.writeheader()
         elif not as_json and explain_id is None:
-            click.echo(" ".join(_cell(n, w) for n, w in TABLE).rstrip())
+            header = ((t(f"col.{n}", lang), w) for n, w in TABLE)
+            click.echo(" ".join(_cell(n, w) for n, w in header).rstrip())
         checked_columns = False
         for number, line, row in rows:
             if not checked_columns and isinstance(row, dict):
@@ -188,8 +179,8 @@ def assess(
                 out.write(json.dumps({"id": account.id} | canonical(result), ensure_ascii=False))
                 out.write("\n")
             else:
-                click.echo(_table_row(account, result))
-    _summary(as_json, assessed, failed, unreadable)
+                click.echo(_table_row(account, result, policy.policy, lang))
+    _summary(as_json, assessed, failed, unreadable, lang)
     if explain_id is not None and not found:
         raise CliError(f"no valid account with id {explain_id!r} in {input_file}", ExitCode.CONFIG)
     if failed:

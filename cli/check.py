@@ -10,6 +10,7 @@ failed.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Mapping
 
@@ -18,8 +19,9 @@ import click
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec, StepKind
-from crmqual.errors import ErrorKind, ExitCode
+from crmqual.errors import ErrorKind
 from crmqual.mapping import check_fields
+from crmqual.texts import CATALOGUE, lang_option, pad, t, width
 
 
 def required_fields(ctx: Context) -> list[str]:
@@ -64,43 +66,87 @@ def run_checks(ctx: Context) -> CheckReport:
     )
 
 
-def _print(ctx: Context, report: CheckReport, verbose: bool) -> None:
+#: The details this module writes, by their English text (an item carries text, not keys).
+_DETAILS = {CATALOGUE[key][0]: key for key in ("check.by_provision", "check.by_hand")}
+
+
+def item_words(item: str, lang: str) -> str:
+    """An item's name in ``lang``: its leading words (``output field``, ``credentials``)
+    translated when the catalogue knows them; the field's own name stays as the CRM has it."""
+    if lang == "en":
+        return item
+    for words in sorted(
+        (k.removeprefix("check.item.") for k in CATALOGUE if k.startswith("check.item.")),
+        key=len,
+        reverse=True,
+    ):
+        if item == words or item.startswith(words + " "):
+            return t(f"check.item.{words}", lang) + item[len(words) :]
+    return item
+
+
+def _detail(detail: str, lang: str) -> str:
+    if lang == "en":
+        return detail
+    if detail in _DETAILS:
+        return t(_DETAILS[detail], lang)
+    found = CATALOGUE["check.found_by_label"][0].split("{")[0]
+    if detail.startswith(found):
+        return t("check.found_by_label", lang, labels=detail.removeprefix(found))
+    described = re.fullmatch(
+        r"(\d+) fields described, first page of (\d+) record\(s\) read", detail
+    )
+    if described:
+        return t("check.described", lang, fields=described[1], records=described[2])
+    inputs = CATALOGUE["check.inputs_present"][0].split("{")[0]
+    if detail.startswith(inputs):
+        return t("check.inputs_present", lang, object=detail.removeprefix(inputs).split()[0])
+    return detail
+
+
+def _print(ctx: Context, report: CheckReport, verbose: bool, lang: str = "en") -> None:
     click.echo(
-        f"crmqual check: {ctx.loaded.config.crm} (target {ctx.target}), "
-        f"mapping {ctx.mapping_source}"
+        t(
+            "check.heading",
+            lang,
+            crm=ctx.loaded.config.crm,
+            target=ctx.target,
+            mapping=ctx.mapping_source,
+        )
     )
     shown = [i for i in report.items if verbose or i.status != CheckStatus.OK]
-    width = max((len(i.item) for i in shown), default=0)
-    for i in shown:
-        detail = f"  {i.detail}" if i.detail else ""
-        click.echo(f"  {i.status.value:<10}  {i.item:<{width}}{detail}".rstrip())
+    names = [item_words(i.item, lang) for i in shown]
+    statuses = [t(f"check.{i.status.value}", lang) for i in shown]
+    name_width = max((width(n) for n in names), default=0)
+    status_width = max((width(s) for s in [*statuses, "unverified"]), default=0)
+    for i, name, status in zip(shown, names, statuses, strict=True):
+        detail = f"  {_detail(i.detail, lang)}" if i.detail else ""
+        click.echo(f"  {pad(status, status_width)}  {pad(name, name_width)}{detail}".rstrip())
     counts = " · ".join(
-        f"{sum(1 for i in report.items if i.status == s)} {s.value}" for s in CheckStatus
+        f"{sum(1 for i in report.items if i.status == s)} {t(f'check.{s.value}', lang)}"
+        for s in CheckStatus
     )
-    verdict = {
-        ExitCode.OK: "nothing failed",
-        ExitCode.CONFIG: "the mapping's fields are not all there",
-        ExitCode.CRM_UNAVAILABLE: "the CRM or the credentials failed",
-    }[report.exit_code]
+    verdict = t(f"check.verdict.{report.exit_code}", lang)
     click.echo(f"{counts}: {verdict}")
-    click.echo(f"next: {next_step(report)}")
+    click.echo(t("next", lang, step=next_step(report, lang)))
 
 
-def next_step(report: CheckReport) -> str:
+def next_step(report: CheckReport, lang: str = "en") -> str:
     """What the admin runs after this check (README's order: init, check, provision,
     sync --dry-run, sync)."""
     if report.exit_code:
-        return "fix what failed above, then run `crmqual check` again"
+        return t("next.fix_check", lang)
     if any(i.status == CheckStatus.TO_CREATE for i in report.items):
-        return "`crmqual provision --dry-run`, then `crmqual provision`"
-    return "`crmqual sync --dry-run`"
+        return t("next.provision", lang)
+    return t("next.sync_dry", lang)
 
 
 @click.command()
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("-v", "--verbose", is_flag=True, help="List every item, not only the problems.")
-def check(config_path: str, as_json: bool, verbose: bool) -> None:
+@lang_option
+def check(config_path: str, as_json: bool, verbose: bool, lang: str) -> None:
     """Prove the credentials, read scopes and mapping fields; write nothing.
 
     Unverified items (write scopes: proving them would mean writing) and output fields still
@@ -116,5 +162,5 @@ def check(config_path: str, as_json: bool, verbose: bool) -> None:
             answer = {"items": items, "exit_code": code, "next": next_step(report)}
             click.echo(json.dumps(answer, ensure_ascii=False))
         else:
-            _print(ctx, report, verbose)
+            _print(ctx, report, verbose, lang)
     sys.exit(code)

@@ -29,6 +29,7 @@ from crmqual.progress import Snapshot, reporter
 from crmqual.registry import make_adapter
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
+from crmqual.texts import lang_option, t
 
 TARGET = "zoho-demo"
 #: What a demo leaves in its folder (SQLite's journal files included).
@@ -52,11 +53,10 @@ def _prepare(where: Path, fresh: bool) -> None:
         path.unlink()
 
 
-def _line(name: str, s: RunSummary) -> str:
-    return (
-        f"  {name}: read {s.read:,} · written {s.written:,} · failed {s.failed:,}"
-        f" · warnings {s.warnings:,} · {s.api_calls:,} API calls · {s.duration_s:.1f} s"
-    )
+def _line(name: str, s: RunSummary, lang: str = "en") -> str:
+    counts = {k: f"{getattr(s, k):,}" for k in ("read", "written", "failed", "warnings")}
+    line = t("demo.line", lang, calls=f"{s.api_calls:,}", seconds=f"{s.duration_s:.1f}", **counts)
+    return f"  {name}: {line}"
 
 
 @click.command()
@@ -75,13 +75,7 @@ def _line(name: str, s: RunSummary) -> str:
     type=click.FloatRange(0, 1),
     help="Share of accounts given one malformed value.",
 )
-@click.option(
-    "--lang",
-    type=click.Choice(["en", "zh"]),
-    default="en",
-    show_default=True,
-    help="Language of the reasons shown.",
-)
+@lang_option
 @click.option(
     "--policy",
     "policy_file",
@@ -132,7 +126,7 @@ def demo(
         policy = compiled(load_policy(policy_file))
         mapping, source = load_mapping(None, "zoho")
     box = ZohoSandbox(where / "sandbox.sqlite")
-    say(f"crmqual demo: {accounts:,} companies in a local Zoho CRM sandbox ({where})")
+    say(t("demo.heading", lang, n=f"{accounts:,}", where=where))
     with reporter("crmqual demo", enabled=not as_json) as display:
         seed_zoho(
             box.store,
@@ -156,7 +150,7 @@ def demo(
             adapter = make_adapter("zoho", connection, "crmqual demo", context)
             try:
                 plan = adapter.provision(wanted_fields(mapping, policy.policy))
-                say(f"  provisioned {len(plan.create)} output fields in Accounts")
+                say("  " + t("demo.provisioned", lang, n=len(plan.create)))
 
                 def run(name: str) -> RunSummary:
                     with reporter(f"crmqual demo: {name}", enabled=not as_json) as display:
@@ -171,9 +165,9 @@ def demo(
                         ).run(SyncRequest(as_of=as_of))
 
                 first = run("first sync")
-                say(_line("first sync ", first))
+                say(_line(t("demo.first", lang), first, lang))
                 second = run("second sync")
-                say(_line("second sync", second))
+                say(_line(t("demo.second", lang), second, lang))
             finally:
                 adapter.close()
         records = list(box.records())
@@ -199,26 +193,38 @@ def demo(
             )
         )
         return
-    print_failures(first)
+    print_failures(first, lang)
     statuses = Counter(str(r.get(mapping.outputs["status"].native) or "") for r in records)
     total = max(len(records), 1)
-    click.echo("\nGrades salespeople now see on the accounts:")
+    click.echo("\n" + t("demo.grades", lang))
     for g in GRADES:
         n = grade_counts[g]
         click.echo(f"  {g}  {n:6,}  {n / total:6.1%}  {'█' * round(40 * n / total)}")
-    click.echo("  " + ", ".join(f"{k or 'none'} {v:,}" for k, v in sorted(statuses.items())))
-    click.echo("\nThe riskiest accounts, with their flags and reasons:")
+    labels = {k: getattr(v, lang) for k, v in policy.policy.statuses.items()}
+    click.echo(
+        "  "
+        + ", ".join(
+            f"{labels.get(k, k) if k else t('demo.no_status', lang)} {v:,}"  # type: ignore[call-overload]
+            for k, v in sorted(statuses.items())
+        )
+    )
+    click.echo("\n" + t("demo.riskiest", lang))
+    flag_labels = {f.code: getattr(f.label, lang) for f in policy.policy.flags}
     for row in shown:
-        click.echo(f"  {row['grade']}  {row['score']:>3}  {row['name']}  ({row['status']})")
+        status = labels.get(row["status"], row["status"])
+        click.echo(f"  {row['grade']}  {row['score']:>3}  {row['name']}  ({status})")
         if row["flags"]:
-            click.echo(f"       flags: {', '.join(row['flags'])}")
+            flags = ", ".join(f"{c} {flag_labels.get(c, '')}".rstrip() for c in row["flags"])
+            click.echo("       " + t("demo.flags", lang, flags=flags))
         for reason in row["reasons"][:3]:
             click.echo(f"       {reason['code']}: {reason[lang]}")
-    click.echo(f"\nState store: {where / 'state.sqlite'}  (runs: {first.run_id}, {second.run_id})")
+    state_path = where / "state.sqlite"
     click.echo(
-        f"Sandbox:     {where / 'sandbox.sqlite'}  "
-        f"(`crmqual sandbox stats --db {where / 'sandbox.sqlite'}`)"
+        "\n" + t("demo.state", lang, path=state_path, first=first.run_id, second=second.run_id)
     )
+    box_path = where / "sandbox.sqlite"
+    command = f"crmqual sandbox stats --db {box_path}"
+    click.echo(t("demo.sandbox", lang, path=box_path, command=command))
 
 
 def _riskiest(

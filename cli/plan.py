@@ -20,65 +20,72 @@ from crmqual.monitoring import (
     NEW_HIGH_FLAG,
     UPGRADED,
 )
+from crmqual.texts import t, t_or
 
-#: Groups in the order a credit team reviews them, with their headings.
-GROUPS = {
-    ADMISSION_FAILED: "admission failed",
-    DOWNGRADED: "downgraded",
-    LIMIT_CUT: "limit cut",
-    NEW_HIGH_FLAG: "new high-severity flag",
-    DATA_MISSING_OR_STALE: "data missing or stale",
-    UPGRADED: "upgraded",
-    FIRST_ASSESSMENT: "first assessment",
-    OTHER_CHANGE: "other change",
-}
+#: Groups in the order a credit team reviews them (headings: ``change.<kind>`` in texts).
+GROUPS = (
+    ADMISSION_FAILED,
+    DOWNGRADED,
+    LIMIT_CUT,
+    NEW_HIGH_FLAG,
+    DATA_MISSING_OR_STALE,
+    UPGRADED,
+    FIRST_ASSESSMENT,
+    OTHER_CHANGE,
+)
 _LONGEST = 100
 
 
-def shown(value: Any) -> str:
-    """A value as the CRM would show it: empty as (empty), lists joined, numbers grouped,
-    long texts on one line."""
+def kind_label(kind: str, lang: str) -> str:
+    return t_or(f"change.{kind}", lang, kind.replace("_", " "))
+
+
+def shown(value: Any, lang: str = "en") -> str:
+    """A value as the CRM holds it: empty as (empty), numbers grouped, text and lists quoted
+    (they are the CRM's values, not crmqual's words), long texts on one line."""
     if value is None or value == "" or value == []:
-        return "(empty)"
+        return t("plan.empty", lang)
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
+        return "[" + ", ".join(str(v) for v in value) + "]"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int | float | Decimal):
         number = float(value)
         return f"{int(number):,}" if number.is_integer() else f"{number:,.2f}"
     text = " | ".join(line.strip() for line in str(value).splitlines() if line.strip())
-    return text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…"
+    return "“" + (text if len(text) <= _LONGEST else text[: _LONGEST - 1] + "…") + "”"
 
 
 def primary_kind(record: PlannedRecord) -> str:
     return next((k for k in GROUPS if k in record.kinds), OTHER_CHANGE)
 
 
-def print_plan(plan: DryRunPlan, show: int | None) -> None:
+def print_plan(plan: DryRunPlan, show: int | None, lang: str = "en") -> None:
     if not plan.records:
-        click.echo("nothing would change")
+        click.echo(t("plan.nothing", lang))
         return
-    counts = " · ".join(f"{GROUPS[k]} {plan.by_kind[k]:,}" for k in GROUPS if plan.by_kind[k])
-    click.echo(f"would change {plan.records:,} account(s): {counts}")
-    for kind, heading in GROUPS.items():
+    counts = " · ".join(
+        f"{kind_label(k, lang)} {plan.by_kind[k]:,}" for k in GROUPS if plan.by_kind[k]
+    )
+    click.echo(t("plan.heading", lang, n=f"{plan.records:,}", counts=counts))
+    for kind in GROUPS:
         listed = total = 0
         for record in plan:
             if primary_kind(record) != kind:
                 continue
             total += 1
             if total == 1:
-                click.echo(f"\n{heading}:")
+                click.echo(f"\n{kind_label(kind, lang)}:")
             if show is not None and listed >= show:
                 continue
             listed += 1
-            also = [GROUPS.get(k, k) for k in record.kinds if k != kind]
-            extra = f"  (also {', '.join(also)})" if also else ""
+            also = [kind_label(k, lang) for k in record.kinds if k != kind]
+            extra = f"  ({t('plan.also', lang, kinds=', '.join(also))})" if also else ""
             click.echo(f"  {record.record_id}  {record.name}{extra}".rstrip())
             for name, old, new in record.fields:
-                click.echo(f"      {name}: {shown(old)} → {shown(new)}")
+                click.echo(f"      {name}: {shown(old, lang)} → {shown(new, lang)}")
         if total > listed:
-            click.echo(f"  … and {total - listed:,} more (`--show N` lists more, `--json` all)")
+            click.echo("  " + t("plan.more", lang, n=f"{total - listed:,}"))
 
 
 def write_plan_csv(plan: DryRunPlan) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from crmqual.cli.context import config_option, open_context
+from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
 from crmqual.errors import ExitCode
 from crmqual.mapping import changed_fields
@@ -19,6 +19,7 @@ from crmqual.progress import Snapshot, reporter
 from crmqual.revert import LISTED, RevertReport, revert_run
 from crmqual.runscope import run_scope
 from crmqual.state import RunRecord
+from crmqual.texts import amount, lang_option, t, t_or, width
 
 
 @click.command()
@@ -31,7 +32,8 @@ from crmqual.state import RunRecord
     help="How many runs, newest first.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
-def runs(config_path: str, limit: int, as_json: bool) -> None:
+@lang_option
+def runs(config_path: str, limit: int, as_json: bool, lang: str) -> None:
     """List the latest runs of this CRM (syncs, reverts, prunes): status, counts, and the
     error a failed run ended with."""
     rows: list[tuple[str, ...]] = []
@@ -58,9 +60,9 @@ def runs(config_path: str, limit: int, as_json: bool) -> None:
                     )
                 )
                 continue
-            rows.append(_run_row(run))
+            rows.append(_run_row(run, lang))
         if not as_json:
-            _print_table(rows)
+            _print_table(rows, lang)
 
 
 #: The columns of `crmqual runs`: the three counts every kind of run has, then a note.
@@ -69,7 +71,7 @@ _RUN_COLUMNS = ("run", "started (UTC)", "kind", "status", "read", "written", "fa
 _WRITTEN = {"sync": "written", "revert": "restored", "prune": "deleted"}
 
 
-def _run_row(run: RunRecord) -> tuple[str, ...]:
+def _run_row(run: RunRecord, lang: str = "en") -> tuple[str, ...]:
     counts = dict(run.counts)
     written_key = _WRITTEN.get(run.kind, "written")
 
@@ -78,15 +80,21 @@ def _run_row(run: RunRecord) -> tuple[str, ...]:
         return "-" if value is None else f"{value:,}"
 
     read, written, failed = count("read"), count(written_key), count("failed")
-    rest = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counts.items() if v)
+    rest = ", ".join(
+        f"{t_or(f'count.{k}', lang, k.replace('_', ' '))} {v:,}" for k, v in counts.items() if v
+    )
     if written_key != "written" and written != "-":
-        rest = ", ".join(filter(None, [f"{written_key} {written}", rest]))
+        label = t_or(f"runs.{written_key}", lang, written_key)
+        rest = ", ".join(filter(None, [f"{label} {written}", rest]))
     message = " ".join(run.message.split())  # one line, whatever the error's layout
+    kind = t_or(f"run.{run.kind}", lang, run.kind)
+    if run.mode != run.kind:
+        kind += " " + t_or(f"run.{run.mode}", lang, run.mode)
     return (
         str(run.run_id),
         f"{run.started_at:%Y-%m-%d %H:%M:%S}",
-        run.kind if run.mode == run.kind else f"{run.kind} {run.mode}",
-        run.status,
+        kind,
+        t_or(f"run.{run.status}", lang, run.status),
         read,
         written,
         failed,
@@ -94,17 +102,20 @@ def _run_row(run: RunRecord) -> tuple[str, ...]:
     )
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+_RUN_KEYS = ("run", "started", "kind", "status", "read", "written", "failed", "note")
+
+
+def _print_table(rows: list[tuple[str, ...]], lang: str = "en") -> None:
     """Columns as wide as their longest cell; numbers right-aligned; the note last, whole."""
     if not rows:
-        click.echo("no runs yet: `crmqual sync --dry-run`, then `crmqual sync`")
+        click.echo(t("runs.none", lang))
         return
-    table = [_RUN_COLUMNS, *rows]
-    widths = [max(len(r[i]) for r in table) for i in range(len(_RUN_COLUMNS) - 1)]
+    table = [tuple(t(f"runs.{k}", lang) for k in _RUN_KEYS), *rows]
+    widths = [max(width(r[i]) for r in table) for i in range(len(_RUN_COLUMNS) - 1)]
     numeric = {0, 4, 5, 6}
     for row in table:
         cells = [
-            cell.rjust(w) if i in numeric else cell.ljust(w)
+            " " * (w - width(cell)) + cell if i in numeric else cell + " " * (w - width(cell))
             for i, (cell, w) in enumerate(zip(row, widths, strict=False))
         ]
         click.echo("  ".join([*cells, row[-1]]).rstrip())
@@ -114,11 +125,22 @@ def _shown(value: Any) -> str:
     return "(empty)" if value in (None, "", []) else str(value)
 
 
-def _assessment_line(out: dict[str, Any]) -> str:
-    return (
-        f"grade {out.get('grade', '-')} score {out.get('score', '-')} "
-        f"status {out.get('status', '-')} limit {out.get('credit_limit', '-')} "
-        f"{out.get('limit_currency') or ''}  flags {','.join(out.get('flags', []))}"
+def _assessment_line(ctx: Context, out: dict[str, Any], lang: str) -> str:
+    """Grade, score, status, limit and flags of one assessment, in ``lang``."""
+    statuses = ctx.policy.policy.statuses
+    outcome = str(out.get("status", "-"))
+    if lang == "zh" and outcome in statuses:
+        outcome = statuses[outcome].zh
+    limit = out.get("credit_limit")
+    shown_limit = "-" if limit is None else amount(limit, out.get("limit_currency"), lang)
+    return t(
+        "hist.outputs",
+        lang,
+        grade=out.get("grade", "-"),
+        score=out.get("score", "-"),
+        outcome=outcome,
+        limit=shown_limit,
+        flags=",".join(out.get("flags", [])),
     )
 
 
@@ -126,7 +148,7 @@ def _assessment_line(out: dict[str, Any]) -> str:
 @click.argument("account_id")
 @config_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per assessment.")
-@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
+@lang_option
 def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None:
     """Every assessment crmqual wrote for ACCOUNT_ID, with its inputs and reasons, and every
     run that left it alone (its override field set, or changed by hand), with why."""
@@ -176,26 +198,31 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
                 )
                 continue
             out = row.outputs
-            when = f"{row.assessed_at:%Y-%m-%d %H:%M} run {row.run_id} ({row.status.value})"
+            at = f"{row.assessed_at:%Y-%m-%d %H:%M}"
+            status = t_or(f"run.{row.status.value}", lang, row.status.value)
             if reverted is not None:
-                click.echo(f"{when}: revert of run {reverted}, put back:")
+                click.echo(
+                    t("hist.revert", lang, at=at, run=row.run_id, status=status, reverted=reverted)
+                )
                 for f, (old, new) in put_back.items():
                     click.echo(f"    {f}: {_shown(old)} -> {_shown(new)}")
                 if not out:
-                    click.echo(f"    (the values from before run {reverted})")
+                    click.echo("    " + t("hist.before", lang, reverted=reverted))
                     continue
                 assessed = str(out.get("assessed_at", ""))[:16].replace("T", " ")
-                click.echo(f"    as assessed {assessed}: {_assessment_line(out)}")
+                outputs = _assessment_line(ctx, out, lang)
+                click.echo("    " + t("hist.as_assessed", lang, at=assessed, outputs=outputs))
                 for reason in row.reasons:
                     click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
-                click.echo(f"    policy {row.policy_version}")
+                click.echo("    " + t("hist.policy", lang, version=row.policy_version))
                 continue
-            click.echo(f"{when}: {_assessment_line(out)}")
+            outputs = _assessment_line(ctx, out, lang)
+            click.echo(t("hist.line", lang, at=at, run=row.run_id, status=status, outputs=outputs))
             for reason in row.reasons:
                 click.echo(f"    {reason['code']}: {reason.get(lang, '')}")
             inputs = ", ".join(f"{k}={v}" for k, v in row.account.items() if v is not None)
-            click.echo(f"    inputs: {inputs}")
-            click.echo(f"    policy {row.policy_version}")
+            click.echo("    " + t("hist.inputs", lang, inputs=inputs))
+            click.echo("    " + t("hist.policy", lang, version=row.policy_version))
         for left in left_alone:  # runs that did not assess it: the override, or a hand edit
             if as_json:
                 item = {
@@ -206,10 +233,8 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
                 }
                 click.echo(json.dumps(item, ensure_ascii=False))
             else:
-                click.echo(
-                    f"{left.created_at:%Y-%m-%d %H:%M} run {left.run_id} left it alone: "
-                    f"{left.reason}"
-                )
+                at = f"{left.created_at:%Y-%m-%d %H:%M}"
+                click.echo(t("hist.left_alone", lang, at=at, run=left.run_id, reason=left.reason))
 
 
 @click.command()
@@ -217,7 +242,8 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would be restored; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
+@lang_option
+def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool, lang: str) -> None:
     """Write back the values RUN_ID replaced, for every record not changed since.
 
     Records changed since the run (by a person or a later run) are left alone and listed.
@@ -249,20 +275,27 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(asdict(report) | {"dry_run": dry_run, "exit_code": int(code)}))
         sys.exit(code)
-    verb = "would restore" if dry_run else "restored"
+    verb = t("rev.would_restore" if dry_run else "rev.restored_verb", lang)
     for w in report.writes:
         click.echo(f"{verb} {w['id']} {w['field']}: {w['from']!r} -> {w['to']!r}")
     for record_id in report.changed_since_ids:
-        click.echo(f"left alone (changed since run {run_id}): {record_id}")
+        click.echo(t("rev.left_alone", lang, run=run_id, id=record_id))
     for record_id in report.missing_ids:
-        click.echo(f"not found in the CRM: {record_id}")
+        click.echo(t("rev.not_found", lang, id=record_id))
     for f in report.failures:
-        click.echo(f"error: record {f['id']}: {f['code']}: {f['message']}", err=True)
+        click.echo(t("rev.error", lang, id=f["id"], code=f["code"], message=f["message"]), err=True)
     if report.truncated:
-        click.echo(f"(the first {LISTED} of each kind are listed)")
+        click.echo(t("rev.truncated", lang, n=LISTED))
     click.echo(
-        f"{report.restored} record(s) {'to restore' if dry_run else 'restored'}, "
-        f"{report.changed_since} left alone, {report.missing} not found, {report.failed} failed"
+        t(
+            "rev.summary",
+            lang,
+            restored=report.restored,
+            verb=t("rev.to_restore" if dry_run else "rev.restored_verb", lang),
+            left=report.changed_since,
+            missing=report.missing,
+            failed=report.failed,
+        )
     )
     sys.exit(code)
 
@@ -278,7 +311,9 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool) -> None:
     help="Delete rows of runs that started more than DAYS days ago (0: of every run so far).",
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
-def prune(config_path: str, days: int, dry_run: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the count as one JSON object.")
+@lang_option
+def prune(config_path: str, days: int, dry_run: bool, as_json: bool, lang: str) -> None:
     """Shrink the state store: delete old assessment rows nothing needs any more.
 
     Every account's newest written values and every pending write are kept, so the next
@@ -288,10 +323,14 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         state, target = ctx.state, ctx.target
         before = datetime.now(UTC) - timedelta(days=days)
-        runs_before = f"of runs started before {before.isoformat(timespec='seconds')}"
+        at = before.isoformat(timespec="seconds")
         if dry_run:
             count = state.prune(target, before, dry_run=True)
-            click.echo(f"{count} assessment row(s) {runs_before} to delete")
+            if as_json:
+                answer = {"dry_run": True, "before": at, "to_delete": count}
+                click.echo(json.dumps(answer))
+            else:
+                click.echo(t("prune.would", lang, count=count, before=at))
             return
         with run_scope(
             state,
@@ -310,4 +349,7 @@ def prune(config_path: str, days: int, dry_run: bool) -> None:
                     on_progress=lambda n: shown.update(Snapshot("deleting", [("deleted", n)], n)),
                 )
             run.counts = {"deleted": deleted}
-    click.echo(f"{deleted} assessment row(s) {runs_before} deleted")
+    if as_json:
+        click.echo(json.dumps({"dry_run": False, "before": at, "deleted": deleted}))
+    else:
+        click.echo(t("prune.done", lang, count=deleted, before=at))

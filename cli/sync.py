@@ -17,6 +17,7 @@ from crmqual.errors import ExitCode
 from crmqual.mapping import wanted_fields
 from crmqual.progress import Snapshot, reporter
 from crmqual.sync import RunSummary, Sync, SyncRequest
+from crmqual.texts import lang_option, t, t_or
 
 
 def sync_snapshot(summary: RunSummary) -> Snapshot:
@@ -28,43 +29,45 @@ def sync_snapshot(summary: RunSummary) -> Snapshot:
     return Snapshot(summary.phase, counts, summary.phase_done, summary.phase_total)
 
 
-def print_summary(summary: RunSummary) -> None:
-    run = f"run {summary.run_id}" if summary.run_id is not None else "dry run, nothing written"
-    click.echo(f"crmqual sync: {summary.status} ({summary.mode}, {run})")
-    click.echo(
-        f"  read {summary.read:,} · assessed {summary.assessed:,} · changed {summary.changed:,}"
-        f" · written {summary.written:,} · failed {summary.failed:,}"
-        f" · overridden {summary.overridden:,} · warnings {summary.warnings:,}"
-    )
-    click.echo(f"  API calls {summary.api_calls:,} · {summary.duration_s:.1f} s")
+def print_summary(summary: RunSummary, lang: str = "en") -> None:
+    if summary.run_id is not None:
+        run = t("sync.run", lang, id=summary.run_id)
+    else:
+        run = t("sync.dry_run", lang)
+    status = t_or(f"run.{summary.status}", lang, summary.status)
+    mode = t_or(f"run.{summary.mode}", lang, summary.mode)
+    click.echo(t("sync.heading", lang, status=status, mode=mode, run=run))
+    counts = ("read", "assessed", "changed", "written", "failed", "overridden", "warnings")
+    click.echo("  " + t("sync.counts", lang, **{k: f"{getattr(summary, k):,}" for k in counts}))
+    seconds = f"{summary.duration_s:.1f}"
+    click.echo("  " + t("sync.calls", lang, calls=f"{summary.api_calls:,}", seconds=seconds))
     if summary.events:
         kinds = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(summary.events.items()))
-        click.echo(f"  changes: {kinds}")
+        click.echo("  " + t("sync.changes", lang, kinds=kinds))
     if summary.unreadable:
         fields = ", ".join(f"{f} {n:,}" for f, n in sorted(summary.unreadable.items()))
-        click.echo(f"  values that could not be read (assessed as missing): {fields}")
+        click.echo("  " + t("sync.unreadable", lang, fields=fields))
     if summary.missing_fields:
-        click.echo(
-            f"  output fields missing, `crmqual provision` would create: "
-            f"{', '.join(summary.missing_fields)}"
-        )
+        missing = ", ".join(summary.missing_fields)
+        click.echo("  " + t("sync.missing_fields", lang, fields=missing))
     if summary.message:
         click.echo(f"  {summary.message}")
 
 
-def print_failures(summary: RunSummary) -> None:
+def print_failures(summary: RunSummary, lang: str = "en") -> None:
     """One line per failed record (its problems joined), on stderr."""
     records: dict[str, list[str]] = {}
     for f in summary.failures:
         if f["field"] == "(row)":  # a row of the source that is no record at all
-            click.echo(f"error: {f['reason']}" + (f" (id {f['id']})" if f["id"] else ""), err=True)
+            reason = f["reason"] + (f" (id {f['id']})" if f["id"] else "")
+            click.echo(t("error.row", lang, reason=reason), err=True)
             continue
         records.setdefault(f["id"], []).append(f"{f['field']}: {f['reason']}")
     for record_id, problems in records.items():
-        click.echo(f"error: record {record_id}: {'; '.join(problems)}", err=True)
+        click.echo(t("error.record", lang, id=record_id, problems="; ".join(problems)), err=True)
     listed = len(records) + sum(1 for f in summary.failures if f["field"] == "(row)")
     if summary.failed > listed:
-        click.echo(f"error: ... {summary.failed - listed} more", err=True)
+        click.echo(t("error.more", lang, n=summary.failed - listed), err=True)
 
 
 @click.command()
@@ -101,6 +104,7 @@ def print_failures(summary: RunSummary) -> None:
     metavar="DATE",
     help="Assess as of this date (default: the CRM's clock).",
 )
+@lang_option
 def sync(
     config_path: str,
     dry_run: bool,
@@ -111,6 +115,7 @@ def sync(
     show: int | None,
     quiet: bool,
     as_of_text: str | None,
+    lang: str,
 ) -> None:
     """Assess the CRM's accounts and write what changed into crmqual's own fields.
 
@@ -138,7 +143,7 @@ def sync(
             on_progress=lambda s: shown.update(sync_snapshot(s)),
         )
         summary = runner.run(SyncRequest(dry_run=dry_run, full=full, limit=limit, as_of=as_of))
-    print_failures(summary)
+    print_failures(summary, lang)
     if as_csv:
         write_plan_csv(summary.plan)
     elif as_json:
@@ -147,19 +152,19 @@ def sync(
             answer["plan"] = [r.as_json() for r in summary.plan]
         click.echo(json.dumps(answer, ensure_ascii=False, default=str))
     elif not quiet:
-        print_summary(summary)
+        print_summary(summary, lang)
         if dry_run:
             click.echo("")
-            print_plan(summary.plan, show)
+            print_plan(summary.plan, show, lang)
             if summary.status == "dry_run":
-                click.echo("\nnext: `crmqual sync` to write these changes")
+                click.echo("\n" + t("next", lang, step=t("next.sync", lang)))
     elif summary.status == "quota":
-        click.echo(f"stopped at the API quota: {summary.message}", err=True)
+        click.echo(t("sync.quota", lang, message=summary.message), err=True)
     summary.plan.close()
     sys.exit(summary.exit_code)
 
 
-#: How each step reads in ``crmqual provision`` (dry run, done).
+#: How each step reads in ``crmqual provision`` (dry run, done): keys of crmqual.texts.
 _STEP_VERBS = {
     StepKind.CREATE_FIELD: ("would create", "created"),
     StepKind.GRANT_ACCESS: ("would grant access to", "granted access to"),
@@ -167,37 +172,66 @@ _STEP_VERBS = {
 }
 
 
-def _provision(ctx: Context, dry_run: bool) -> None:
+def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "en") -> None:
     wanted = wanted_fields(ctx.mapping, ctx.policy.policy)
     plan = ctx.adapter.plan_provision(wanted) if dry_run else ctx.adapter.provision(wanted)
+    lines: list[str] = []
+    steps: list[dict[str, object]] = []
     for step in plan.steps:
         spec = step.field
         if step.kind == StepKind.ADD_PICKLIST_VALUES:
-            verb = "would append" if dry_run else "appended"
-            click.echo(f"{verb} to {spec.api_name}: {', '.join(step.values)}")
+            verb = t("prov.would append" if dry_run else "prov.appended", lang, field=spec.api_name)
+            lines.append(f"{verb}: {', '.join(step.values)}")
         elif step.kind in _STEP_VERBS:
-            click.echo(f"{_STEP_VERBS[step.kind][0 if dry_run else 1]}: {step.describe()}")
-    for name in plan.unchanged:
-        click.echo(f"up to date: {name}")
-    if plan.conflicts:
+            lines.append(
+                f"{t('prov.' + _STEP_VERBS[step.kind][0 if dry_run else 1], lang)}: "
+                f"{step.describe()}"
+            )
+        else:
+            continue
+        steps.append({"kind": step.kind.value, "field": spec.api_name, "values": step.values})
+    lines += [f"{t('prov.up_to_date', lang)}: {name}" for name in plan.unchanged]
+    if plan.conflicts and not as_json:
+        for line in lines:  # what is already up to date, then why nothing changed
+            click.echo(line)
         listing = "\n".join(f"  {c}" for c in plan.conflicts)
-        raise CliError(f"conflicting fields, nothing was changed:\n{listing}", ExitCode.CONFIG)
+        raise CliError(f"{t('prov.conflicts', lang)}\n{listing}", ExitCode.CONFIG)
+    manual = [step.describe() for step in plan.manual]
     if plan.manual:
-        click.echo(
-            f"to do by hand in {ctx.loaded.config.crm} (its API cannot), then run `crmqual check`:"
-        )
-        for step in plan.manual:
-            click.echo(f"  {step.describe()}")
+        lines.append(t("prov.manual", lang, crm=ctx.loaded.config.crm))
+        lines += [f"  {m}" for m in manual]
+        step_next = "crmqual check"
     elif dry_run and plan.changes:
-        click.echo("next: `crmqual provision` to make these changes")
+        lines.append(t("next", lang, step=t("next.provision_do", lang)))
+        step_next = "crmqual provision"
     else:
-        click.echo("next: `crmqual sync --dry-run`")
+        lines.append(t("next", lang, step=t("next.sync_dry", lang)))
+        step_next = "crmqual sync --dry-run"
+    if as_json:
+        answer = {
+            "dry_run": dry_run,
+            "steps": steps,
+            "unchanged": list(plan.unchanged),
+            "conflicts": [str(c) for c in plan.conflicts],
+            "manual": manual,
+            "next": step_next,
+        }
+        click.echo(json.dumps(answer, ensure_ascii=False, default=str))
+        if plan.conflicts:
+            sys.exit(ExitCode.CONFIG)
+        return
+    for line in lines:
+        click.echo(line)
 
 
 @click.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="List what would be created; change nothing.")
-def provision(config_path: str, dry_run: bool) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the plan or its result as one JSON object."
+)
+@lang_option
+def provision(config_path: str, dry_run: bool, as_json: bool, lang: str) -> None:
     """Create crmqual's output fields in the CRM (idempotent; never alters or deletes)."""
     with fail_on_config_error(), open_context(config_path) as ctx:
-        _provision(ctx, dry_run)
+        _provision(ctx, dry_run, as_json, lang)

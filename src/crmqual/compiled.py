@@ -59,6 +59,8 @@ class Line:
     best: float
     reason: Text
     missing_reason: Reason
+    #: The reason's wording for a value below zero (``reason.negative`` in the policy).
+    negative: Text | None = None
 
     def points_for(self, value: Value) -> float:
         """The points this line gives a value (the policy's missing points for None)."""
@@ -211,6 +213,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
                     missing=card.missing_points if ind.missing is None else ind.missing,
                     best=max(ind.points),
                     reason=ind.reason,
+                    negative=ind.reason.negative,
                     missing_reason=Reason(
                         f"{ind.indicator.upper()}_MISSING",
                         card.missing_reason.en.format(value=meta.en),

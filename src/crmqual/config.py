@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crmqual import keystore, registry
 from crmqual.contract import BuildContext
 from crmqual.errors import ConfigError, Problem
-from crmqual.yamlfile import read_yaml, validate
+from crmqual.yamlfile import locate, read_yaml, validate
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 DEFAULT_REVIEW_DAYS = {"A": 365, "B": 365, "C": 90, "D": 30, "E": 30}
@@ -123,8 +123,10 @@ def load_config(path: str | Path) -> LoadedConfig:
                 for p in registry.connection_problems(crm, connection, source)
                 if p.key not in unset
             ]
+    lines = getattr(data, "yaml_lines", None)
+    problems = locate(problems, source, lines)
     try:
-        config = validate(Config, resolved, source)
+        config = validate(Config, resolved, source, lines=lines)
     except ConfigError as exc:
         raise ConfigError(exc.problems + problems) from None
     if problems:

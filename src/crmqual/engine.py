@@ -147,7 +147,8 @@ def assess(
             if v is None:
                 findings.append(line.missing_reason)
             else:
-                findings.append(Reason(line.code, line.reason.en, line.reason.zh, v))  # type: ignore[arg-type]
+                text = line.negative if line.negative is not None and v < 0 else line.reason  # type: ignore[operator]
+                findings.append(Reason(line.code, text.en, text.zh, v))  # type: ignore[arg-type]
 
     return Assessment(
         account_id=account.id,
@@ -214,31 +215,32 @@ def credit_limit(
     """(limit, currency, a finding's code when no limit can be set).
 
     Limit = the smallest of need, capacity, the request and the cap, rounded down;
-    0 means prepayment. Pass ``steps`` to have each step written into it (for explain).
+    0 means prepayment. Pass ``steps`` to have each step written into it (for explain;
+    ``rule`` is a key of ``crmqual.texts``' ``rule.*`` texts, or (key, its values)).
     """
     trace: dict[str, Any] = {} if steps is None else steps
     currency = a.currency or a.statement_currency
     if knocked:
-        trace["rule"] = "rejected: prepayment"
+        trace["rule"] = "rejected"
         return 0, currency, None
     if currency is None:
-        trace["rule"] = "no currency on the account or its statements"
+        trace["rule"] = "no_currency"
         return None, None, "CURRENCY_MISSING"
     rule = cp.grade_rules[grade]
     trace["terms_days"] = rule.term_days
     if rule.term_days == 0:
-        trace["rule"] = "payment terms are prepayment"
+        trace["rule"] = "prepayment_terms"
         return 0, currency, None
     cap = cp.caps.get(currency)
     if cap is None:
-        trace["rule"] = f"no cap or rate for {currency}"
+        trace["rule"] = ("no_cap", {"currency": currency})
         return None, currency, "CURRENCY_NO_RATE"
     factor = 1.0
     statement_currency = a.statement_currency or currency
     if statement_currency != currency:
         units = cp.units_per_base
         if statement_currency not in units or currency not in units:
-            trace["rule"] = f"no rate from {statement_currency} to {currency}"
+            trace["rule"] = ("no_rate", {"source": statement_currency, "target": currency})
             return None, currency, "CURRENCY_NO_RATE"
         factor = units[currency] / units[statement_currency]
     limit = trace["cap"] = cap * rule.cap_share
@@ -254,7 +256,7 @@ def credit_limit(
         trace["capacity_working_capital"] = by_wc
         capacity = by_wc if capacity is None else min(capacity, by_wc)
     if capacity is None:
-        trace["rule"] = "no equity or revenue on file"
+        trace["rule"] = "no_financials"
         return None, currency, "LIMIT_NO_FINANCIALS"
     limit = min(limit, capacity)
     if a.expected_monthly_purchases is not None:

@@ -55,6 +55,13 @@ class Text(_Strict):
         return self
 
 
+class ReasonText(Text):
+    """An indicator's reason; ``negative`` (optional) is its wording for a value below zero,
+    so that a negative margin reads "is negative" rather than "is low"."""
+
+    negative: Text | None = None
+
+
 class FieldText(_Strict):
     """A text about one input field: may use ``{field}`` (its name) and ``{value}`` (raw)."""
 
@@ -144,7 +151,7 @@ class ScoredIndicator(_Strict):
     points: list[float]
     weight: float = Field(default=1.0, gt=0)
     missing: float | None = Field(default=None, ge=0, le=100)
-    reason: Text
+    reason: ReasonText
 
     @model_validator(mode="after")
     def _bands_and_points(self) -> ScoredIndicator:
@@ -270,8 +277,18 @@ class Policy(_Strict):
     @property
     def version(self) -> str:
         """``name@hash``: the hash covers the parsed content, not the file's bytes."""
-        canonical = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        data = self.model_dump(mode="json", by_alias=True)
+        for dim in data["scorecard"]["dimensions"]:  # a policy without a negative: variant
+            for ind in dim["indicators"]:  # keeps the version it had before they existed
+                if ind["reason"].get("negative") is None:
+                    ind["reason"].pop("negative", None)
+        canonical = json.dumps(data, sort_keys=True)
         return f"{self.name}@{hashlib.sha256(canonical.encode()).hexdigest()[:12]}"
+
+    @property
+    def weight_total(self) -> float:
+        """The dimensions' weights added up; scores are normalised when it is not 100."""
+        return sum(d.weight for d in self.scorecard.dimensions)
 
     def term(self, code: str) -> PaymentTerm:
         return next(t for t in self.payment_terms if t.code == code)

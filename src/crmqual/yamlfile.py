@@ -1,12 +1,16 @@
-"""Loading a YAML file into a pydantic model, with every problem named by file and key.
+"""Loading a YAML file into a pydantic model, with every problem named by file, line and key.
 
 Policies, mappings and ``crmqual.yaml`` all load through here, so an admin reads the
-same kind of message whatever file is wrong: ``FILE: dotted.key: reason``, all at once.
+same kind of message whatever file is wrong: ``FILE:LINE: key.path: reason``, all at once.
+Lines are 1-based; a list item is named by its position as an admin counts the items in
+the file (``flags[1].code`` is the first flag's code). The lines come from PyYAML's node
+marks: the document is composed once, each key path's line noted, then constructed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,6 +21,81 @@ from crmqual.errors import ConfigError, Problem
 
 M = TypeVar("M", bound=BaseModel)
 ExtraCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+#: A key path: mapping keys (str) and 0-based list positions (int).
+Path_ = tuple[str | int, ...]
+Lines = dict[Path_, int]
+
+
+@dataclass(frozen=True)
+class LocatedProblem(Problem):
+    """A problem at a line of the file (1-based): ``FILE:LINE: key.path: reason``."""
+
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.key}: {self.reason}" if self.key else f"{where}: {self.reason}"
+
+
+class LocatedDict(dict[str, Any]):
+    """The top-level mapping of a YAML file, carrying the line of each key path."""
+
+    yaml_lines: Lines
+
+
+def _note_lines(node: yaml.Node, path: Path_, lines: Lines) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, str(key.value))
+            lines.setdefault(child, key.start_mark.line + 1)
+            _note_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, value in enumerate(node.value):
+            child = (*path, index)
+            lines.setdefault(child, value.start_mark.line + 1)
+            _note_lines(value, child, lines)
+
+
+def key_path(parts: Sequence[Any]) -> str:
+    """``scorecard.dimensions[2].weight``: keys dotted, list positions 1-based."""
+    text = ""
+    for part in parts:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _parts(key: str) -> list[str | int]:
+    """A dotted key of the checks (``flags.0.code``) as path parts."""
+    return [int(p) if p.isdigit() else p for p in key.split(".")] if key else []
+
+
+def line_of(parts: Sequence[Any], lines: Lines | None) -> int | None:
+    """The line of the deepest part of ``parts`` found in the file."""
+    if not lines:
+        return None
+    path = tuple(p if isinstance(p, int) else str(p) for p in parts)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def located(source: str, parts: Sequence[Any], reason: str, lines: Lines | None) -> Problem:
+    return LocatedProblem(source, key_path(parts), reason, line_of(parts, lines))
+
+
+def locate(problems: list[Problem], source: str, lines: Lines | None) -> list[Problem]:
+    """Problems of ``source`` with dotted keys, given their line and file-order key path."""
+    return [
+        located(p.file, _parts(p.key), p.reason, lines)
+        if p.file == source and not isinstance(p, LocatedProblem)
+        else p
+        for p in problems
+    ]
 
 
 def read_yaml(path: str | Path) -> Any:
@@ -30,35 +109,65 @@ def read_yaml(path: str | Path) -> Any:
 
 
 def parse_yaml_text(text: str, source: str) -> Any:
+    """The parsed document; a top-level mapping comes as a LocatedDict (lines noted)."""
+    loader = yaml.SafeLoader(text)
     try:
-        return yaml.safe_load(text)
+        node = loader.get_single_node()
+        data = None if node is None else loader.construct_document(node)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError([Problem(source, where, f"not valid YAML: {exc}")]) from None
+        raise ConfigError([_syntax_problem(exc, source)]) from None
+    finally:
+        loader.dispose()
+    if isinstance(data, dict) and node is not None:
+        lines: Lines = {}
+        _note_lines(node, (), lines)
+        data = LocatedDict(data)
+        data.yaml_lines = lines
+    return data
 
 
-def validation_problems(exc: ValidationError, source: str) -> list[Problem]:
-    """pydantic's errors as problems naming the file, the dotted key and the reason."""
+def _syntax_problem(exc: yaml.YAMLError, source: str) -> Problem:
+    """``FILE:LINE: not valid YAML: what (column N)``, never ``in "<unicode string>"``."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    what = ", ".join(str(p) for p in parts if p) or type(exc).__name__
+    if mark is None:
+        return LocatedProblem(source, "", f"not valid YAML: {what}")
+    reason = f"not valid YAML: {what} (column {mark.column + 1})"
+    return LocatedProblem(source, "", reason, mark.line + 1)
+
+
+def validation_problems(
+    exc: ValidationError, source: str, lines: Lines | None = None
+) -> list[Problem]:
+    """pydantic's errors as problems naming the file, the line, the key path and the reason."""
     problems = []
     for err in exc.errors():
-        key = ".".join(str(part) for part in err["loc"])
         reason = err["msg"].removeprefix("Value error, ")
-        problems.append(Problem(source, key, reason))
+        problems.append(located(source, err["loc"], reason, lines))
     return problems
 
 
-def validate(model: type[M], data: Any, source: str, extra_checks: ExtraCheck | None = None) -> M:
-    """Validate parsed YAML; raise ConfigError listing every problem with its key."""
+def validate(
+    model: type[M],
+    data: Any,
+    source: str,
+    extra_checks: ExtraCheck | None = None,
+    lines: Lines | None = None,
+) -> M:
+    """Validate parsed YAML; raise ConfigError listing every problem with its line and key.
+
+    ``lines``: the key paths' lines, when ``data`` is no longer the LocatedDict parsed."""
     if not isinstance(data, Mapping):
         raise ConfigError([Problem(source, "", "expected a YAML mapping at the top level")])
+    lines = lines if lines is not None else getattr(data, "yaml_lines", None)
     problems = []
     if extra_checks is not None:
-        problems = [Problem(source, key, reason) for key, reason in extra_checks(data)]
+        problems = [located(source, _parts(k), why, lines) for k, why in extra_checks(data)]
     try:
         result = model.model_validate(data)
     except ValidationError as exc:
-        problems = validation_problems(exc, source) + problems
+        problems = validation_problems(exc, source, lines) + problems
     if problems:
         raise ConfigError(problems)
     return result

@@ -124,7 +124,7 @@ def test_bad_policy_exits_2_listing_every_problem(tmp_path: Path) -> None:
     code, out, err = invoke("assess", str(SAMPLE), "--policy", str(policy))
     assert (code, out) == (2, "")
     assert f"{policy}: admission: Field required" in err
-    assert f"{policy}: grades: must list A, B, C, D and E" in err
+    assert f"{policy}:2: grades: must list A, B, C, D and E" in err
     code, _, err = invoke("policy", "check", str(policy))
     assert code == 2 and "problem(s)" in err
 
@@ -141,3 +141,26 @@ def test_policy_show_round_trips_through_check(tmp_path: Path) -> None:
 def test_bad_as_of_is_a_usage_error() -> None:
     code, _, err = invoke("assess", str(SAMPLE), "--as-of", "yesterday")
     assert code == 2 and "--as-of" in err
+
+
+def test_negative_values_are_named_negative_in_both_languages() -> None:
+    args = ("assess", str(SAMPLE), "--explain", "ACC-004", "--as-of", "2026-06-30")
+    code, out, _ = invoke(*args)
+    assert code == 0
+    assert "Net profit margin is negative (-11.6%)." in out
+    assert "Cash flow is negative against the debt (-11%)." in out
+    assert "Low or negative" not in out
+    code, out, _ = invoke(*args, "--lang", "zh")
+    assert code == 0
+    assert "净利润率为负（-11.6%）。" in out and "现金流为负，无法覆盖债务（-11%）。" in out
+    assert "偏低或为负" not in out
+
+
+def test_explain_shows_ratios_as_percentages_and_zh_amounts_in_wan() -> None:
+    args = ("assess", str(SAMPLE), "--explain", "ACC-004", "--as-of", "2026-06-30")
+    _, out, _ = invoke(*args)
+    assert "83.0 %" in out and "0.8295" not in out and "142,000 CNY" in out
+    _, out, _ = invoke(*args, "--lang", "zh")
+    assert "83.0%" in out and "14.2 万元" in out
+    for key in ("financial_health", "terms_days", "capacity_equity", "debt_ratio"):
+        assert key not in out

@@ -38,8 +38,9 @@ def test_demo_shows_reasons_in_chinese(tmp_path: Path) -> None:
         main, ["demo", "--accounts", "300", "--lang", "zh", "--dir", str(tmp_path)]
     )
     assert result.exit_code == 0, result.stderr
-    assert "Grades salespeople now see" in result.stdout
-    riskiest = result.stdout.split("The riskiest accounts")[1]
+    assert "销售人员现在在客户上看到的评级" in result.stdout
+    assert "Grades salespeople now see" not in result.stdout
+    riskiest = result.stdout.split("风险最高的客户")[1]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in riskiest)  # Chinese reason texts
 
 

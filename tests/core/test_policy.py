@@ -58,8 +58,8 @@ def test_every_problem_is_reported_at_once_with_file_and_key(tmp_path: Path) -> 
     found = problems(path)
     assert all(file == str(path) for file, _, _ in found)
     keys = {key for _, key, _ in found}
-    assert "scorecard.dimensions.0.indicators.0" in keys
-    assert "scorecard.dimensions.1.indicators.0" in keys
+    assert "scorecard.dimensions[1].indicators[1]" in keys
+    assert "scorecard.dimensions[2].indicators[1]" in keys
     assert "credit_limit.rounding" in keys
     text = " ".join(reason for _, _, reason in found)
     assert "debt_ratoi" in text
@@ -78,7 +78,7 @@ def test_a_reason_text_needs_both_languages(tmp_path: Path) -> None:
     data = default_data()
     del data["admission"]["knockouts"][0]["text"]["zh"]
     keys = [key for _, key, _ in problems(write(tmp_path, data))]
-    assert keys == ["admission.knockouts.0.text.zh"]
+    assert keys == ["admission.knockouts[1].text.zh"]
 
 
 def test_placeholders_other_than_value_are_refused(tmp_path: Path) -> None:
@@ -97,12 +97,54 @@ def test_unknown_keys_are_refused(tmp_path: Path) -> None:
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("name: x\nscorecard: [\n", encoding="utf-8")
-    [(file, key, reason)] = problems(path)
-    assert file == str(path)
-    assert key.startswith("line ")
-    assert "not valid YAML" in reason
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    [problem] = info.value.problems
+    assert problem.file == str(path) and problem.key == ""
+    assert str(problem).startswith(f"{path}:3: not valid YAML: ")
+    assert "<unicode string>" not in str(problem)
 
 
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     [(_, _, reason)] = problems(tmp_path / "absent.yaml")
     assert "cannot read" in reason
+
+
+def test_a_problem_names_file_line_and_key_path_as_in_the_file(tmp_path: Path) -> None:
+    """1-based lines from the YAML nodes; list items counted from 1, as an admin counts."""
+    text = default_policy_text()
+    lines = text.splitlines()
+    weight = next(i for i, x in enumerate(lines) if "name: profitability" in x) + 3
+    assert lines[weight - 1].strip() == "weight: 15"
+    path = tmp_path / "p.yaml"
+    path.write_text(text.replace("weight: 15", "weight: -15"), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_policy(path)
+    assert [str(p) for p in info.value.problems] == [
+        f"{path}:{weight}: scorecard.dimensions[2].weight: Input should be greater than 0"
+    ]
+
+
+def test_default_weights_add_up_to_100() -> None:
+    policy = load_policy()
+    assert policy.weight_total == 100
+    assert sum(d.weight for d in policy.scorecard.dimensions) == 100
+
+
+def test_a_policy_without_negative_variants_loads_and_keeps_its_version(tmp_path: Path) -> None:
+    """``reason.negative`` is optional: an older policy loads, its version unchanged by it."""
+    data = default_data()
+    for dim in data["scorecard"]["dimensions"]:
+        for ind in dim["indicators"]:
+            ind["reason"].pop("negative", None)
+    policy = load_policy(write(tmp_path, data))
+    assert all(i.reason.negative is None for d in policy.scorecard.dimensions for i in d.indicators)
+    dumped = policy.model_dump(mode="json", by_alias=True)
+    for dim in dumped["scorecard"]["dimensions"]:
+        for ind in dim["indicators"]:
+            del ind["reason"]["negative"]
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()[:12]
+    assert policy.version == f"{policy.name}@{digest}"

@@ -105,8 +105,8 @@ def test_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:
     config.write_text("crm: file\nconnection: {input: a.csv}\nsyncc: {}\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["sync", "-c", str(config)])
     assert result.exit_code == 2
-    assert f"{config}: connection.output: Field required" in result.stderr
-    assert f"{config}: syncc: Extra inputs are not permitted" in result.stderr
+    assert f"{config}:2: connection.output: Field required" in result.stderr
+    assert f"{config}:3: syncc: Extra inputs are not permitted" in result.stderr
 
 
 def test_missing_secret_variable_is_a_config_error(tmp_path: Path) -> None:

@@ -53,4 +53,4 @@ def test_the_dry_run_after_a_policy_change_lists_every_record(tmp_path: Path) ->
         )
         assert "downgraded:" in lines
         assert any(line.startswith("  … and ") and "more" in line for line in lines)
-        assert f"      {grade}: A → B" in lines
+        assert f"      {grade}: “A” → “B”" in lines  # the CRM's values, quoted

@@ -1,0 +1,417 @@
+"""Every admin-facing label of the CLI, in English and Chinese, and how numbers read.
+
+One catalogue of ``name: (en, zh)`` pairs and ``t(name, lang, **values)``; no gettext:
+the texts are few, both languages ship inside, and a test scans ``--lang zh`` output for
+the English side of every pair. Salesperson-facing texts (reasons, flag and status labels)
+live in the policy, not here.
+
+``pct`` and ``amount`` format numbers as admins read them: ratios as percentages with one
+decimal (``82.9 %``), amounts with thousands separators, and in Chinese CNY amounts in
+万 / 亿 (``2,409.5 万元``, ``2.41 亿元``).
+"""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+LANGS = ("en", "zh")
+LANG_ENV = "CRMQUAL_LANG"
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # -- assess: table header and summary --------------------------------------------------
+    "col.id": ("id", "编号"),
+    "col.name": ("name", "名称"),
+    "col.status": ("status", "状态"),
+    "col.grade": ("grade", "评级"),
+    "col.score": ("score", "评分"),
+    "col.limit": ("limit", "额度"),
+    "col.terms": ("terms", "账期"),
+    "col.flags": ("flags", "预警"),
+    "assess.summary": (
+        "assessed {assessed} · failed {failed}",
+        "已评估 {assessed} · 失败 {failed}",
+    ),
+    "assess.unreadable": (
+        "unreadable values (assessed as missing): {fields}",
+        "无法识别的值（按缺失评估）：{fields}",
+    ),
+    # -- explain ---------------------------------------------------------------------------
+    "ex.account": ("Account", "客户"),
+    "ex.policy": ("Policy {version}, as of {date}", "政策 {version}，评估日期 {date}"),
+    "ex.status": ("Status", "状态"),
+    "ex.grade": ("Grade", "评级"),
+    "ex.score": ("Score", "评分"),
+    "ex.completeness": ("data completeness", "数据完整度"),
+    "ex.limit": ("Limit", "额度"),
+    "ex.terms": ("terms", "账期"),
+    "ex.scorecard": (
+        "Scorecard (points 0-100 per indicator; weight = share of the whole score):",
+        "评分卡（每项指标 0-100 分；权重 = 占总分的比例）：",
+    ),
+    "ex.normalised": (
+        "the policy's weights add up to {total}, not 100: each is shown as its share",
+        "政策权重合计 {total}，不是 100：以下按各自占比显示",
+    ),
+    "ex.dimension": (
+        "weight {weight}, {points} points, adds {adds} to the score",
+        "权重 {weight}，得分 {points}，为总分贡献 {adds}",
+    ),
+    "ex.points": ("points", "得分"),
+    "ex.weight": ("weight", "权重"),
+    "ex.missing": ("missing", "缺失"),
+    "ex.rules": ("Admission rules that hold:", "命中的准入规则："),
+    "ex.knockout": ("knock-out", "否决"),
+    "ex.review": ("review", "人工审核"),
+    "ex.condition": ("condition", "附加条件"),
+    "ex.none": ("none", "无"),
+    "ex.credit_limit": ("Credit limit:", "信用额度："),
+    "ex.flags": ("Flags:", "预警："),
+    "ex.reasons": ("Reasons:", "原因："),
+    "ex.no_limit": ("none (needs review)", "无（需人工审核）"),
+    "ex.prepayment": ("prepayment", "预付款"),
+    "severity.low": ("low", "低"),
+    "severity.medium": ("medium", "中"),
+    "severity.high": ("high", "高"),
+    # the steps of the credit limit (crmqual.engine.credit_limit's trace)
+    "step.rule": ("rule", "规则"),
+    "step.terms_days": ("payment term (days)", "账期天数"),
+    "step.cap": ("cap for the grade", "评级上限"),
+    "step.capacity_equity": ("capacity by equity", "按权益的承受能力"),
+    "step.capacity_revenue": ("capacity by revenue", "按收入的承受能力"),
+    "step.capacity_working_capital": ("capacity by working capital", "按营运资金的承受能力"),
+    "step.need": ("need (monthly purchases × days / 30)", "需求（月采购额 × 天数 / 30）"),
+    "step.requested": ("requested by the customer", "客户申请额度"),
+    "step.limit": ("limit, rounded down", "核定额度（向下取整）"),
+    "rule.rejected": ("rejected: prepayment", "拒绝准入：预付款"),
+    "rule.no_currency": (
+        "no currency on the account or its statements",
+        "客户及其财报均无币种",
+    ),
+    "rule.prepayment_terms": ("payment terms are prepayment", "账期为预付款"),
+    "rule.no_cap": ("no cap or rate for {currency}", "政策中无 {currency} 的上限或汇率"),
+    "rule.no_rate": ("no rate from {source} to {target}", "政策中无 {source} 到 {target} 的汇率"),
+    "rule.no_financials": ("no equity or revenue on file", "无权益或收入数据"),
+    # -- check -----------------------------------------------------------------------------
+    "check.heading": (
+        "crmqual check: {crm} (target {target}), mapping {mapping}",
+        "crmqual check：{crm}（目标 {target}），映射 {mapping}",
+    ),
+    "check.ok": ("ok", "通过"),
+    "check.failed": ("failed", "失败"),
+    "check.unverified": ("unverified", "未验证"),
+    "check.to create": ("to create", "待创建"),
+    "check.verdict.0": ("nothing failed", "没有失败项"),
+    "check.verdict.2": ("the mapping's fields are not all there", "映射中的字段不全"),
+    "check.verdict.3": ("the CRM or the credentials failed", "CRM 或凭据检查失败"),
+    "check.item.field": ("field", "字段"),
+    "check.item.output field": ("output field", "输出字段"),
+    "check.item.mapping fields": ("mapping fields", "映射字段"),
+    "check.item.output location": ("output location", "输出位置"),
+    "check.item.connection": ("connection", "连接"),
+    "check.item.credentials": ("credentials", "凭据"),
+    "check.item.read scope": ("read scope", "读取权限"),
+    "check.item.write scope": ("write scope", "写入权限"),
+    "check.found_by_label": ("found by label {labels}", "按标签找到 {labels}"),
+    "check.by_provision": ("by `crmqual provision`", "由 `crmqual provision` 创建"),
+    "check.by_hand": (
+        "in the CRM's console: `crmqual provision` prints the list",
+        "在 CRM 控制台中创建：`crmqual provision` 会列出清单",
+    ),
+    "check.described": (
+        "{fields} fields described, first page of {records} record(s) read",
+        "已读取 {fields} 个字段的描述和第一页的 {records} 条记录",
+    ),
+    "check.inputs_present": (
+        "every input field of {object} is present",
+        "{object} 的输入字段齐全",
+    ),
+    # -- the next step, named at the end of each command -------------------------------------
+    "next": ("next: {step}", "下一步：{step}"),
+    "next.fix_check": (
+        "fix what failed above, then run `crmqual check` again",
+        "修正上面失败的项，然后再次运行 `crmqual check`",
+    ),
+    "next.provision": (
+        "`crmqual provision --dry-run`, then `crmqual provision`",
+        "`crmqual provision --dry-run`，然后 `crmqual provision`",
+    ),
+    "next.sync_dry": ("`crmqual sync --dry-run`", "`crmqual sync --dry-run`"),
+    "next.sync": ("`crmqual sync` to write these changes", "`crmqual sync` 写入这些变更"),
+    "next.provision_do": (
+        "`crmqual provision` to make these changes",
+        "`crmqual provision` 执行这些变更",
+    ),
+    # -- provision -------------------------------------------------------------------------
+    "prov.would create": ("would create", "将创建"),
+    "prov.created": ("created", "已创建"),
+    "prov.would grant access to": ("would grant access to", "将授权访问"),
+    "prov.granted access to": ("granted access to", "已授权访问"),
+    "prov.would place on the page layout": ("would place on the page layout", "将放到页面布局"),
+    "prov.placed on the page layout": ("placed on the page layout", "已放到页面布局"),
+    "prov.would append": ("would append to {field}", "将追加到 {field}"),
+    "prov.appended": ("appended to {field}", "已追加到 {field}"),
+    "prov.up_to_date": ("up to date", "无需变更"),
+    "prov.conflicts": ("conflicting fields, nothing was changed:", "字段冲突，未做任何变更："),
+    "prov.manual": (
+        "to do by hand in {crm} (its API cannot), then run `crmqual check`:",
+        "需在 {crm} 中手动完成（其 API 无法完成），然后运行 `crmqual check`：",
+    ),
+    # -- sync ------------------------------------------------------------------------------
+    "sync.heading": (
+        "crmqual sync: {status} ({mode}, {run})",
+        "crmqual sync：{status}（{mode}，{run}）",
+    ),
+    "sync.run": ("run {id}", "第 {id} 次运行"),
+    "sync.dry_run": ("dry run, nothing written", "试运行，未写入"),
+    "sync.counts": (
+        "read {read} · assessed {assessed} · changed {changed} · written {written}"
+        " · failed {failed} · overridden {overridden} · warnings {warnings}",
+        "读取 {read} · 评估 {assessed} · 变更 {changed} · 写入 {written}"
+        " · 失败 {failed} · 人工覆盖 {overridden} · 警告 {warnings}",
+    ),
+    "sync.calls": ("API calls {calls} · {seconds} s", "API 调用 {calls} 次 · {seconds} 秒"),
+    "sync.changes": ("changes: {kinds}", "变化：{kinds}"),
+    "sync.unreadable": (
+        "values that could not be read (assessed as missing): {fields}",
+        "无法识别的值（按缺失评估）：{fields}",
+    ),
+    "sync.missing_fields": (
+        "output fields missing, `crmqual provision` would create: {fields}",
+        "缺少输出字段，`crmqual provision` 将创建：{fields}",
+    ),
+    "sync.would_change": ("would change:", "将变更："),
+    "plan.nothing": ("nothing would change", "没有需要变更的记录"),
+    "plan.heading": ("would change {n} account(s): {counts}", "将变更 {n} 个客户：{counts}"),
+    "plan.more": (
+        "… and {n} more (`--show N` lists more, `--json` all)",
+        "……另有 {n} 个（`--show N` 列出更多，`--json` 列出全部）",
+    ),
+    "plan.also": ("also {kinds}", "同时：{kinds}"),
+    "plan.empty": ("(empty)", "（空）"),
+    "change.admission_failed": ("admission failed", "准入未通过"),
+    "change.downgraded": ("downgraded", "降级"),
+    "change.limit_cut": ("limit cut", "额度下调"),
+    "change.new_high_flag": ("new high-severity flag", "新增高风险预警"),
+    "change.data_missing_or_stale": ("data missing or stale", "数据缺失或过期"),
+    "change.upgraded": ("upgraded", "升级"),
+    "change.first_assessment": ("first assessment", "首次评估"),
+    "change.other_change": ("other change", "其他变更"),
+    "sync.progress": (
+        "read {read} · assessed {assessed} · written {written} · failed {failed}",
+        "读取 {read} · 评估 {assessed} · 写入 {written} · 失败 {failed}",
+    ),
+    "sync.quota": ("stopped at the API quota: {message}", "已达 API 配额，停止：{message}"),
+    "error.record": ("error: record {id}: {problems}", "错误：记录 {id}：{problems}"),
+    "error.more": ("error: ... {n} more", "错误：……另有 {n} 条"),
+    "error.row": ("error: {reason}", "错误：{reason}"),
+    # run statuses and modes (runs, sync, history)
+    "run.ok": ("ok", "成功"),
+    "run.succeeded": ("succeeded", "成功"),
+    "run.failed": ("failed", "失败"),
+    "run.partial": ("partial", "部分完成"),
+    "run.running": ("running", "运行中"),
+    "run.interrupted": ("interrupted", "中断"),
+    "run.quota": ("quota", "配额用尽"),
+    "run.dry_run": ("dry run", "试运行"),
+    "run.locked": ("locked", "被锁定"),
+    "run.written": ("written", "已写入"),
+    "run.pending": ("pending", "待写入"),
+    "run.reverted": ("reverted", "已撤销"),
+    "run.incremental": ("incremental", "增量"),
+    "run.full": ("full", "全量"),
+    "run.sync": ("sync", "同步"),
+    "run.revert": ("revert", "撤销"),
+    "run.prune": ("prune", "清理"),
+    # -- runs ------------------------------------------------------------------------------
+    "runs.run": ("run", "运行"),
+    "runs.started": ("started (UTC)", "开始（UTC）"),
+    "runs.kind": ("kind", "类型"),
+    "runs.status": ("status", "状态"),
+    "runs.read": ("read", "读取"),
+    "runs.written": ("written", "写入"),
+    "runs.failed": ("failed", "失败"),
+    "runs.note": ("note", "备注"),
+    "runs.restored": ("restored", "已恢复"),
+    "runs.deleted": ("deleted", "已删除"),
+    "runs.none": (
+        "no runs yet: `crmqual sync --dry-run`, then `crmqual sync`",
+        "尚无运行记录：先 `crmqual sync --dry-run`，再 `crmqual sync`",
+    ),
+    "count.assessed": ("assessed", "评估"),
+    "count.changed": ("changed", "变更"),
+    "count.api_calls": ("api calls", "API 调用"),
+    "count.overridden": ("overridden", "人工覆盖"),
+    "count.warnings": ("warnings", "警告"),
+    "count.skipped": ("skipped", "跳过"),
+    "count.left_alone": ("left alone", "未改动"),
+    "count.changed_since": ("changed since", "其后已变更"),
+    "count.missing": ("not found", "未找到"),
+    # -- history ---------------------------------------------------------------------------
+    "hist.none": (
+        "no assessments of {id} in the state store of {target}: check the id (the CRM's"
+        " record id) and the configuration (-c)",
+        "{target} 的状态库中没有 {id} 的评估：请检查编号（CRM 记录编号）和配置（-c）",
+    ),
+    "hist.line": (
+        "{at} run {run} ({status}): {outputs}",
+        "{at} 第 {run} 次运行（{status}）：{outputs}",
+    ),
+    "hist.outputs": (
+        "grade {grade} score {score} status {outcome} limit {limit}  flags {flags}",
+        "评级 {grade} 评分 {score} 状态 {outcome} 额度 {limit}  预警 {flags}",
+    ),
+    "hist.revert": (
+        "{at} run {run} ({status}): revert of run {reverted}, put back:",
+        "{at} 第 {run} 次运行（{status}）：撤销第 {reverted} 次运行，恢复：",
+    ),
+    "hist.before": ("(the values from before run {reverted})", "（第 {reverted} 次运行之前的值）"),
+    "hist.as_assessed": ("as assessed {at}: {outputs}", "按 {at} 的评估：{outputs}"),
+    "hist.left_alone": (
+        "{at} run {run} left it alone: {reason}",
+        "{at} 第 {run} 次运行未改动它：{reason}",
+    ),
+    "hist.inputs": ("inputs: {inputs}", "输入：{inputs}"),
+    "hist.policy": ("policy {version}", "政策 {version}"),
+    # -- revert ----------------------------------------------------------------------------
+    "rev.would_restore": ("would restore", "将恢复"),
+    "rev.restored_verb": ("restored", "已恢复"),
+    "rev.left_alone": (
+        "left alone (changed since run {run}): {id}",
+        "未改动（第 {run} 次运行后已变更）：{id}",
+    ),
+    "rev.not_found": ("not found in the CRM: {id}", "CRM 中未找到：{id}"),
+    "rev.error": ("error: record {id}: {code}: {message}", "错误：记录 {id}：{code}：{message}"),
+    "rev.truncated": ("(the first {n} of each kind are listed)", "（每类只列出前 {n} 条）"),
+    "rev.summary": (
+        "{restored} record(s) {verb}, {left} left alone, {missing} not found, {failed} failed",
+        "{restored} 条记录{verb}，{left} 条未改动，{missing} 条未找到，{failed} 条失败",
+    ),
+    "rev.to_restore": ("to restore", "待恢复"),
+    # -- prune -----------------------------------------------------------------------------
+    "prune.would": (
+        "{count} assessment row(s) of runs started before {before} to delete",
+        "{before} 之前开始的运行中有 {count} 条评估记录待删除",
+    ),
+    "prune.done": (
+        "{count} assessment row(s) of runs started before {before} deleted",
+        "已删除 {before} 之前开始的运行中的 {count} 条评估记录",
+    ),
+    # -- init ------------------------------------------------------------------------------
+    "init.exists": ("{path} exists; use --force to overwrite it", "{path} 已存在；用 --force 覆盖"),
+    "init.wrote": (
+        "wrote {path}; edit it, then run `crmqual check -c {path}`",
+        "已写入 {path}；编辑后运行 `crmqual check -c {path}`",
+    ),
+    # -- policy check ----------------------------------------------------------------------
+    "pol.valid": ("{file}: valid, version {version}", "{file}：有效，版本 {version}"),
+    "pol.weights_100": ("dimension weights add up to 100", "维度权重合计 100"),
+    "pol.weights_off": (
+        "warning: dimension weights add up to {total}, not 100; scores are normalised"
+        " (each weight counts as its share of {total})",
+        "警告：维度权重合计 {total}，不是 100；评分按比例归一化（每个权重按其占 {total} 的比例计）",
+    ),
+    "pol.problems": ("{n} problem(s):", "{n} 个问题："),
+    # -- demo ------------------------------------------------------------------------------
+    "demo.heading": (
+        "crmqual demo: {n} companies in a local Zoho CRM sandbox ({where})",
+        "crmqual demo：本地 Zoho CRM 沙箱中的 {n} 家企业（{where}）",
+    ),
+    "demo.provisioned": (
+        "provisioned {n} output fields in Accounts",
+        "已在 Accounts 中创建 {n} 个输出字段",
+    ),
+    "demo.first": ("first sync ", "第一次同步"),
+    "demo.second": ("second sync", "第二次同步"),
+    "demo.line": (
+        "read {read} · written {written} · failed {failed} · warnings {warnings}"
+        " · {calls} API calls · {seconds} s",
+        "读取 {read} · 写入 {written} · 失败 {failed} · 警告 {warnings}"
+        " · API 调用 {calls} 次 · {seconds} 秒",
+    ),
+    "demo.grades": (
+        "Grades salespeople now see on the accounts:",
+        "销售人员现在在客户上看到的评级：",
+    ),
+    "demo.riskiest": (
+        "The riskiest accounts, with their flags and reasons:",
+        "风险最高的客户及其预警和原因：",
+    ),
+    "demo.flags": ("flags: {flags}", "预警：{flags}"),
+    "demo.state": (
+        "State store: {path}  (runs: {first}, {second})",
+        "状态库：{path}（运行：{first}，{second}）",
+    ),
+    "demo.sandbox": ("Sandbox:     {path}  (`{command}`)", "沙箱：{path}（`{command}`）"),
+    "demo.no_status": ("none", "无"),
+}
+
+S = TypeVar("S")
+
+
+def t(key: str, lang: str, /, **values: Any) -> str:
+    """The text ``key`` in ``lang`` (en or zh), with ``values`` filled in."""
+    en, zh = CATALOGUE[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
+
+
+def t_or(key: str, lang: str, fallback: str) -> str:
+    """The text ``key`` when the catalogue has it, else ``fallback`` unchanged (a code the
+    catalogue does not know, e.g. a run status a newer state store wrote)."""
+    return t(key, lang) if key in CATALOGUE else fallback
+
+
+def default_lang() -> str:
+    """$CRMQUAL_LANG when it names a language crmqual speaks, else English."""
+    value = os.environ.get(LANG_ENV, "").strip().lower()
+    return value if value in LANGS else "en"
+
+
+def lang_option(fn: Callable[..., S]) -> Callable[..., S]:
+    """``--lang en|zh`` on a command; $CRMQUAL_LANG gives the default, the option wins."""
+    return click.option(
+        "--lang",
+        type=click.Choice(LANGS),
+        default=default_lang,
+        show_default=f"en, or ${LANG_ENV}",
+        help="Language of the output (en or zh).",
+    )(fn)
+
+
+def number(value: float, decimals: int = 0) -> str:
+    """Thousands separators, a fixed number of decimals: ``1,234,567``, ``1,234.5``."""
+    return f"{value:,.{decimals}f}"
+
+
+def pct(ratio: float, lang: str = "en", decimals: int = 1) -> str:
+    """A ratio as a percentage: ``0.8295`` reads ``82.9 %`` (``82.9%`` in Chinese)."""
+    return f"{ratio * 100:,.{decimals}f}" + ("%" if lang == "zh" else " %")
+
+
+def amount(value: float, currency: str | None, lang: str = "en") -> str:
+    """An amount as an admin reads it: ``24,095,000 CNY``; in Chinese, CNY in 万 / 亿
+    (``2,409.5 万元``, ``2.41 亿元``, ``5,000 元``)."""
+    if lang == "zh" and currency in ("CNY", "RMB"):
+        size = abs(value)
+        if size >= 1e8:
+            return f"{value / 1e8:,.2f} 亿元"
+        if size >= 1e4:
+            return f"{value / 1e4:,.1f} 万元"
+        return f"{value:,.0f} 元"
+    return f"{value:,.0f} {currency or ''}".rstrip()
+
+
+def width(text: str) -> int:
+    """Columns a text takes in a terminal: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, columns: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``columns`` terminal columns (left-aligned, or right)."""
+    fill = " " * max(0, columns - width(text))
+    return fill + text if right else text + fill
