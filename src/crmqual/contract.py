@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from crmqual.errors import (
     CrmqualError,
     ErrorKind,
+    UnsupportedError,
     WriteNotAllowedError,
     exit_code_of_kind,
     most_severe,
@@ -440,22 +441,34 @@ class Adapter(ABC):
             self._place_on_layout([s.field for s in place])
         return plan
 
+    # What the base class does for a step or follow-up the adapter's capabilities do not
+    # declare: nothing is sent; the admin is told, since the plan should never have asked.
     def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
-        raise NotImplementedError(f"{self.name}: declares no {StepKind.CREATE_FIELD} step")
+        raise self._unsupported(StepKind.CREATE_FIELD)
 
     def _append_picklist_values(self, api_name: str, values: Sequence[str]) -> None:
-        raise NotImplementedError(f"{self.name}: declares no {StepKind.ADD_PICKLIST_VALUES} step")
+        raise self._unsupported(StepKind.ADD_PICKLIST_VALUES)
 
     def _grant_access(self, specs: Sequence[FieldSpec]) -> None:
-        raise NotImplementedError(f"{self.name}: declares no {StepKind.GRANT_ACCESS} step")
+        raise self._unsupported(StepKind.GRANT_ACCESS)
 
     def _place_on_layout(self, specs: Sequence[FieldSpec]) -> None:
-        raise NotImplementedError(f"{self.name}: declares no {StepKind.PLACE_ON_LAYOUT} step")
+        raise self._unsupported(StepKind.PLACE_ON_LAYOUT)
+
+    def _unsupported(self, step: StepKind) -> UnsupportedError:
+        what = step.value.replace("_", " ")
+        return UnsupportedError(
+            f"{self.name}: crmqual cannot {what} through this CRM's API; "
+            "do it by hand in the CRM's settings, then run `crmqual check`"
+        )
 
     # -- follow-ups ---------------------------------------------------------------------------
     def create_followup(self, item: FollowUp) -> str:
         """Create the item unless one exists for its event id; return its reference."""
-        raise NotImplementedError(f"{self.name}: declares no follow-ups")
+        raise UnsupportedError(
+            f"{self.name}: this CRM's adapter cannot create follow-up items; "
+            "set `sync.followups: false` in crmqual.yaml"
+        )
 
     # -- crmqual check --------------------------------------------------------------------------
     def check(

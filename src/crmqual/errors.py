@@ -194,5 +194,11 @@ class StateStoreUrlError(StateStoreError):
     kind = ErrorKind.CONFIG
 
 
+class UnsupportedError(CrmqualError):
+    """Asked of an adapter something its CRM's API cannot do (its capabilities say so)."""
+
+    kind = ErrorKind.CONFIG
+
+
 class WriteNotAllowedError(CrmqualError):
     """A write carried a field the mapping does not declare as output: a bug, never sent."""

@@ -232,6 +232,9 @@ class Sync:
     ) -> None:
         """The run inside its scope: check the mapping, start at the CRM's clock (a dry run
         never starts), read, assess, write; the status it ends with, unless an error ends it."""
+        if self.settings.followups and not self.adapter.capabilities.followups:
+            reason = f"{self.adapter.name} cannot create follow-up items: set it to false"
+            raise ConfigError([Problem("crmqual.yaml", "sync.followups", reason)])
         missing = self.check_mapping()
         if missing and not request.dry_run:
             raise ConfigError(

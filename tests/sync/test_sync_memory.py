@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from syncutil import Clock, MakeSync, company
 
-from crmqual.adapters.memory import MemoryCrm
+from crmqual.adapters.memory import MemoryAdapter, MemoryCrm
+from crmqual.compiled import compiled
+from crmqual.config import SyncSettings
+from crmqual.contract import Capabilities
 from crmqual.errors import ConfigError
+from crmqual.mapping import load_mapping
+from crmqual.policy import load_policy
 from crmqual.state import StateStore
-from crmqual.sync import SyncRequest
+from crmqual.sync import Sync, SyncRequest
 
 
 def crmqual_writes(crm: MemoryCrm) -> list[str]:
@@ -193,3 +200,25 @@ def test_two_runs_at_once_the_second_is_refused(make_sync: MakeSync, state: Stat
         first.run(SyncRequest())
     assert [r.status for r in state.list_runs("memory")].count("locked") == 1
     _ = company
+
+
+def test_followups_asked_of_a_crm_that_cannot_make_them_stop_before_anything_is_read(
+    tmp_path: Path,
+) -> None:
+    """Capabilities are data: a sync is refused up front, never fails mid-run."""
+    crm = MemoryCrm()
+    adapter = MemoryAdapter(crm)
+    adapter.capabilities = Capabilities()  # no follow-ups
+    with StateStore(f"sqlite:///{tmp_path / 's.sqlite'}") as state:
+        runner = Sync(
+            adapter=adapter,
+            mapping=load_mapping(None, "file")[0],
+            mapping_source="mappings/file.yaml",
+            policy=compiled(load_policy()),
+            state=state,
+            target="t",
+            settings=SyncSettings(followups=True),
+        )
+        with pytest.raises(ConfigError, match=r"sync\.followups: memory cannot create follow-up"):
+            runner.run(SyncRequest())
+    assert adapter.api_calls == 0
