@@ -94,7 +94,6 @@ class RunSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: Records left alone (``overridden`` counts them all): ``{"id", "reason"}``.
     left_alone: list[dict[str, Any]] = field(default_factory=list)
-    would_change: list[dict[str, Any]] = field(default_factory=list)
     #: A dry run's whole plan (every record that would change), spooled to a temporary file.
     plan: DryRunPlan = field(default_factory=DryRunPlan, repr=False)
     missing_fields: list[str] = field(default_factory=list)
@@ -108,6 +107,17 @@ class RunSummary:
     phase: str = "reading"
     phase_done: int = 0
     phase_total: int | None = None
+
+    @property
+    def would_change(self) -> list[dict[str, Any]]:
+        """The first :data:`LISTED` field changes of a dry run's plan (all of it: ``plan``)."""
+        listed: list[dict[str, Any]] = []
+        for record in self.plan:
+            for name, old, new in record.fields:
+                if len(listed) == LISTED:
+                    return listed
+                listed.append({"id": record.record_id, "field": name, "from": old, "to": new})
+        return listed
 
     @property
     def exit_code(self) -> int:
@@ -470,16 +480,6 @@ class _Runner:
                 ]
                 fields = [(f, plan.current.get(f), v) for f, v in plan.write.items() if f != stamp]
                 summary.plan.add(plan.record_id, str(plan.account.get("name") or ""), kinds, fields)
-                for f, new in plan.write.items():
-                    if len(summary.would_change) < LISTED:
-                        summary.would_change.append(
-                            {
-                                "id": plan.record_id,
-                                "field": f,
-                                "from": plan.current.get(f),
-                                "to": new,
-                            }
-                        )
             return
         if not plans:
             return
