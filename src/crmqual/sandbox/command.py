@@ -16,15 +16,9 @@ import click
 
 from crmqual.errors import ConfigError
 from crmqual.progress import Snapshot, reporter
-from crmqual.sandbox.dialects import DIALECTS
+from crmqual.sandbox.dialects import DIALECTS, SettingError, load
 from crmqual.sandbox.faults import FaultProfile, load_profile
-from crmqual.sandbox.observe import format_stats, stats
-from crmqual.sandbox.server import SandboxServer
-from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
-from crmqual.sandbox.zoho.hosts import ZohoHosts
-from crmqual.sandbox.zoho.quota import DEFAULT_EDITION, EDITIONS, Quota, parse_credits
-from crmqual.sandbox.zoho.scopes import ALL_SCOPES, is_valid
-from crmqual.sandbox.zoho.seed import CUSTOM_FIELDS, seed_zoho
+from crmqual.sandbox.observe import format_stats
 
 DEFAULT_DB = "crmqual-sandbox.db"
 
@@ -73,22 +67,18 @@ def seed(
     crm: str, accounts: int, seed_value: int, db: str, missing_rate: float, bad_rate: float
 ) -> None:
     """Fill the sandbox with companies in English and Chinese (and the custom input fields)."""
-    box = ZohoSandbox(db)
     with reporter(f"seeding {db}") as shown:
-        added = seed_zoho(
-            box.store,
+        line = load(crm).seed(
+            Path(db),
             accounts,
-            seed_value,
+            seed=seed_value,
             missing_rate=missing_rate,
             bad_rate=bad_rate,
             on_progress=lambda done, total: shown.update(
                 Snapshot("seeding", [("accounts", done)], done, total)
             ),
         )
-    click.echo(
-        f"seeded {added} {crm} accounts into {db} "
-        f"({len(CUSTOM_FIELDS)} custom input fields declared; {box.count()} accounts in total)"
-    )
+    click.echo(line)
 
 
 @sandbox.command()
@@ -98,7 +88,7 @@ def seed(
 @click.option(
     "--scopes",
     default=None,
-    help="Comma-separated OAuth scopes of the printed refresh token (default: every scope).",
+    help="Zoho: comma-separated OAuth scopes of the printed refresh token (default: all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object, then serve.")
 @click.option(
@@ -113,20 +103,19 @@ def seed(
 )
 @click.option(
     "--edition",
-    type=click.Choice(list(EDITIONS)),
     default=None,
-    help=f"Zoho edition: daily credits and concurrency (default: the file's, else "
-    f"{DEFAULT_EDITION}).",
+    help="The org's edition: its daily API allowance and concurrency (Zoho: free, standard, "
+    "professional, enterprise, ultimate; default: the file's, else enterprise).",
 )
 @click.option(
-    "--credits", "credits_text", default=None, help="Daily API credits: a number or 'unlimited'."
+    "--credits", "credits_text", default=None, help="Daily API allowance: a number or 'unlimited'."
 )
 @click.option(
     "--write-config",
     "config_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Write a crmqual.yaml for this sandbox (credentials as ${ZOHO_...} references).",
+    help="Write a crmqual.yaml for this sandbox (credentials as ${NAME} references).",
 )
 @click.option(
     "--env-file",
@@ -149,78 +138,36 @@ def serve(
     env_file: str | None,
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until killed; print base URLs and credentials."""
-    granted = tuple(s.strip() for s in scopes.split(",") if s.strip()) if scopes else ALL_SCOPES
-    bad = [s for s in granted if not is_valid(s)]
-    if bad:
-        raise click.BadParameter(f"not Zoho scopes: {', '.join(bad)}", param_hint="--scopes")
+    settings = {"scopes": scopes, "edition": edition, "credits": credits_text}
     profile = _profile(faults, latency_ms)
-    box = ZohoSandbox(db, faults=profile, fault_seed=fault_seed)
-    if edition is not None or credits_text is not None:
-        credits = box.quota.credits if credits_text is None else _credits(credits_text)
-        quota = Quota(edition or box.quota.edition, credits)
-        box = ZohoSandbox(db, quota=quota, faults=profile, fault_seed=fault_seed)
-    app = box.app(None)
-    server = SandboxServer(app, port)
-    app.api_domain = server.base_url
-    credentials = box.credentials(ZohoHosts.single(server.base_url), granted)
-    if config_path is not None:
-        rehearsal_config(Path(config_path), server.base_url, db)
-    if env_file is not None:  # last: a script waiting for it may start right away
-        rehearsal_env(Path(env_file), credentials)
-    if as_json:
-        click.echo(json.dumps(credentials.as_dict()))
-    else:
-        click.echo(f"{crm} sandbox on {server.base_url} (database {db}, {box.count()} accounts)")
-        for key, value in credentials.as_dict().items():
-            click.echo(f"  {key:<14} {value}")
-        click.echo(f"  {'scopes':<14} {','.join(granted)}")
-        limit = box.quota.allowance
-        click.echo(
-            f"  {'edition':<14} {box.quota.edition}, "
-            f"{'unlimited' if limit is None else limit} credits a day, "
-            f"{box.quota.concurrency} concurrent calls; faults {profile.name}"
+    try:
+        serving = load(crm).serve(
+            Path(db),
+            port,
+            faults=profile,
+            fault_seed=fault_seed,
+            settings={key: value for key, value in settings.items() if value is not None},
         )
+    except SettingError as exc:
+        raise click.BadParameter(str(exc), param_hint=exc.option) from None
+    if config_path is not None and serving.config_yaml is not None:
+        Path(config_path).write_text(serving.config_yaml, encoding="utf-8")
+    if env_file is not None:  # last: a script waiting for it may start right away
+        rehearsal_env(Path(env_file), serving.env)
+    if as_json:
+        click.echo(json.dumps(serving.credentials))
+    else:
+        for line in serving.summary:
+            click.echo(line)
         click.echo("Ctrl-C stops it.")
     sys.stdout.flush()
     with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+        serving.server.serve_forever()
 
 
-#: What crmqual.yaml names the sandbox's credentials (the same names as for a real org).
-SECRET_NAMES = {
-    "client_id": "ZOHO_CLIENT_ID",
-    "client_secret": "ZOHO_CLIENT_SECRET",
-    "refresh_token": "ZOHO_REFRESH_TOKEN",
-}
-
-
-def rehearsal_config(path: Path, base_url: str, db: str) -> None:
-    """A crmqual.yaml for rehearsing against this sandbox: its hosts, the credentials as
-    environment references like a real org's, a state store beside the file."""
-    secrets = "\n".join(f"  {key}: ${{{name}}}" for key, name in SECRET_NAMES.items())
-    path.write_text(
-        f"""# crmqual configuration for the local Zoho sandbox at {base_url} (database {db}),
-# written by `crmqual sandbox serve --write-config`. The credentials are the sandbox's own,
-# read from the environment like a real org's: source the file `--env-file` wrote.
-# Next: `crmqual check`, `crmqual provision`, `crmqual sync --dry-run`, `crmqual sync`.
-crm: zoho
-target: zoho-sandbox
-connection:
-  accounts_url: {base_url}
-  api_domain: {base_url}
-{secrets}
-  bulk:
-    upload_url: {base_url}
-state: sqlite:///crmqual-sandbox-state.sqlite
-""",
-        encoding="utf-8",
-    )
-
-
-def rehearsal_env(path: Path, credentials: ZohoCredentials) -> None:
+def rehearsal_env(path: Path, env: dict[str, str]) -> None:
     """The sandbox's credentials as shell `export` lines, owner-only, written atomically."""
-    values = credentials.as_dict()
-    lines = [f"export {name}={shlex.quote(values[key])}" for key, name in SECRET_NAMES.items()]
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     partial = path.with_name(path.name + ".partial")
     partial.touch(mode=0o600)
     partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -237,14 +184,8 @@ def _profile(faults: str, latency_ms: int | None) -> FaultProfile:
     return profile
 
 
-def _credits(text: str) -> int | None:
-    try:
-        return parse_credits(text)
-    except ValueError:
-        raise click.BadParameter("a number or 'unlimited'", param_hint="--credits") from None
-
-
 @sandbox.command(name="stats")
+@_crm
 @click.option(
     "--db",
     "db",
@@ -254,8 +195,7 @@ def _credits(text: str) -> int | None:
     help="Sandbox database file (SQLite).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def stats_command(db: str, as_json: bool) -> None:
+def stats_command(crm: str, db: str, as_json: bool) -> None:
     """API calls per endpoint and a summary of the write log."""
-    box = ZohoSandbox(db)
-    summary = stats(box.store, box.credits())
+    summary = load(crm).stats(Path(db))
     click.echo(json.dumps(summary) if as_json else format_stats(summary))

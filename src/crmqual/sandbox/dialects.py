@@ -1,12 +1,93 @@
 """The CRM dialects the sandbox speaks: one package each beside the shared machinery.
 
-A dialect package (``sandbox/zoho/``) holds its WSGI app, its handlers and schema, and
-``backend.<Crm>Sandbox``, its Python API; ``crmqual sandbox --crm NAME`` offers the names
-here. Adding a dialect (Salesforce, Fxiaoke) adds its package and an entry to this table.
-The shared machinery (store, clock, faults, seed data, server) never imports a dialect.
+A dialect package (``sandbox/zoho/``) holds its WSGI app, its handlers and schema,
+``backend.<Crm>Sandbox`` (its Python API) and ``dialect.DIALECT``, the `SandboxDialect` that
+`crmqual sandbox seed|serve|stats --crm NAME` drives. Adding a dialect (Salesforce, Fxiaoke)
+adds its package and an entry to `DIALECTS`. The shared machinery (store, clock, faults, seed
+data, server) never imports a dialect.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from crmqual.sandbox.faults import FaultProfile
+from crmqual.sandbox.server import SandboxServer
+
 #: ``--crm`` name -> the dialect's package
 DIALECTS = {"zoho": "crmqual.sandbox.zoho"}
+
+#: `(done, total)` while seeding
+SeedProgress = Callable[[int, int], None]
+
+
+class SettingError(ValueError):
+    """A dialect setting given to `serve` is unknown or invalid; `option` names the CLI
+    option (``--edition``) so the message can point at it."""
+
+    def __init__(self, option: str, reason: str) -> None:
+        super().__init__(reason)
+        self.option = option
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A dialect's sandbox bound to a listening server, before it serves."""
+
+    server: SandboxServer
+    #: what `serve --json` prints (URLs and credentials a client needs)
+    credentials: dict[str, str]
+    #: extra human-readable lines of `serve` (limits, faults ...)
+    summary: list[str] = field(default_factory=list)
+    #: environment variable -> value, for `serve --env-file`
+    env: dict[str, str] = field(default_factory=dict)
+    #: a crmqual.yaml for rehearsing against this sandbox, for `serve --write-config`
+    config_yaml: str | None = None
+
+
+class SandboxDialect(Protocol):
+    """What `crmqual sandbox` needs of a dialect. `settings` are the dialect's own `serve`
+    options (``edition``, ``scopes`` ...), only those the user gave."""
+
+    name: str
+
+    def seed(
+        self,
+        db: Path,
+        accounts: int,
+        *,
+        seed: int,
+        missing_rate: float,
+        bad_rate: float,
+        on_progress: SeedProgress,
+    ) -> str:
+        """Seed `accounts` companies; return the one line `seed` prints."""
+        ...
+
+    def serve(
+        self,
+        db: Path,
+        port: int,
+        *,
+        faults: FaultProfile,
+        fault_seed: int,
+        settings: Mapping[str, str],
+    ) -> Serving:
+        """Open the database and bind a server on 127.0.0.1:`port` (0: a free one); raise
+        `SettingError` for a setting this dialect does not know or accept."""
+        ...
+
+    def stats(self, db: Path) -> dict[str, Any]:
+        """What `sandbox stats --json` prints: at least `observe.stats(store)`'s keys."""
+        ...
+
+
+def load(name: str) -> SandboxDialect:
+    """The dialect called `name` (one of `DIALECTS`)."""
+    module = importlib.import_module(f"{DIALECTS[name]}.dialect")
+    dialect: SandboxDialect = module.DIALECT
+    return dialect
