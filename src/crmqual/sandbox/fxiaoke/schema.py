@@ -201,6 +201,7 @@ def store_id(value: Any) -> int | None:
     if not isinstance(value, str) or len(value) != 24 or not value.startswith(ID_PREFIX):
         return None
     try:
-        return int(value[8:], 16)
+        number = int(value[8:], 16)
     except ValueError:
         return None
+    return number if number < 2**63 else None
