@@ -34,5 +34,6 @@ def creds(fxbox: FxiaokeSandbox) -> Iterator[FxiaokeCredentials]:
 
 @pytest.fixture
 def client(creds: FxiaokeCredentials) -> FxClient:
-    return FxClient(creds.base_url, creds.app_id, creds.app_secret, creds.permanent_code,
-                    creds.open_user_id)  # fmt: skip
+    return FxClient(
+        creds.base_url, creds.app_id, creds.app_secret, creds.permanent_code, creds.open_user_id
+    )

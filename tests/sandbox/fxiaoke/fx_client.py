@@ -96,8 +96,13 @@ class FxClient:
             if self.token is None or time.monotonic() - self.fetched_at > RENEW_AFTER:
                 self.fetch_token()
             if self.mode == "body":
-                body = {"corpAccessToken": self.token, "corpId": self.corp_id,
-                        "currentOpenUserId": self.open_user_id, "data": data, **extra}  # fmt: skip
+                body = {
+                    "corpAccessToken": self.token,
+                    "corpId": self.corp_id,
+                    "currentOpenUserId": self.open_user_id,
+                    "data": data,
+                    **extra,
+                }
                 answer = self._post(path, body)
             else:
                 headers = {
@@ -158,9 +163,12 @@ class FxClient:
     def update(self, obj: str, record_id: str, values: dict[str, Any]) -> dict[str, Any]:
         data = {
             "object_data": {"dataObjectApiName": obj, "_id": record_id, **values},
-            "optionInfo": {"skipFuncValidate": True, "useValidationRule": False,
-                           "isDuplicateSearch": False},
-        }  # fmt: skip
+            "optionInfo": {
+                "skipFuncValidate": True,
+                "useValidationRule": False,
+                "isDuplicateSearch": False,
+            },
+        }
         return self.call(
             "/cgi/crm/v2/data/update", data, triggerWorkFlow=False, triggerApprovalFlow=False
         )

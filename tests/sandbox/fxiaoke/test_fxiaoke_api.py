@@ -189,16 +189,29 @@ def test_the_acting_user_is_required_and_checked(
 # -- query -------------------------------------------------------------------------------------
 def test_query_answer_shape_and_defaults(creds: FxiaokeCredentials) -> None:
     token = body_token(creds)
-    answer = body_call(creds, token, QUERY, query_data(limit=100, offset=0, filters=[],
-                                                       orders=[], fieldProjection=[]))  # fmt: skip
+    answer = body_call(
+        creds,
+        token,
+        QUERY,
+        query_data(limit=100, offset=0, filters=[], orders=[], fieldProjection=[]),
+    )
     assert answer["errorCode"] == 0 and answer["errorMessage"] == "OK"
     data = answer["data"]
     assert set(data) == {"dataList", "total", "offset", "limit"}
     assert data["total"] == 40 and data["offset"] == 0 and data["limit"] == 100
     record = data["dataList"][0]
     assert re.fullmatch(r"[0-9a-f]{24}", record["_id"])
-    assert {"name", "owner", "create_time", "last_modified_time", "version", "life_status",
-            "record_type", "industry_level1", "account_no"} <= set(record)  # fmt: skip
+    assert {
+        "name",
+        "owner",
+        "create_time",
+        "last_modified_time",
+        "version",
+        "life_status",
+        "record_type",
+        "industry_level1",
+        "account_no",
+    } <= set(record)
     assert isinstance(record["version"], str) and isinstance(record["owner"], list)
     no_total = query_data(limit=10, offset=0)
     no_total["find_explicit_total_num"] = False
@@ -207,9 +220,16 @@ def test_query_answer_shape_and_defaults(creds: FxiaokeCredentials) -> None:
 
 @pytest.mark.parametrize(
     ("limit", "offset", "ok"),
-    [(100, 0, True), (101, 0, False), (0, 0, False), (100, 50, False), (10, 20, True),
-     (10, 15, False), (10, -10, False)],
-)  # fmt: skip
+    [
+        (100, 0, True),
+        (101, 0, False),
+        (0, 0, False),
+        (100, 50, False),
+        (10, 20, True),
+        (10, 15, False),
+        (10, -10, False),
+    ],
+)
 def test_paging_limits(creds: FxiaokeCredentials, limit: int, offset: int, ok: bool) -> None:
     answer = body_call(creds, body_token(creds), QUERY, query_data(limit=limit, offset=offset))
     assert answer["errorCode"] == (0 if ok else CODES.param), answer
@@ -232,12 +252,16 @@ def probe(tmp_path: Path) -> tuple[FxiaokeSandbox, dict[str, str], str, str]:
     tags = box.add_field("标签", "select_many", ["甲", "乙", "丙"])
     code = {p.display_value: p.actual_value for p in tags.picklist}
     rows = [
-        {"name": "测试甲有限公司", amount: 100, tags.api_name: [code["甲"], code["乙"]],
-         "remark": "alpha"},
+        {
+            "name": "测试甲有限公司",
+            amount: 100,
+            tags.api_name: [code["甲"], code["乙"]],
+            "remark": "alpha",
+        },
         {"name": "测试乙股份有限公司", amount: 250.5, tags.api_name: [code["乙"]], "remark": None},
         {"name": "丙公司", amount: None, tags.api_name: [], "remark": "beta gamma"},
         {"name": "丁有限公司", amount: 1000, tags.api_name: [code["丙"]], "remark": ""},
-    ]  # fmt: skip
+    ]
     ids = box.load_records(rows)
     return box, dict(zip("1234", ids, strict=True)), amount, tags.api_name
 
@@ -274,12 +298,14 @@ def test_every_filter_operator(
     box, ids, amount, tags = probe
     name = {"amount": amount, "tags": tags}.get(field, field)
     if field == "tags":
-        values = [box.field("标签").picklist[["甲", "乙", "丙"].index(v)].actual_value
-                  for v in values]  # fmt: skip
+        values = [
+            box.field("标签").picklist[["甲", "乙", "丙"].index(v)].actual_value for v in values
+        ]
     with box.inprocess() as c:
         filters = [{"field_name": name, "field_values": values, "operator": op}]
-        answer = body_call(c, body_token(c), QUERY, query_data(limit=100, offset=0,
-                                                               filters=filters))  # fmt: skip
+        answer = body_call(
+            c, body_token(c), QUERY, query_data(limit=100, offset=0, filters=filters)
+        )
     assert answer["errorCode"] == 0, answer
     got = {r["_id"] for r in answer["data"]["dataList"]}
     assert got == {ids[k] for k in expected}
@@ -289,18 +315,18 @@ def test_every_filter_operator(
 def test_operators_are_the_references(
     probe: tuple[FxiaokeSandbox, dict[str, str], str, str],
 ) -> None:
-    listed = "EQ, N, GT, GTE, LT, LTE, LIKE, NLIKE, IS, ISN, IN, NIN, BETWEEN, NBETWEEN, " \
-             "STARTWITH, ENDWITH, CONTAINS"  # fmt: skip
+    listed = (
+        "EQ, N, GT, GTE, LT, LTE, LIKE, NLIKE, IS, ISN, IN, NIN, BETWEEN, NBETWEEN, "
+        "STARTWITH, ENDWITH, CONTAINS"
+    )
     assert {case[0] for case in CASES} == set(listed.split(", "))
     box = probe[0]
     with box.inprocess() as c:
         filters = [{"field_name": "name", "field_values": ["x"], "operator": "REGEX"}]
-        answer = body_call(c, body_token(c), QUERY, query_data(limit=10, offset=0,
-                                                               filters=filters))  # fmt: skip
+        answer = body_call(c, body_token(c), QUERY, query_data(limit=10, offset=0, filters=filters))
         assert answer["errorCode"] == CODES.param
         filters = [{"field_name": "no_such_field", "field_values": ["x"], "operator": "EQ"}]
-        answer = body_call(c, body_token(c), QUERY, query_data(limit=10, offset=0,
-                                                               filters=filters))  # fmt: skip
+        answer = body_call(c, body_token(c), QUERY, query_data(limit=10, offset=0, filters=filters))
         assert answer["errorCode"] == CODES.field
 
 
@@ -318,8 +344,9 @@ def test_orders_and_projection(probe: tuple[FxiaokeSandbox, dict[str, str], str,
         rows = answer["data"]["dataList"]
         assert [r["_id"] for r in rows] == [ids["4"], ids["2"], ids["1"], ids["3"]]
         assert all(set(r) == {"_id", "name", amount} for r in rows)
-        answer = body_call(c, token, QUERY, query_data(limit=10, offset=0,
-                                                       fieldProjection=["nope"]))  # fmt: skip
+        answer = body_call(
+            c, token, QUERY, query_data(limit=10, offset=0, fieldProjection=["nope"])
+        )
         assert answer["errorCode"] == CODES.field
 
 
@@ -333,8 +360,9 @@ def test_times_are_epoch_milliseconds(
         update = {"object_data": {"dataObjectApiName": ACCOUNT, "_id": ids["2"], "remark": "r"}}
         assert body_call(c, token, "/cgi/crm/v2/data/update", update)["errorCode"] == 0
         window = [START_MS + 1, START_MS + 3_600_000]
-        filters = [{"field_name": "last_modified_time", "field_values": window,
-                    "operator": "BETWEEN"}]  # fmt: skip
+        filters = [
+            {"field_name": "last_modified_time", "field_values": window, "operator": "BETWEEN"}
+        ]
         answer = body_call(c, token, QUERY, query_data(limit=10, offset=0, filters=filters))
     rows = answer["data"]["dataList"]
     assert [r["_id"] for r in rows] == [ids["2"]]
@@ -379,8 +407,9 @@ def test_update_moves_last_modified_time_and_version(
 
 
 def test_unchanged_updates_can_be_told_not_to_move(tmp_path: Path) -> None:
-    box = FxiaokeSandbox(tmp_path / "u.db", settings=FxiaokeSettings(
-        rate_per_second=0, unchanged_update_moves=False))  # fmt: skip
+    box = FxiaokeSandbox(
+        tmp_path / "u.db", settings=FxiaokeSettings(rate_per_second=0, unchanged_update_moves=False)
+    )
     box.clock.freeze(START)
     (rid,) = box.load_records([{"name": "甲公司", "remark": "x"}])
     with box.inprocess() as c:
@@ -391,10 +420,14 @@ def test_unchanged_updates_can_be_told_not_to_move(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("values", "code"),
-    [({"version": "9"}, CODES.field), ({"nope__c": 1}, CODES.field),
-     ({"account_level": "不存在"}, CODES.field), ({"name": None}, CODES.field),
-     ({"owner": ["4242"]}, CODES.field)],
-)  # fmt: skip
+    [
+        ({"version": "9"}, CODES.field),
+        ({"nope__c": 1}, CODES.field),
+        ({"account_level": "不存在"}, CODES.field),
+        ({"name": None}, CODES.field),
+        ({"owner": ["4242"]}, CODES.field),
+    ],
+)
 def test_update_errors(client: FxClient, values: dict[str, Any], code: int) -> None:
     record = next(client.query_all(ACCOUNT))
     with pytest.raises(FxApiError) as refused:
@@ -403,8 +436,9 @@ def test_update_errors(client: FxClient, values: dict[str, Any], code: int) -> N
     assert client.get(ACCOUNT, record["_id"]) == record
 
 
-def test_update_without_flags_logs_the_documented_defaults(creds: FxiaokeCredentials,
-                                                           fxbox: FxiaokeSandbox) -> None:  # fmt: skip
+def test_update_without_flags_logs_the_documented_defaults(
+    creds: FxiaokeCredentials, fxbox: FxiaokeSandbox
+) -> None:
     rid = next(fxbox.records())["_id"]
     update = {"object_data": {"dataObjectApiName": ACCOUNT, "_id": rid, "remark": "y"}}
     assert body_call(creds, body_token(creds), "/cgi/crm/v2/data/update", update)["errorCode"] == 0
@@ -415,23 +449,41 @@ def test_follow_up_create(fxbox: FxiaokeSandbox, client: FxClient) -> None:
     account = next(client.query_all(ACCOUNT))["_id"]
     kind = client.describe("ActiveRecordObj")["active_record_type"]["options"]
     code = next(o["value"] for o in kind if o["label"] == "信用复核")
-    values = {"dataObjectApiName": "ActiveRecordObj", "name": "信用复核:等级下调",
-              "active_record_content": "风险等级由B降为D,请复核授信额度。",
-              "active_record_type": code, "account_id": account}  # fmt: skip
-    answer = client.call("/cgi/crm/v2/data/create", {"object_data": values},
-                         triggerWorkFlow=False, triggerApprovalFlow=False)  # fmt: skip
+    values = {
+        "dataObjectApiName": "ActiveRecordObj",
+        "name": "信用复核:等级下调",
+        "active_record_content": "风险等级由B降为D,请复核授信额度。",
+        "active_record_type": code,
+        "account_id": account,
+    }
+    answer = client.call(
+        "/cgi/crm/v2/data/create",
+        {"object_data": values},
+        triggerWorkFlow=False,
+        triggerApprovalFlow=False,
+    )
     created = client.get("ActiveRecordObj", answer["dataId"])
     assert created["account_id"] == account and created["owner"] == [
         fxbox.credentials("").employee_id
     ]
     assert fxbox.calls()[-2].path.endswith("?triggerWorkFlow=false&triggerApprovalFlow=false")
     with pytest.raises(FxApiError) as missing:
-        client.call("/cgi/crm/v2/data/create", {"object_data": {
-            "dataObjectApiName": "ActiveRecordObj", "name": "x", "account_id": account}})  # fmt: skip
+        client.call(
+            "/cgi/crm/v2/data/create",
+            {
+                "object_data": {
+                    "dataObjectApiName": "ActiveRecordObj",
+                    "name": "x",
+                    "account_id": account,
+                }
+            },
+        )
     assert missing.value.code == CODES.field
     with pytest.raises(FxApiError) as orphan:
-        client.call("/cgi/crm/v2/data/create", {"object_data": {**values,
-                    "account_id": "5f3a3de5ffffffffffffffff"}})  # fmt: skip
+        client.call(
+            "/cgi/crm/v2/data/create",
+            {"object_data": {**values, "account_id": "5f3a3de5ffffffffffffffff"}},
+        )
     assert orphan.value.code == CODES.not_found
 
 
@@ -440,9 +492,13 @@ def test_describe_has_generated_names_and_chinese_labels(
     fxbox: FxiaokeSandbox, client: FxClient, tmp_path: Path
 ) -> None:
     fields = client.describe(ACCOUNT)
-    for name, label in (("name", "客户名称"), ("account_no", "客户编号"),
-                        ("industry_level1", "1级行业"), ("owner", "负责人"),
-                        ("address", "详细地址")):  # fmt: skip
+    for name, label in (
+        ("name", "客户名称"),
+        ("account_no", "客户编号"),
+        ("industry_level1", "1级行业"),
+        ("owner", "负责人"),
+        ("address", "详细地址"),
+    ):
         assert fields[name]["label"] == label and fields[name]["define_type"] == "package"
     custom = [f for f in fields.values() if f["define_type"] == "custom"]
     assert len(custom) >= 50
@@ -492,9 +548,11 @@ def test_the_rate_limit_per_second_of_sandbox_time(tmp_path: Path) -> None:
 
 def test_faults_answer_in_fxiaokes_envelope(tmp_path: Path) -> None:
     def box_with(**rates: Any) -> FxiaokeSandbox:
-        box = FxiaokeSandbox(tmp_path / f"{next(iter(rates))}.db",
-                             settings=FxiaokeSettings(rate_per_second=0),
-                             faults=FaultProfile(**rates))  # fmt: skip
+        box = FxiaokeSandbox(
+            tmp_path / f"{next(iter(rates))}.db",
+            settings=FxiaokeSettings(rate_per_second=0),
+            faults=FaultProfile(**rates),
+        )
         box.clock.freeze(START)
         box.load_records([{"name": "甲公司", "remark": "x"}])
         return box

@@ -63,8 +63,15 @@ class Tenant:
 def _seed(path: Path, yuan_share: float | None) -> Tenant:
     box = FxiaokeSandbox(path)
     box.clock.freeze(START)
-    seed_fxiaoke(box.store, ACCOUNTS, seed=42, missing_rate=MISSING, bad_rate=BAD,
-                 yuan_share=yuan_share, workers=0)  # fmt: skip
+    seed_fxiaoke(
+        box.store,
+        ACCOUNTS,
+        seed=42,
+        missing_rate=MISSING,
+        bad_rate=BAD,
+        yuan_share=yuan_share,
+        workers=0,
+    )
     tenant = Tenant(box)
     box.close()
     return tenant
@@ -75,9 +82,23 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Tenant:
     return _seed(tmp_path_factory.mktemp("fxseed") / "fx.db", None)
 
 
-STATEMENT = ("营业收入", "息税前利润", "净利润", "利息费用", "折旧与摊销", "资产总额", "负债总额",
-             "流动资产", "流动负债", "货币资金", "存货", "应收账款", "所有者权益", "未分配利润",
-             "经营活动现金流量净额")  # fmt: skip
+STATEMENT = (
+    "营业收入",
+    "息税前利润",
+    "净利润",
+    "利息费用",
+    "折旧与摊销",
+    "资产总额",
+    "负债总额",
+    "流动资产",
+    "流动负债",
+    "货币资金",
+    "存货",
+    "应收账款",
+    "所有者权益",
+    "未分配利润",
+    "经营活动现金流量净额",
+)
 
 
 def test_companies_are_chinese_and_registered(seeded: Tenant) -> None:
@@ -182,8 +203,14 @@ def as_zoho(t: Tenant, r: dict[str, Any]) -> dict[str, Any]:
         "Currency": "CNY",
         "Employees": r[t.name("员工人数")],
     }
-    labels = {"存续": "Active", "停业": "Suspended", "吊销": "Revoked", "注销": "Deregistered",
-              "清算": "In Liquidation", "人民币": "CNY"}  # fmt: skip
+    labels = {
+        "存续": "Active",
+        "停业": "Suspended",
+        "吊销": "Revoked",
+        "注销": "Deregistered",
+        "清算": "In Liquidation",
+        "人民币": "CNY",
+    }
     for model, row in by_model.items():
         if model not in zoho:
             continue
@@ -225,23 +252,42 @@ def test_default_policy_spreads_grades_over_a_to_e(seeded: Tenant) -> None:
 def test_seed_serve_stats_and_fields_commands(tmp_path: Path) -> None:
     db = str(tmp_path / "cli.db")
     runner = CliRunner()
-    done = runner.invoke(sandbox, ["seed", "--crm", "fxiaoke", "--accounts", "30", "--db", db,
-                                   "--bad-rate", "0.2"])  # fmt: skip
+    done = runner.invoke(
+        sandbox, ["seed", "--crm", "fxiaoke", "--accounts", "30", "--db", db, "--bad-rate", "0.2"]
+    )
     assert done.exit_code == 0, done.output
     assert "seeded 30 fxiaoke accounts" in done.output
-    done = runner.invoke(sandbox, ["fields", "add", "--crm", "fxiaoke", "--db", db, "--label",
-                                   "信用等级", "--type", "select_one", "--options", "A,B,C"])  # fmt: skip
+    done = runner.invoke(
+        sandbox,
+        [
+            "fields",
+            "add",
+            "--crm",
+            "fxiaoke",
+            "--db",
+            db,
+            "--label",
+            "信用等级",
+            "--type",
+            "select_one",
+            "--options",
+            "A,B,C",
+        ],
+    )
     assert done.exit_code == 0, done.output
     name = done.output.split("\t")[0]
     assert re.fullmatch(r"field_[A-Za-z0-9]{5}__c", name)
     done = runner.invoke(sandbox, ["fields", "list", "--crm", "fxiaoke", "--db", db, "--json"])
     assert done.exit_code == 0
     assert '"label": "信用等级"' in done.output and name in done.output
-    done = runner.invoke(sandbox, ["fields", "add", "--crm", "fxiaoke", "--db", db, "--label",
-                                   "信用等级", "--type", "text"])  # fmt: skip
+    done = runner.invoke(
+        sandbox,
+        ["fields", "add", "--crm", "fxiaoke", "--db", db, "--label", "信用等级", "--type", "text"],
+    )
     assert done.exit_code != 0 and "exists already" in done.output
-    done = runner.invoke(sandbox, ["fields", "add", "--crm", "zoho", "--db", db, "--label",
-                                   "x", "--type", "text"])  # fmt: skip
+    done = runner.invoke(
+        sandbox, ["fields", "add", "--crm", "zoho", "--db", db, "--label", "x", "--type", "text"]
+    )
     assert done.exit_code != 0
     done = runner.invoke(sandbox, ["stats", "--crm", "fxiaoke", "--db", db, "--json"])
     assert done.exit_code == 0 and '"calls_total": 0' in done.output
