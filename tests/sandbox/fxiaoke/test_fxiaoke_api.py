@@ -16,9 +16,10 @@ import requests
 from fx_client import FxApiError, FxClient
 from sandbox_helpers import START
 
+from crmqual.errors import ConfigError
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
-from crmqual.sandbox.fxiaoke.settings import Codes, FxiaokeSettings
+from crmqual.sandbox.fxiaoke.settings import Codes, FxiaokeSettings, settings_file
 from crmqual.sandbox.store import iso
 
 CODES = Codes()
@@ -425,6 +426,7 @@ def test_unchanged_updates_can_be_told_not_to_move(tmp_path: Path) -> None:
         ({"nope__c": 1}, CODES.field),
         ({"account_level": "不存在"}, CODES.field),
         ({"name": None}, CODES.field),
+        ({"name": ""}, CODES.field),
         ({"owner": ["4242"]}, CODES.field),
     ],
 )
@@ -577,3 +579,38 @@ def test_faults_answer_in_fxiaokes_envelope(tmp_path: Path) -> None:
     assert answer["errorCode"] == CODES.validation and box.record(rid)["remark"] == "x"
     with box_with(drop=1.0).inprocess() as c, pytest.raises(requests.ConnectionError):
         body_call(c, body_token(c), QUERY, data)
+
+
+def test_a_hand_edit_is_seen_by_an_incremental_read(
+    fxbox: FxiaokeSandbox, client: FxClient
+) -> None:
+    record = next(client.query_all(ACCOUNT))
+    fxbox.clock.advance(60)
+    fxbox.hand_edit(record["_id"], {"remark": "客户要求提高额度"})
+    since = [
+        {"field_name": "last_modified_time", "field_values": [START_MS + 1], "operator": "GTE"}
+    ]
+    changed = list(client.query_all(ACCOUNT, filters=since))
+    assert [r["_id"] for r in changed] == [record["_id"]]
+    assert changed[0]["last_modified_by"] == ["1001"] and changed[0]["remark"] == "客户要求提高额度"
+    entry = fxbox.write_log()[-1]
+    assert entry.source == "hand" and entry.user_id == "1001"
+    with pytest.raises(ValueError):
+        fxbox.hand_edit(record["_id"], {"version": "7"})
+
+
+def test_a_settings_file_changes_the_assumptions(tmp_path: Path) -> None:
+    path = tmp_path / "fx-settings.yaml"
+    path.write_text("max_limit: 1000\nrequire_trace_id: false\ncodes: {rate: 42}\n", "utf-8")
+    settings = settings_file(path, FxiaokeSettings(rate_per_second=0))
+    assert settings.max_limit == 1000 and settings.rate_per_second == 0
+    assert settings.codes.rate == 42 and settings.codes.token == 20016
+    box = FxiaokeSandbox(tmp_path / "s.db", settings=settings)
+    box.load_records([{"name": f"公司{n}"} for n in range(3)])
+    with box.inprocess() as c:
+        access = header_token(c)["accessToken"]
+        answer = header_call(c, access, QUERY, query_data(limit=500, offset=0), trace=False)
+    assert answer["errorCode"] == 0 and answer["data"]["total"] == 3
+    path.write_text("max_limit: 0\n", "utf-8")
+    with pytest.raises(ConfigError):
+        settings_file(path)

@@ -35,9 +35,9 @@ def _number(value: Any) -> int | float:
 
 def checked(f: FieldDef, value: Any) -> Any:
     """The value as stored, or BadValue. None clears (a required field refuses it)."""
+    if f.system_mandatory and value in (None, "", []):
+        raise BadValue("必填字段不能为空")
     if value is None or (value == "" and f.data_type not in TEXT):
-        if f.system_mandatory:
-            raise BadValue("必填字段不能为空")
         return None
     kind = f.data_type
     codes = {p.actual_value for p in f.picklist}
