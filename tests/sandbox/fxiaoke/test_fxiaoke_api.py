@@ -614,3 +614,23 @@ def test_a_settings_file_changes_the_assumptions(tmp_path: Path) -> None:
     path.write_text("max_limit: 0\n", "utf-8")
     with pytest.raises(ConfigError):
         settings_file(path)
+
+
+def test_a_lost_write_answer_still_wrote(tmp_path: Path) -> None:
+    slept: list[float] = []
+    box = FxiaokeSandbox(
+        tmp_path / "lost.db",
+        settings=FxiaokeSettings(rate_per_second=0),
+        faults=FaultProfile(lost_write_answer=1.0, latency_ms=250),
+        sleep=slept.append,
+    )
+    box.clock.freeze(START)
+    (rid,) = box.load_records([{"name": "甲公司", "remark": "x"}])
+    with box.inprocess() as c:
+        token = body_token(c)
+        assert body_call(c, token, QUERY, query_data(limit=1, offset=0))["errorCode"] == 0
+        update = {"object_data": {"dataObjectApiName": ACCOUNT, "_id": rid, "remark": "y"}}
+        with pytest.raises(requests.ConnectionError):
+            body_call(c, token, "/cgi/crm/v2/data/update", update)
+    assert box.record(rid)["remark"] == "y" and box.record(rid)["version"] == "2"
+    assert slept == [0.25, 0.25]  # latency on both data calls, none on the token call
