@@ -10,6 +10,7 @@ by `_id` so that pages never overlap.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -187,10 +188,15 @@ def query(ctx: Ctx, data: dict[str, Any]) -> dict[str, Any]:
         raise ctx.error("param", "fieldProjection应为字段数组")
     shown = [name for name in projection if field(name, "fieldProjection") is not None]
 
-    rows = [r for r in ctx.view.all(obj) if all(t(r.get(name)) for name, t in tests)]
-    rows.sort(key=lambda r: r["_id"])
-    for name, ascending in reversed(orders):
-        rows.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=not ascending)  # type: ignore[misc]
+    def select(every: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        rows = [r for r in every if all(t(r.get(name)) for name, t in tests)]
+        rows.sort(key=lambda r: r["_id"])
+        for name, ascending in reversed(orders):
+            rows.sort(key=lambda r, n=name: _sort_key(r.get(n)), reverse=not ascending)  # type: ignore[misc]
+        return rows
+
+    key = json.dumps([info.get("filters") or [], orders], sort_keys=True, default=str)
+    rows = ctx.view.selected(obj, key, select)
     page = rows[offset : offset + limit]
     if shown:
         keep = ["_id", *(n for n in shown if n != "_id")]

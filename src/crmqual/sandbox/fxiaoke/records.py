@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from crmqual.sandbox.fxiaoke.values import BadValue, checked
 from crmqual.sandbox.store import SandboxStore, Scan, StoredRecord, iso
 
 _GENERATION = "fxiaoke:generation:"
+_SELECTIONS = 16  # distinct (filters, orders) kept per view
 
 
 def epoch_ms(instant: datetime) -> int:
@@ -59,6 +61,7 @@ class RecordView:
         self.store = store
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[str | None, list[dict[str, Any]]]] = {}
+        self._selected: dict[str, list[dict[str, Any]]] = {}
 
     def all(self, obj: str) -> list[dict[str, Any]]:
         generation = self.store.get_meta(_GENERATION + obj)
@@ -69,6 +72,27 @@ class RecordView:
         rows = [render(r) for r in self.store.scan(Scan(obj))]
         with self._lock:
             self._cache[obj] = (generation, rows)
+        return rows
+
+    def selected(
+        self,
+        obj: str,
+        key: str,
+        select: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+    ) -> list[dict[str, Any]]:
+        """`select(all records)` (filtered and ordered), remembered under `key` while no write
+        happens: a client paging through one query sorts once, not once per page."""
+        generation = self.store.get_meta(_GENERATION + obj)
+        memo_key = f"{obj}\n{generation}\n{key}"
+        with self._lock:
+            found = self._selected.get(memo_key) if generation is not None else None
+        if found is not None:
+            return found
+        rows = select(self.all(obj))
+        with self._lock:
+            if len(self._selected) >= _SELECTIONS:
+                self._selected.pop(next(iter(self._selected)))
+            self._selected[memo_key] = rows
         return rows
 
 
