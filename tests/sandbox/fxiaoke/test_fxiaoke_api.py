@@ -634,3 +634,19 @@ def test_a_lost_write_answer_still_wrote(tmp_path: Path) -> None:
             body_call(c, token, "/cgi/crm/v2/data/update", update)
     assert box.record(rid)["remark"] == "y" and box.record(rid)["version"] == "2"
     assert slept == [0.25, 0.25]  # latency on both data calls, none on the token call
+
+
+def test_a_write_between_pages_is_seen_by_the_same_query(
+    fxbox: FxiaokeSandbox, client: FxClient
+) -> None:
+    orders = [{"fieldName": "last_modified_time", "isAsc": False}]
+    first = client.query_page(ACCOUNT, 0, 10, orders=orders)["dataList"]
+    oldest = client.query_page(ACCOUNT, 30, 10, orders=orders)["dataList"][-1]
+    fxbox.clock.advance(5)
+    client.update(ACCOUNT, oldest["_id"], {"remark": "新"})
+    again = client.query_page(ACCOUNT, 0, 10, orders=orders)["dataList"]
+    assert again[0]["_id"] == oldest["_id"] and again[0]["remark"] == "新"
+    assert [r["_id"] for r in again[1:]] == [r["_id"] for r in first[:9]]
+    fxbox.clock.advance(1)
+    fxbox.hand_edit(first[0]["_id"], {"remark": "手工"})  # a write outside the API, too
+    assert client.query_page(ACCOUNT, 0, 1, orders=orders)["dataList"][0]["_id"] == first[0]["_id"]
