@@ -16,9 +16,10 @@ from requests.adapters import HTTPAdapter
 
 
 class _Redirect(HTTPAdapter):
-    def __init__(self, origin: str) -> None:
+    def __init__(self, origin: str, ca_file: str) -> None:
         super().__init__()
         self._origin = urlsplit(origin)
+        self._ca_file = ca_file
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         parts = urlsplit(request.url or "")
@@ -26,6 +27,8 @@ class _Redirect(HTTPAdapter):
             request.url = urlunsplit(
                 (self._origin.scheme, self._origin.netloc, parts.path, parts.query, "")
             )
+        # requests lets REQUESTS_CA_BUNDLE override `session.verify`; the CA must win here.
+        kwargs["verify"] = self._ca_file
         return super().send(request, *args, **kwargs)
 
 
@@ -33,5 +36,5 @@ def loopback_session(origin: str, ca_file: str) -> requests.Session:
     """A session for `Salesforce(session=...)` against a sandbox served at `origin`."""
     session = requests.Session()
     session.verify = ca_file
-    session.mount("https://", _Redirect(origin))
+    session.mount("https://", _Redirect(origin, ca_file))
     return session
