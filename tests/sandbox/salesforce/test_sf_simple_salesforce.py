@@ -56,9 +56,11 @@ def test_a_wrong_password_is_refused_as_salesforce_does(served: Served) -> None:
     c = served.creds
     with pytest.raises(SalesforceAuthenticationFailed) as caught:
         Salesforce(
-            username=c.username, password="wrong", security_token=c.security_token,
+            username=c.username,
+            password="wrong",
+            security_token=c.security_token,
             session=served.session(),
-        )  # fmt: skip
+        )
     assert caught.value.code == "INVALID_LOGIN"
 
 
@@ -187,10 +189,13 @@ def test_bulk2_update_successful_failed_and_unprocessed(served: Served) -> None:
 
     with pytest.raises(SalesforceOperationError):
         sf.bulk2.Account.update(
-            records=[{"Id": ids[3], "Industry": "Media"}, {"Id": ids[4], "Industry": "Media"},
-                     {"Id": ids[5], "Industry": "Media"}],
+            records=[
+                {"Id": ids[3], "Industry": "Media"},
+                {"Id": ids[4], "Industry": "Media"},
+                {"Id": ids[5], "Industry": "Media"},
+            ],
             wait=0,
-        )  # fmt: skip
+        )
     job = served.box.bulk2_jobs("ingest")[-1]
     assert job["state"] == "Failed"
     partial = sf.bulk2.Account.get_all_ingest_records(job["id"])
@@ -205,10 +210,14 @@ def test_tooling_custom_field_create_and_read(served: Served) -> None:
         method="POST",
         data={
             "FullName": "Account.Risk_Reasons__c",
-            "Metadata": {"type": "LongTextArea", "label": "Risk Reasons", "length": 32768,
-                         "visibleLines": 4},
+            "Metadata": {
+                "type": "LongTextArea",
+                "label": "Risk Reasons",
+                "length": 32768,
+                "visibleLines": 4,
+            },
         },
-    )  # fmt: skip
+    )
     assert created["success"] is True and created["id"].startswith("00N")
     read = sf.toolingexecute(f"sobjects/CustomField/{created['id']}")
     assert read["FullName"] == "Account.Risk_Reasons__c"
@@ -217,9 +226,11 @@ def test_tooling_custom_field_create_and_read(served: Served) -> None:
         sf.toolingexecute(
             "sobjects/CustomField",
             method="POST",
-            data={"FullName": "Account.Risk_Reasons__c", "Metadata": {"type": "Text",
-                  "label": "x", "length": 10}},
-        )  # fmt: skip
+            data={
+                "FullName": "Account.Risk_Reasons__c",
+                "Metadata": {"type": "Text", "label": "x", "length": 10},
+            },
+        )
     assert "There is already a field named" in duplicate.value.content[0]["message"]
     # Invisible until field-level security grants it.
     with pytest.raises(SalesforceMalformedRequest) as caught:
