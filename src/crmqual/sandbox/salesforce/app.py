@@ -139,7 +139,8 @@ class SalesforceApp:
             name = f"{request.method} {request.path}"
             endpoint, args = "", {"error": exc}
         try:
-            if endpoint and endpoint not in _UNGUARDED:
+            rest = request.path.startswith("/services/data/")
+            if (endpoint and endpoint not in _UNGUARDED) or (not endpoint and rest):
 
                 def handle(decision: Decision, user: int) -> Response:
                     return self._handle(request, endpoint, args, now, decision, user)
