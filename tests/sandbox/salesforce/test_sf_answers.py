@@ -518,3 +518,19 @@ def test_call_log_names_endpoints_stably(
         "GET /services/data/v{version}/query",
         "GET /services/data/v{version}/sobjects/{sobject}/describe",
     ]
+
+
+def test_a_hand_edit_is_a_person_s_save(
+    creds: SalesforceCredentials, box: SalesforceSandbox
+) -> None:
+    rest = Rest(creds)
+    (target,) = rest.ids(1)
+    box.clock.advance(30)
+    box.hand_edit(target, {"Phone": "+86 21 5555"})
+    row = rest.query(
+        f"SELECT Phone, LastModifiedById, SystemModstamp FROM Account WHERE Id = '{target}'"
+    ).json()["records"][0]
+    assert row["Phone"] == "+86 21 5555" and row["LastModifiedById"] == sf_id("005", 2)
+    assert row["SystemModstamp"] == "2026-03-02T09:00:30.000+0000"
+    (entry,) = box.writes()
+    assert entry.source == "hand" and entry.changes["Phone"][1] == "+86 21 5555"

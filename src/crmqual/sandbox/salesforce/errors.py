@@ -46,10 +46,6 @@ def invalid_session() -> SalesforceError:
     return SalesforceError(401, "INVALID_SESSION_ID", SESSION_MESSAGE)
 
 
-def not_found(path: str) -> SalesforceError:
-    return SalesforceError(404, "NOT_FOUND", "The requested resource does not exist")
-
-
 def malformed(message: str) -> SalesforceError:
     return SalesforceError(400, "MALFORMED_QUERY", message)
 

@@ -11,7 +11,6 @@ or not a value changed; the write log records the fields whose values changed.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,7 @@ from crmqual.sandbox.salesforce.ids import PREFIXES, sf_id
 from crmqual.sandbox.salesforce.objects import Fields, record_number
 from crmqual.sandbox.salesforce.schema import ACCOUNT, SYSTEM_FIELDS
 from crmqual.sandbox.salesforce.values import FieldProblem, check
-from crmqual.sandbox.store import SandboxStore, StoredRecord, iso
+from crmqual.sandbox.store import SandboxStore, StoredRecord
 
 ROLLED_BACK = (
     "Record rolled back because not all records were valid and the request was using "
@@ -229,11 +228,3 @@ def parse_collection(body: Any, limit: int) -> tuple[bool, list[Change]]:
         id_text = record.get("id", record.get("Id"))
         changes.append(Change(str(id_text) if id_text is not None else None, values))
     return all_or_none, changes
-
-
-def dumps(results: list[SaveResult]) -> str:
-    return json.dumps([r.as_dict() for r in results])
-
-
-def now_text(now: Any) -> str:
-    return iso(now)

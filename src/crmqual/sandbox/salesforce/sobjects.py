@@ -21,7 +21,6 @@ from crmqual.sandbox.salesforce.objects import (
 from crmqual.sandbox.salesforce.quota import Ledger
 from crmqual.sandbox.salesforce.saves import (
     Change,
-    field_of,
     parse_collection,
     picklist_rules,
     save_accounts,
@@ -314,7 +313,3 @@ def limits(call: Call, ledger: Ledger) -> Response:
             "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
         }
     )
-
-
-def field_check(call: Call, name: str) -> FieldDef:
-    return field_of(fields_for(call.store, ACCOUNT, call.user), name)
