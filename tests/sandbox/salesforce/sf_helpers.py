@@ -1,13 +1,41 @@
-"""A thin requests client for the Salesforce dialect's answer-shape tests (in-process)."""
+"""Helpers of the Salesforce dialect's tests: a seeded sandbox, a served one, and a thin
+requests client for the answer-shape tests (in-process)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
 
-from crmqual.sandbox.salesforce.backend import SalesforceCredentials
+from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
+from crmqual.sandbox.salesforce.client import loopback_session
+from crmqual.sandbox.salesforce.seed import seed_salesforce
+
+START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
+ACCOUNTS = 450  # three REST pages of the minimum batch size (200)
+
+
+def make_box(db: Path, accounts: int = ACCOUNTS, **kwargs: Any) -> SalesforceSandbox:
+    box = SalesforceSandbox(db, **kwargs)
+    box.clock.freeze(START)
+    seed_salesforce(box.store, accounts, seed=3, workers=0)
+    return box
+
+
+@dataclass
+class Served:
+    """A sandbox served by `python -m crmqual.sandbox serve --crm salesforce` in its own
+    process; `box` opens the same file (to move its clock, read its logs)."""
+
+    box: SalesforceSandbox
+    creds: SalesforceCredentials
+
+    def session(self) -> requests.Session:
+        return loopback_session(self.creds.login_url, self.creds.ca_file)
+
 
 V = "/services/data/v62.0"
 TIMEOUT = 10
@@ -54,3 +82,41 @@ class Rest:
     def ids(self, n: int) -> list[str]:
         answer = self.query(f"SELECT Id FROM Account ORDER BY Id LIMIT {n}")
         return [r["Id"] for r in answer.json()["records"]]
+
+
+def grant(rest: Rest, field: str, read: bool = True, edit: bool = True) -> None:
+    """Field-level security through plain REST records (salesforce.md 8.3)."""
+    ps = rest.call("POST", "/sobjects/PermissionSet", json={"Name": "Sync", "Label": "Sync"})
+    assert ps.status_code == 201, ps.text
+    perm = rest.call(
+        "POST",
+        "/sobjects/FieldPermissions",
+        json={
+            "ParentId": ps.json()["id"],
+            "SobjectType": "Account",
+            "Field": f"Account.{field}",
+            "PermissionsRead": read,
+            "PermissionsEdit": edit,
+        },
+    )
+    assert perm.status_code == 201, perm.text
+    user = rest.call(
+        "GET",
+        "/query",
+        params={"q": "SELECT Id FROM User WHERE Username = 'integration@crmqual-sandbox.example'"},
+    ).json()["records"][0]["Id"]
+    assigned = rest.call(
+        "POST",
+        "/sobjects/PermissionSetAssignment",
+        json={"AssigneeId": user, "PermissionSetId": ps.json()["id"]},
+    )
+    assert assigned.status_code == 201, assigned.text
+
+
+def new_field(rest: Rest, name: str, metadata: dict[str, object]) -> None:
+    answer = rest.call(
+        "POST",
+        "/tooling/sobjects/CustomField",
+        json={"FullName": f"Account.{name}", "Metadata": metadata},
+    )
+    assert answer.status_code == 201, answer.text

@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import START, make_box
-from sf_helpers import Rest, login
+from sf_helpers import START, Rest, grant, login, make_box, new_field
 
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
@@ -16,44 +15,6 @@ from crmqual.sandbox.salesforce.ids import checksum, parse_id, sf_id
 from crmqual.sandbox.salesforce.quota import Gate, Quota
 
 SESSION_ERROR = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
-
-
-def grant(rest: Rest, field: str, read: bool = True, edit: bool = True) -> None:
-    """Field-level security through plain REST records (salesforce.md 8.3)."""
-    ps = rest.call("POST", "/sobjects/PermissionSet", json={"Name": "Sync", "Label": "Sync"})
-    assert ps.status_code == 201, ps.text
-    perm = rest.call(
-        "POST",
-        "/sobjects/FieldPermissions",
-        json={
-            "ParentId": ps.json()["id"],
-            "SobjectType": "Account",
-            "Field": f"Account.{field}",
-            "PermissionsRead": read,
-            "PermissionsEdit": edit,
-        },
-    )
-    assert perm.status_code == 201, perm.text
-    user = rest.call(
-        "GET",
-        "/query",
-        params={"q": "SELECT Id FROM User WHERE Username = 'integration@crmqual-sandbox.example'"},
-    ).json()["records"][0]["Id"]
-    assigned = rest.call(
-        "POST",
-        "/sobjects/PermissionSetAssignment",
-        json={"AssigneeId": user, "PermissionSetId": ps.json()["id"]},
-    )
-    assert assigned.status_code == 201, assigned.text
-
-
-def new_field(rest: Rest, name: str, metadata: dict[str, object]) -> None:
-    answer = rest.call(
-        "POST",
-        "/tooling/sobjects/CustomField",
-        json={"FullName": f"Account.{name}", "Metadata": metadata},
-    )
-    assert answer.status_code == 201, answer.text
 
 
 # -- ids ------------------------------------------------------------------------------------------

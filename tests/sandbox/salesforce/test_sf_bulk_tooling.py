@@ -7,7 +7,7 @@ import csv
 import io
 from typing import Any
 
-from sf_helpers import Rest
+from sf_helpers import Rest, grant
 
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
 
@@ -208,8 +208,6 @@ def test_multiselect_values_are_joined_by_semicolons(creds: SalesforceCredential
             },
         },
     )
-    from test_sf_answers import grant
-
     grant(rest, "Risk_Flags__c")
     (a,) = rest.ids(1)
     ok = rest.patch([{"id": a, "Risk_Flags__c": "OVERDUE;LITIGATION"}]).json()[0]

@@ -130,7 +130,7 @@ def test_seed_maps_the_shared_companies_onto_account(tmp_path: Path) -> None:
 
 
 def test_seed_is_reproducible(tmp_path: Path) -> None:
-    from conftest import START
+    from sf_helpers import START
 
     def values(name: str) -> list[object]:
         box = SalesforceSandbox(tmp_path / name)

@@ -9,7 +9,7 @@ import ssl
 
 import pytest
 import requests
-from conftest import ACCOUNTS, Served
+from sf_helpers import ACCOUNTS, Served
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
