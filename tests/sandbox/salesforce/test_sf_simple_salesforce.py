@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import ssl
+import subprocess
+from collections import Counter
+from pathlib import Path
 
 import pytest
 import requests
-from sf_helpers import ACCOUNTS, Served
+from sf_helpers import ACCOUNTS, Served, make_box
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -284,3 +288,56 @@ def test_an_expired_session_is_renewed_by_a_new_login(served: Served) -> None:
         ("POST /services/Soap/u/{version}", 200),
         ("GET /services/data/v{version}/query", 200),
     ]
+
+
+def test_hostile_faults_reach_simple_salesforce_as_salesforce_errors(tmp_path: Path) -> None:
+    """Served over TLS with the shared `hostile` profile (no slow answers): every call ends
+    in a result or in an exception simple-salesforce raises for Salesforce's own answers;
+    expired sessions are renewed by its re-login, so they never surface."""
+    from simple_salesforce.exceptions import SalesforceError
+
+    from crmqual.sandbox.salesforce.client import loopback_session
+
+    box = make_box(tmp_path / "h.db", accounts=5)
+    profile = tmp_path / "hostile.yaml"
+    profile.write_text("profile: hostile\nslow: 0\nlatency_ms: 0\n", encoding="utf-8")
+    seen: Counter[str] = Counter()
+    with subprocess.Popen(
+        box.serve_command(faults=str(profile)), stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            c = json.loads(server.stdout.readline())
+            sf = None
+            for _ in range(60):
+                try:
+                    if sf is None:
+                        sf = Salesforce(
+                            username=c["username"],
+                            password=c["password"],
+                            security_token=c["security_token"],
+                            session=loopback_session(c["login_url"], c["ca_file"]),
+                        )
+                    assert sf.query("SELECT Id FROM Account")["totalSize"] == 5
+                    seen["ok"] += 1
+                except SalesforceError as exc:
+                    seen[f"{type(exc).__name__} {exc.status}"] += 1
+                except requests.ConnectionError:
+                    seen["dropped"] += 1
+        finally:
+            server.kill()
+            server.wait(timeout=30)
+    assert seen["ok"] > 30
+    assert set(seen) <= {
+        "ok",
+        "dropped",
+        "SalesforceRefusedRequest 403",  # REQUEST_LIMIT_EXCEEDED (concurrency)
+        "SalesforceGeneralError 500",
+        "SalesforceGeneralError 502",
+        "SalesforceGeneralError 503",
+        "SalesforceGeneralError 504",
+    }
+    assert len(seen) >= 4, seen
+    expired = [c for c in box.calls() if c.status == 401]
+    renewed = [c for c in box.calls() if c.endpoint == "POST /services/Soap/u/{version}"]
+    assert len(renewed) == 1 + len(expired)  # one login, then one per expired session
