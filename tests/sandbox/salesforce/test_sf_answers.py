@@ -334,6 +334,16 @@ def test_validation_rule_answers_field_custom_validation_exception(
     assert results[1]["success"] is True
 
 
+def test_describe_global_lists_the_served_objects(box: SalesforceSandbox) -> None:
+    from simple_salesforce import Salesforce
+
+    with box.inprocess() as c:
+        sf = Salesforce(username=c.username, password=c.password, security_token=c.security_token)
+        listed = {o["name"]: o for o in sf.describe()["sobjects"]}
+    assert listed["Account"]["keyPrefix"] == "001" and listed["Account"]["updateable"] is True
+    assert {"Task", "PermissionSet", "FieldPermissions", "PermissionSetAssignment"} <= set(listed)
+
+
 def test_single_record_patch_and_get(creds: SalesforceCredentials, box: SalesforceSandbox) -> None:
     rest = Rest(creds)
     target = rest.ids(1)[0]

@@ -42,6 +42,7 @@ _ROUTES: tuple[tuple[str, str, str], ...] = (
     (f"{_D}/queryAll", "GET", "query_all"),
     (f"{_D}/query/<locator>", "GET", "query_more"),
     (f"{_D}/queryAll/<locator>", "GET", "query_all_more"),
+    (f"{_D}/sobjects", "GET", "describe_global"),
     (f"{_D}/sobjects/<sobject>/describe", "GET", "describe"),
     (f"{_D}/sobjects/<sobject>", "POST", "create"),
     (f"{_D}/sobjects/<sobject>/<record>", "GET", "get_record"),
@@ -233,6 +234,8 @@ class SalesforceApp:
             return query.query_more(call, args["locator"])
         if endpoint == "tooling_query":
             return query.query(call, tooling=True)
+        if endpoint == "describe_global":
+            return sobjects.describe_global(call)
         if endpoint == "describe":
             return sobjects.describe(call, args["sobject"])
         if endpoint == "create":

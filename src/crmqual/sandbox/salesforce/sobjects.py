@@ -134,6 +134,30 @@ def describe(call: Call, sobject: str) -> Response:
     )
 
 
+def describe_global(call: Call) -> Response:
+    """`GET sobjects`: the objects the sandbox serves."""
+    from crmqual.sandbox.salesforce.objects import object_names
+
+    listed = []
+    for name in object_names(tooling=False):
+        writable = name in (ACCOUNT, *OTHER_OBJECTS)
+        base = f"{call.base()}/sobjects/{name}"
+        listed.append(
+            {
+                "name": name,
+                "label": name,
+                "labelPlural": name + "s",
+                "keyPrefix": PREFIXES.get(name),
+                "custom": False,
+                "queryable": True,
+                "createable": writable,
+                "updateable": name == ACCOUNT,
+                "urls": {"sobject": base, "describe": f"{base}/describe"},
+            }
+        )
+    return json_response({"encoding": "UTF-8", "maxBatchSize": 200, "sobjects": listed})
+
+
 def get_record(call: Call, sobject: str, record: str) -> Response:
     """`GET sobjects/{type}/{id}[?fields=a,b]`."""
     name = _object(call, sobject)
