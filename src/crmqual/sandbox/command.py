@@ -106,7 +106,8 @@ def seed(
     "--edition",
     default=None,
     help="The org's edition: its daily API allowance and concurrency (Zoho: free, standard, "
-    "professional, enterprise, ultimate; default: the file's, else enterprise).",
+    "professional, enterprise, ultimate; Salesforce: professional, enterprise, unlimited, "
+    "performance, developer, sandbox; default: the file's, else enterprise).",
 )
 @click.option(
     "--credits", "credits_text", default=None, help="Daily API allowance: a number or 'unlimited'."

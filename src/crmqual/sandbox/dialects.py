@@ -19,7 +19,11 @@ from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.server import SandboxServer
 
 #: ``--crm`` name -> the dialect's package
-DIALECTS = {"zoho": "crmqual.sandbox.zoho", "fxiaoke": "crmqual.sandbox.fxiaoke"}
+DIALECTS = {
+    "zoho": "crmqual.sandbox.zoho",
+    "salesforce": "crmqual.sandbox.salesforce",
+    "fxiaoke": "crmqual.sandbox.fxiaoke",
+}
 
 #: `(done, total)` while seeding
 SeedProgress = Callable[[int, int], None]

@@ -1,7 +1,9 @@
-"""Serving a sandbox app over HTTP on the loopback interface, with werkzeug's threaded server."""
+"""Serving a sandbox app over HTTP (or HTTPS, given an SSL context) on the loopback interface,
+with werkzeug's threaded server."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from types import TracebackType
 from typing import Any
@@ -28,12 +30,16 @@ class _Handler(WSGIRequestHandler):
 
 
 class SandboxServer:
-    """A sandbox app on `http://127.0.0.1:PORT` (a free port when `port` is 0)."""
+    """A sandbox app on `http://127.0.0.1:PORT` (a free port when `port` is 0), or on
+    `https://...` when `ssl_context` is given (a dialect whose client insists on TLS)."""
 
-    def __init__(self, app: WSGIApp, port: int = 0) -> None:
+    def __init__(
+        self, app: WSGIApp, port: int = 0, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._server: BaseWSGIServer = make_server(
-            LOOPBACK, port, app, threaded=True, request_handler=_Handler
+            LOOPBACK, port, app, threaded=True, request_handler=_Handler, ssl_context=ssl_context
         )
+        self._scheme = "https" if ssl_context is not None else "http"
         self._thread: threading.Thread | None = None
 
     @property
@@ -42,7 +48,7 @@ class SandboxServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        return f"{self._scheme}://{LOOPBACK}:{self.port}"
 
     def serve_forever(self) -> None:
         """Serve in this thread until `stop()` is called from another, or the process ends."""
