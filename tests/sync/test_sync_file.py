@@ -280,11 +280,13 @@ def test_sigkill_at_any_point_then_resume_writes_each_record_once(
 
 
 def test_a_second_run_is_refused_while_the_first_holds_the_lock(tmp_path: Path) -> None:
-    backend = FileBackend(tmp_path, page_size=10, write_batch=5, write_pause_s=0.2)
-    backend.load([company(i) for i in range(30)])
+    # The first run must still be writing when the second starts: ten batches of 0.5 s
+    # left, so a loaded machine's slow interpreter start does not let it finish first.
+    backend = FileBackend(tmp_path, page_size=10, write_batch=5, write_pause_s=0.5)
+    backend.load([company(i) for i in range(60)])
     subprocess.run(backend.sync_command("provision"), check=True, capture_output=True)
     first = spawn(backend)
-    wait_for_batches(backend, 5, first)
+    wait_for_batches(backend, 2, first)
     second = subprocess.run(backend.sync_command("sync"), capture_output=True, text=True)
     assert second.returncode == 4
     assert "lock" in second.stderr.lower()
