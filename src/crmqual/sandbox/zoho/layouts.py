@@ -24,9 +24,9 @@ from crmqual.sandbox.store import SandboxStore, iso
 from crmqual.sandbox.zoho.call import Call, empty_response, json_response
 from crmqual.sandbox.zoho.errors import (
     INVALID_DATA_MESSAGE,
+    PARAM_MISSING_MESSAGE,
     ZohoError,
     error_body,
-    missing_param,
 )
 from crmqual.sandbox.zoho.schema import API_USER, ID_BASE, render_field
 
@@ -154,7 +154,9 @@ def get_layouts(call: Call, layout_id: str | None = None) -> Response:
 def _module(call: Call) -> str:
     module = call.request.args.get("module")
     if not module:
-        raise missing_param("module")
+        raise ZohoError.of(
+            400, "REQUIRED_PARAM_MISSING", PARAM_MISSING_MESSAGE, {"param": "module"}
+        )
     call.module_fields(module)  # INVALID_MODULE for a module the org has not
     return module
 
@@ -166,10 +168,14 @@ def _find(layouts: list[dict[str, Any]], layout_id: str) -> dict[str, Any]:
     raise _invalid("id", "$.id", f"no layout {layout_id}")
 
 
+_CONVERTED = ("Contacts", "Accounts", "Invoices", "SalesOrders")
+
+
 def _render(layout: dict[str, Any], fields: dict[str, Any], version: str) -> dict[str, Any]:
     """A layout as the OAS `layouts` object: what the sandbox keeps, and for the keys it has
     nothing to say about, what Zoho sends for a plain layout (null, false, empty)."""
     user = {"name": API_USER["name"], "id": API_USER["id"]}
+    custom = layout["generated_type"] == "custom"
     return {
         "id": layout["id"],
         "name": layout["name"],
@@ -180,7 +186,7 @@ def _render(layout: dict[str, Any], fields: dict[str, Any], version: str) -> dic
         "modified_time": layout["modified_time"],
         "created_by": user,
         "modified_by": user,
-        "created_for": None,
+        "created_for": user,
         "visible": True,
         "status": "active",
         "source": "crm",
@@ -189,8 +195,19 @@ def _render(layout: dict[str, Any], fields: dict[str, Any], version: str) -> dic
         "has_more_profiles": False,
         "show_business_card": False,
         "subform_properties": {"pinned_column": False},
-        "convert_mapping": {"Contacts": None, "Deals": None},
-        "actions_allowed": {"edit": True, "clone": True, "downgrade": False, "deactivate": True},
+        "convert_mapping": {  # a Leads layout's; an Accounts layout maps nothing
+            **{m: {"name": None, "id": None} for m in _CONVERTED},
+            "Deals": {"fields": [], "name": None, "id": None},
+        },
+        "actions_allowed": {
+            "edit": True,
+            "rename": custom,
+            "clone": True,
+            "downgrade": False,
+            "delete": custom,
+            "deactivate": custom,
+            "set_layout_permissions": True,
+        },
         "profiles": [
             {**p, "_default_view": {"name": "Standard", "id": layout["id"], "type": "layout"}}
             for p in layout["profiles"]
@@ -206,7 +223,15 @@ def _render_section(section: dict[str, Any], fields: dict[str, Any], version: st
         if definition is None:
             continue  # a field deleted since it was placed
         rendered = render_field(definition, version)
-        rendered.update(sequence_number=entry["sequence_number"], section_id=None)
+        rendered.update(
+            sequence_number=entry["sequence_number"],
+            section_id=None,
+            required=definition.system_mandatory,
+            validation_rule=None,
+            default_value=None,
+            static_values=[],
+            _delete={"permanent": False},
+        )
         placed.append(rendered)
     return {
         "id": section["id"],
@@ -219,8 +244,12 @@ def _render_section(section: dict[str, Any], fields: dict[str, Any], version: st
         "isSubformSection": False,
         "tab_traversal": "left_to_right",
         "type": "used",
-        "properties": None,
-        "_delete": None,
+        "properties": {
+            "reorder_rows": None,
+            "maximum_rows": None,
+            "tooltip": {"name": "Info Icon", "value": ""},
+        },
+        "_delete": {"permanent": False},
         "fields": placed,
     }
 
@@ -359,10 +388,16 @@ def _field_entries(sections: list[Any]) -> int:
 
 
 def _details(api_name: str, json_path: str, info: str = "") -> dict[str, Any]:
-    details: dict[str, Any] = {"api_name": api_name, "json_path": json_path}
-    if info:
-        details["info_message"] = info
-    return details
+    """The details of a layouts error, every key layouts.json requires present."""
+    return {
+        "api_name": api_name,
+        "json_path": json_path,
+        "message": info,
+        "info_message": info,
+        "expected_data_type": "",
+        "parent_api_name": "sections" if ".sections" in json_path else "",
+        "supported_values": [],
+    }
 
 
 def _invalid(api_name: str, json_path: str, info: str) -> ZohoError:
