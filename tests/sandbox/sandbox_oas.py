@@ -48,6 +48,9 @@ DEVIATIONS: dict[str, str] = {
     "layouts.json:INVALID_MODULE": (
         "layouts.json spells it InvalidModule; record.json and fields.json use INVALID_MODULE"
     ),
+    "layouts.json:INVALID_DATA": (
+        "a GET of an unknown layout id: the description's GET errors name only the module"
+    ),
     "layouts.json:LIMIT_EXCEEDED": (
         "zoho.md 14: a per-request limit (not confirmed) answered as the Fields API does"
     ),

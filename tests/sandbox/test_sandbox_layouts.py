@@ -59,7 +59,7 @@ def test_one_layout_by_id_and_errors(api: Api) -> None:
     assert wrong.status_code == 400 and wrong.json()["code"] == "INVALID_MODULE"
     unknown = api.get(f"{LAYOUTS}/123", params=MODULE)
     assert unknown.status_code == 400
-    assert unknown.json()["layouts"][0]["code"] == "INVALID_DATA"
+    assert unknown.json()["code"] == "INVALID_DATA"
 
 
 def test_a_new_field_is_on_no_layout_until_placed(box: ZohoSandbox, api: Api) -> None:

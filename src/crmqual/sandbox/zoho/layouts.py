@@ -144,7 +144,7 @@ def get_layouts(call: Call, layout_id: str | None = None) -> Response:
     module = _module(call)
     layouts = load(call.store, module)
     if layout_id is not None:
-        layouts = [_find(layouts, layout_id)]
+        layouts = [_find(layouts, layout_id, wrapped=False)]
     if not layouts:
         return empty_response(204)
     fields = {f.id: f for f in call.store.fields(module)}
@@ -161,11 +161,14 @@ def _module(call: Call) -> str:
     return module
 
 
-def _find(layouts: list[dict[str, Any]], layout_id: str) -> dict[str, Any]:
+def _find(layouts: list[dict[str, Any]], layout_id: str, wrapped: bool = True) -> dict[str, Any]:
+    """The layout with this id; an unknown one is INVALID_DATA, inside `layouts[]` for an
+    update as its other errors are, the error object itself for a GET."""
     for layout in layouts:
         if layout["id"] == layout_id:
             return layout
-    raise _invalid("id", "$.id", f"no layout {layout_id}")
+    error = _invalid("id", "$.id", f"no layout {layout_id}")
+    raise error if wrapped else ZohoError(400, error.body["layouts"][0])
 
 
 _CONVERTED = ("Contacts", "Accounts", "Invoices", "SalesOrders")
