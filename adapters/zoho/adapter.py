@@ -219,6 +219,9 @@ class ZohoAdapter(Adapter):
                 )
 
     def _place_on_layout(self, specs: Sequence[FieldSpec]) -> None:
+        """Place the fields (one step per field and layout: each field once) on the layouts
+        that lack them."""
+        specs = list({spec.api_name: spec for spec in specs}.values())
         self.describe()  # the ids of the fields just created
         ids, labels = self._field_ids(), self._section_labels
         targets, _ = self._target_layouts()
