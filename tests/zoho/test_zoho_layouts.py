@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -164,3 +165,31 @@ def _move_by_hand(org: Org, layout_name: str, field: str, section_label: str) ->
     )
     assert answer.status_code == 200, answer.text
     return org.box.layout_fields(layout_name)
+
+
+def test_zoho_s_v8_sdk_reads_the_section_back(org: Org, tmp_path: Path) -> None:
+    pytest.importorskip("zohocrmsdk", reason="Zoho's v8 SDK: pip install zohocrmsdk8-0")
+    assert org.crmqual("provision")[0] == 0
+    creds = org.backend.creds
+    folder = tmp_path / "sdk"
+    folder.mkdir()
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("sdk8_layouts.py")),
+            creds.api_base,
+            creds.token_url,
+            creds.upload_url,
+            creds.client_id,
+            creds.client_secret,
+            creds.refresh_token,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in LAYOUTS:
+        assert seen[name][SECTION] == OUTPUTS, name
