@@ -21,7 +21,7 @@ from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.cli.sandbox import require_sandbox
 from crmqual.cli.sync import print_failures, sync_snapshot
 from crmqual.compiled import compiled
-from crmqual.contract import BuildContext
+from crmqual.contract import BuildContext, ProvisionPlan, StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import GRADES, load_policy
@@ -148,6 +148,9 @@ def demo(
             try:
                 plan = adapter.provision(wanted_fields(mapping, policy.policy))
                 say("  " + t("demo.provisioned", lang, n=len(plan.create)))
+                layouts = placed_on(plan)
+                if layouts:
+                    say("  " + t("demo.layouts", lang, layouts=", ".join(layouts)))
 
                 def run(name: str) -> RunSummary:
                     with reporter(f"crmqual demo: {name}", enabled=not as_json) as display:
@@ -183,6 +186,7 @@ def demo(
                     "first": first.as_json(),
                     "second": second.as_json(),
                     "grades": grade_counts,
+                    "layouts": layouts,
                     "folder": str(where),
                 },
                 ensure_ascii=False,
@@ -222,6 +226,11 @@ def demo(
     box_path = where / "sandbox.sqlite"
     command = f"crmqual sandbox stats --db {box_path}"
     click.echo(t("demo.sandbox", lang, path=box_path, command=command))
+
+
+def placed_on(plan: ProvisionPlan) -> list[str]:
+    """The layouts provisioning placed fields on, by name."""
+    return list(dict.fromkeys(step.place for step in plan.of(StepKind.PLACE_ON_LAYOUT)))
 
 
 def _riskiest(

@@ -191,6 +191,7 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
             continue
         steps.append({"kind": step.kind.value, "field": spec.api_name, "values": step.values})
     lines += [f"{t('prov.up_to_date', lang)}: {name}" for name in plan.unchanged]
+    lines += [t("prov.note", lang, note=note.text(lang)) for note in plan.notes]
     if plan.conflicts and not as_json:
         for line in lines:  # what is already up to date, then why nothing changed
             click.echo(line)
@@ -214,6 +215,7 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
             "unchanged": list(plan.unchanged),
             "conflicts": [str(c) for c in plan.conflicts],
             "manual": manual,
+            "notes": [note.text(lang) for note in plan.notes],
             "next": step_next,
         }
         click.echo(json.dumps(answer, ensure_ascii=False, default=str))
@@ -230,8 +232,30 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the plan or its result as one JSON object."
 )
+@click.option(
+    "--remove",
+    is_flag=True,
+    help="Take crmqual's section off the page layouts instead (the fields and their values stay).",
+)
 @lang_option
-def provision(config_path: str, dry_run: bool, as_json: bool, lang: str) -> None:
-    """Create crmqual's output fields in the CRM (idempotent; never alters or deletes)."""
-    with fail_on_config_error(), open_context(config_path) as ctx:
-        _provision(ctx, dry_run, as_json, lang)
+def provision(config_path: str, dry_run: bool, as_json: bool, remove: bool, lang: str) -> None:
+    """Create crmqual's output fields in the CRM and place them on its page layouts
+    (idempotent; never alters or deletes a field)."""
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
+        if remove:
+            _remove_section(ctx, dry_run, as_json, lang)
+        else:
+            _provision(ctx, dry_run, as_json, lang)
+
+
+def _remove_section(ctx: Context, dry_run: bool, as_json: bool, lang: str) -> None:
+    removed = ctx.adapter.unplace(dry_run)
+    if as_json:
+        answer = {"dry_run": dry_run, "removed": [note.text(lang) for note in removed]}
+        click.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    if not removed:
+        click.echo(t("prov.no_section", lang))
+    verb = t("prov.would_remove" if dry_run else "prov.removed", lang)
+    for note in removed:
+        click.echo(f"{verb}: {note.text(lang)}")

@@ -17,6 +17,7 @@ from typing import Any
 
 import requests
 
+from crmqual.adapters.zoho import layouts
 from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.adapters.zoho.bulk import ZohoBulk
 from crmqual.adapters.zoho.check import run_check
@@ -26,6 +27,7 @@ from crmqual.adapters.zoho.rest import RestTransport
 from crmqual.adapters.zoho.tasks import ZohoTasks
 from crmqual.adapters.zoho.transport import TransportFactory, ZohoTransport
 from crmqual.contract import (
+    API_PROVISIONING,
     Adapter,
     Capabilities,
     CheckReport,
@@ -33,11 +35,14 @@ from crmqual.contract import (
     FollowUp,
     Limits,
     MappingItems,
+    Note,
     ProvisionPlan,
+    ProvisionStep,
     ReadQuery,
     RecordResult,
+    StepKind,
 )
-from crmqual.errors import ApiError, WriteNotAllowedError
+from crmqual.errors import ApiError, AuthError, WriteNotAllowedError
 from crmqual.http import HttpSettings
 
 
@@ -74,11 +79,14 @@ class ZohoAdapter(Adapter):
         self.transport: ZohoTransport = (transport or transport_of(connection))(
             self.api, connection, sleep
         )
+        placing = {StepKind.PLACE_ON_LAYOUT} if connection.layouts.place else set()
         self.capabilities = Capabilities(
             bulk_read=self.transport.bulk_read,
             bulk_write=self.transport.bulk_write,
             followups=True,  # Tasks go through the REST API whatever the transport
+            provisioning=API_PROVISIONING | placing,
         )
+        self._notes: list[Note] = []
 
     def __repr__(self) -> str:
         return (
@@ -158,7 +166,97 @@ class ZohoAdapter(Adapter):
                 plan.conflicts.append(
                     f"{spec.api_name}: the label {spec.label!r} is already used by {clash}"
                 )
+        if StepKind.PLACE_ON_LAYOUT in self.capabilities.provisioning:
+            self._plan_layouts(plan, wanted)
         return plan
+
+    def provision(self, wanted: Sequence[FieldSpec]) -> ProvisionPlan:
+        self._notes = []
+        plan = super().provision(wanted)
+        plan.notes += self._notes
+        return plan
+
+    # -- layouts (REST) ---------------------------------------------------------------------------
+    @property
+    def _section_labels(self) -> list[str]:
+        """The labels crmqual's section goes by: the Chinese one first where asked for."""
+        settings = self.connection.layouts
+        if self.connection.chinese_labels == "label":
+            return [settings.section_zh, settings.section]
+        return [settings.section, settings.section_zh]
+
+    def _field_ids(self) -> dict[str, str]:
+        return {name: f.field_id for name, f in (self._fields or {}).items() if f.field_id}
+
+    def _target_layouts(self) -> tuple[list[layouts.Layout], list[str]]:
+        """(the layouts to place on, configured names no layout has); AuthError without the
+        layouts scope."""
+        found = layouts.read_layouts(self.api, self.module)
+        return layouts.chosen(found, self.connection.layouts.names)
+
+    def _plan_layouts(self, plan: ProvisionPlan, wanted: Sequence[FieldSpec]) -> None:
+        try:
+            targets, unknown = self._target_layouts()
+        except AuthError as exc:
+            if exc.code != "OAUTH_SCOPE_MISMATCH":
+                raise
+            plan.notes.append(_no_layout_scope(layouts.READ_SCOPE))
+            return
+        for name in unknown:
+            plan.conflicts.append(f"layouts.names: {self.module} has no layout {name!r}")
+        labels = self._section_labels
+        for placement in layouts.placements(targets, wanted, self._field_ids(), labels):
+            section = placement.section.label if placement.section else labels[0]
+            for spec in placement.fields:
+                detail = f"layout {placement.layout.name}, section “{section}”"
+                plan.steps.append(
+                    ProvisionStep(
+                        StepKind.PLACE_ON_LAYOUT,
+                        spec,
+                        detail=detail,
+                        place=placement.layout.name,
+                    )
+                )
+
+    def _place_on_layout(self, specs: Sequence[FieldSpec]) -> None:
+        """Place the fields (one step per field and layout: each field once) on the layouts
+        that lack them."""
+        specs = list({spec.api_name: spec for spec in specs}.values())
+        self.describe()  # the ids of the fields just created
+        ids, labels = self._field_ids(), self._section_labels
+        targets, _ = self._target_layouts()
+        for placement in layouts.placements(targets, specs, ids, labels):
+            try:
+                layouts.place(
+                    self.api,
+                    self.module,
+                    placement,
+                    ids,
+                    labels,
+                    self.connection.limits.layout_fields_per_request,
+                )
+            except AuthError as exc:
+                if exc.code != "OAUTH_SCOPE_MISMATCH":
+                    raise
+                self._notes.append(_no_layout_scope(layouts.UPDATE_SCOPE))
+                return
+
+    def unplace(self, dry_run: bool = False) -> list[Note]:
+        targets, _ = self._target_layouts()
+        done = []
+        for layout in targets:
+            section = layout.section(self._section_labels)
+            if section is None:
+                continue
+            if not dry_run:
+                layouts.remove(self.api, self.module, layout, section)
+            done.append(
+                Note(
+                    f"layout {layout.name}: section “{section.label}”",
+                    f"布局 {layout.name}：分区“{section.label}”",
+                )
+            )
+        return done
 
     def _create_fields(self, specs: Sequence[FieldSpec]) -> None:
         self.transport.fields_changed()
@@ -203,4 +301,15 @@ class ZohoAdapter(Adapter):
         """Credentials, read scopes (proven), write scopes (unverified), the mapping's fields
         by API name (``fields``: every native field a read needs; ``outputs``: crmqual's
         output fields); Zoho names its fields itself, so ``mapping_items`` is not used."""
-        return run_check(self.api, self.module, fields, outputs)
+        return run_check(self.api, self.module, fields, outputs, self.connection.layouts.place)
+
+
+def _no_layout_scope(scope: str) -> Note:
+    """Why the fields are not on the layouts, and how to put them there."""
+    return Note(
+        f"the output fields are not placed on the layouts: the token lacks {scope} (or "
+        "ZohoCRM.settings.layouts.ALL); authorise it and run `crmqual provision` again, or "
+        "place the fields by hand",
+        f"输出字段没有放到布局上：令牌缺少 {scope}（或 ZohoCRM.settings.layouts.ALL）；"
+        "授权后再运行 `crmqual provision`，或手动放置这些字段",
+    )

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.adapters.zoho.fields import ZohoField, describe
+from crmqual.adapters.zoho.layouts import READ_SCOPE, UPDATE_SCOPE, read_layouts
 from crmqual.contract import CheckReport, CheckStatus, field_items
 from crmqual.errors import AuthError, CrmqualError, ErrorKind
 
@@ -20,8 +21,13 @@ def _scopes(module: str) -> tuple[str, str, str, str]:
 
 
 def run_check(
-    api: ZohoApi, module: str, fields: Sequence[str], outputs: Sequence[str]
+    api: ZohoApi,
+    module: str,
+    fields: Sequence[str],
+    outputs: Sequence[str],
+    layouts: bool = True,
 ) -> CheckReport:
+    """``layouts``: provision places the fields on layouts, so its scopes are checked too."""
     report = CheckReport()
     read_scope, update_scope, fields_scope, create_scope = _scopes(module)
     try:
@@ -68,6 +74,15 @@ def run_check(
         "needed by `crmqual provision` only; cannot be proven without creating a field",
         zh="只有 `crmqual provision` 需要；不创建字段就无法验证",
     )
+    if layouts:
+        _probe(report, READ_SCOPE, f"list the {module} layouts", lambda: _read(api, module))
+        report.add(
+            f"scope {UPDATE_SCOPE}",
+            CheckStatus.UNVERIFIED,
+            "needed by `crmqual provision` to place the fields on the layouts; cannot be "
+            "proven without changing a layout",
+            zh="`crmqual provision` 把字段放到布局上时需要；不修改布局就无法验证",
+        )
     if not fields_ok:
         report.add(
             "mapping fields",
@@ -105,3 +120,7 @@ def _probe(report: CheckReport, scope: str, what: str, call: Callable[[], None])
         return False
     report.add(f"scope {scope}", CheckStatus.OK, f"{what} succeeded", zh=f"{what} 成功")
     return True
+
+
+def _read(api: ZohoApi, module: str) -> None:
+    read_layouts(api, module)

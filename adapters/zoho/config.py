@@ -107,6 +107,23 @@ class ZohoApiLimits(BaseModel):
     ids_per_call: int = Field(100, ge=1)
     write_batch: int = Field(100, ge=1, le=100)
     fields_per_create: int = Field(5, ge=1)
+    #: field entries in one layout update (zoho.md 14: 5, not confirmed)
+    layout_fields_per_request: int = Field(5, ge=1)
+
+
+class ZohoLayoutSettings(BaseModel):
+    """Where ``crmqual provision`` puts the output fields: one section of the layouts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: False: leave the layouts to the admin (no layouts scope needed).
+    place: bool = True
+    #: The layouts to place the fields on, by name (default: every layout of the module).
+    names: list[str] = []
+    #: The section's label; Zoho takes 1-50 letters, digits and spaces.
+    section: str = Field("Credit and qualification", min_length=1, max_length=50)
+    #: Tried first when ``chinese_labels: label``, if Zoho accepts it (else ``section``).
+    section_zh: str = Field("信用与资质", min_length=1, max_length=50)
 
 
 class ZohoConnection(BaseModel):
@@ -139,6 +156,8 @@ class ZohoConnection(BaseModel):
     limits: ZohoApiLimits = ZohoApiLimits()
     #: Bulk Read and Bulk Write: thresholds, polling, upload host (``ZohoBulkSettings``).
     bulk: ZohoBulkSettings = ZohoBulkSettings()
+    #: The section of the layouts the output fields go in (``ZohoLayoutSettings``).
+    layouts: ZohoLayoutSettings = ZohoLayoutSettings()
 
     @field_validator("accounts_url", "api_domain")
     @classmethod

@@ -47,13 +47,13 @@ ZOHO_TABLE = DEFAULT_TABLE.extend(
 
 
 def error_of(body: Any) -> tuple[str, str]:
-    """(code, message) of an error body: top-level, or the first error item of a ``data``
-    or ``fields`` list; a token endpoint's ``error``."""
+    """(code, message) of an error body: top-level, or the first error item of a ``data``,
+    ``fields`` or ``layouts`` list; a token endpoint's ``error``."""
     if not isinstance(body, dict):
         return "", ""
     if isinstance(body.get("code"), str) and body.get("status") != "success":
         return body["code"], str(body.get("message") or "")
-    for key in ("data", "fields"):
+    for key in ("data", "fields", "layouts"):
         items = body.get(key)
         if isinstance(items, list):
             for item in items:

@@ -175,6 +175,8 @@ class ProvisionStep:
     field: FieldSpec
     values: tuple[str, ...] = ()
     detail: str = ""
+    #: where the step acts, for a step that acts somewhere (a page layout's name)
+    place: str = ""
 
     def describe(self) -> str:
         """The step as the admin reads it in ``crmqual provision --dry-run``."""
@@ -188,9 +190,22 @@ class ProvisionStep:
             )
         if self.kind == StepKind.ADD_PICKLIST_VALUES:
             return f"{spec.api_name or labels}: add {', '.join(self.values)}"
+        if self.kind in (StepKind.PLACE_ON_LAYOUT, StepKind.GRANT_ACCESS):
+            return f"{spec.api_name or labels}: {self.detail}" if self.detail else spec.api_name
         shown = f" [{', '.join(spec.picklist)}]" if spec.picklist else ""
         what = f"{name}({spec.type.value}) {labels}{shown}"
         return f"{what}: {self.detail}" if self.detail else what
+
+
+@dataclass(frozen=True)
+class Note:
+    """A remark of an adapter for the admin, in English and Chinese."""
+
+    en: str
+    zh: str = ""
+
+    def text(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else self.en
 
 
 @dataclass
@@ -200,6 +215,8 @@ class ProvisionPlan:
     steps: list[ProvisionStep] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: what the admin should know besides the steps (a step the API refused, and what to do)
+    notes: list[Note] = field(default_factory=list)
 
     def of(self, kind: StepKind) -> list[ProvisionStep]:
         return [s for s in self.steps if s.kind == kind]
@@ -457,6 +474,11 @@ class Adapter(ABC):
         raise self._unsupported(StepKind.GRANT_ACCESS)
 
     def _place_on_layout(self, specs: Sequence[FieldSpec]) -> None:
+        raise self._unsupported(StepKind.PLACE_ON_LAYOUT)
+
+    def unplace(self, dry_run: bool = False) -> list[Note]:
+        """Take crmqual's section off the page layouts (the fields stay); what was (or, with
+        ``dry_run``, would be) removed. For ``crmqual provision --remove``."""
         raise self._unsupported(StepKind.PLACE_ON_LAYOUT)
 
     def _unsupported(self, step: StepKind) -> UnsupportedError:

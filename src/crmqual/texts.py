@@ -152,6 +152,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "prov.would append": ("would append to {field}", "将追加到 {field}"),
     "prov.appended": ("appended to {field}", "已追加到 {field}"),
     "prov.up_to_date": ("up to date", "无需变更"),
+    "prov.note": ("note: {note}", "注意：{note}"),
+    "prov.would_remove": ("would remove", "将移除"),
+    "prov.removed": ("removed", "已移除"),
+    "prov.no_section": (
+        "no layout has crmqual's section: nothing to remove",
+        "没有布局带有 crmqual 的分区：无需移除",
+    ),
     "prov.conflicts": ("conflicting fields, nothing was changed:", "字段冲突，未做任何变更："),
     "prov.manual": (
         "to do by hand in {crm} (its API cannot), then run `crmqual check`:",
@@ -320,6 +327,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "demo.provisioned": (
         "provisioned {n} output fields in Accounts",
         "已在 Accounts 中创建 {n} 个输出字段",
+    ),
+    "demo.layouts": (
+        "salespeople see them on the Accounts layouts {layouts}",
+        "销售人员可在客户布局 {layouts} 上看到这些字段",
     ),
     "demo.first": ("first sync ", "第一次同步"),
     "demo.second": ("second sync", "第二次同步"),

@@ -44,10 +44,22 @@ DEVIATIONS: dict[str, str] = {
     "fields.json:INVALID_TOKEN": "the fields description models no auth errors",
     "fields.json:AUTHENTICATION_FAILURE": "the fields description models no auth errors",
     "coql.json:OAUTH_SCOPE_MISMATCH": "the COQL description models no auth errors",
+    "layouts.json:OAUTH_SCOPE_MISMATCH": "zoho.md 3.2: the layouts error enum lacks the code",
+    "layouts.json:INVALID_MODULE": (
+        "layouts.json spells it InvalidModule; record.json and fields.json use INVALID_MODULE"
+    ),
+    "layouts.json:INVALID_DATA": (
+        "a GET of an unknown layout id: the description's GET errors name only the module"
+    ),
+    "layouts.json:LIMIT_EXCEEDED": (
+        "zoho.md 14: a per-request limit (not confirmed) answered as the Fields API does"
+    ),
     "coql.json:INVALID_TOKEN": "the COQL description models no auth errors",
 }
 
 _ROUTES: tuple[tuple[str, str, str], ...] = (
+    (r"^/crm/v8/settings/layouts/[^/]+$", "layouts.json", "/crm/v8/settings/layouts/{id}"),
+    (r"^/crm/v8/settings/layouts$", "layouts.json", "/crm/v8/settings/layouts"),
     (r"^/crm/v8/settings/fields/[^/]+$", "fields.json", "/crm/v8/settings/fields/{field}"),
     (r"^/crm/v8/settings/fields$", "fields.json", "/crm/v8/settings/fields"),
     (r"^/crm/v8/coql$", "coql.json", "/crm/v8/coql"),
@@ -142,7 +154,7 @@ def deviation_keys(name: str, body: Any, paths: list[tuple[Any, ...]]) -> set[st
     keys: set[str] = set()
     for path in paths:
         item = body
-        if len(path) >= 2 and path[0] in ("data", "fields") and isinstance(path[1], int):
+        if len(path) >= 2 and path[0] in ("data", "fields", "layouts") and isinstance(path[1], int):
             item = body[path[0]][path[1]]
         elif isinstance(body, dict) and isinstance(body.get("fields"), list) and body["fields"]:
             item = body["fields"][0]

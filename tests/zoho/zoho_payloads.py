@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoConnection
+from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoConnection, ZohoLayoutSettings
 
 ACCOUNTS = "https://accounts.zoho.com"
 API = "https://www.zohoapis.com"
@@ -28,6 +28,9 @@ def connection(**overrides: Any) -> ZohoConnection:
         "client_secret": SecretStr(CLIENT_SECRET),
         "refresh_token": SecretStr(REFRESH_TOKEN),
         "limits": ZohoApiLimits(page_size=2, page_records=4, page_token_records=10),
+        # Layouts have their own tests (test_zoho_layouts*.py); here provision and check
+        # leave them alone, so their fixtures need no layouts answers.
+        "layouts": ZohoLayoutSettings(place=False),
         **overrides,
     }
     return ZohoConnection(**values)

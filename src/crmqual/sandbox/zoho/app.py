@@ -35,6 +35,7 @@ from crmqual.sandbox.zoho.errors import (
 )
 from crmqual.sandbox.zoho.fields import create_fields, get_fields, update_fields
 from crmqual.sandbox.zoho.guard import Guard
+from crmqual.sandbox.zoho.layouts import get_layouts, install_layouts, update_layout
 from crmqual.sandbox.zoho.org import modules, org, users
 from crmqual.sandbox.zoho.quota import ConcurrencyGate, CreditLedger, Quota
 from crmqual.sandbox.zoho.records import (
@@ -43,7 +44,7 @@ from crmqual.sandbox.zoho.records import (
     search_records,
     update_records,
 )
-from crmqual.sandbox.zoho.schema import install
+from crmqual.sandbox.zoho.schema import MODULE, install
 from crmqual.sandbox.zoho.tasks import insert_records, install_tasks
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,9 @@ _ROUTES: tuple[tuple[str, str, Handler], ...] = (
     (f"/crm/{_V}/settings/fields", "PATCH", update_fields),
     (f"/crm/{_V}/settings/fields/<field_id>", "GET", get_fields),
     (f"/crm/{_V}/settings/fields/<field_id>", "PATCH", update_fields),
+    (f"/crm/{_V}/settings/layouts", "GET", get_layouts),
+    (f"/crm/{_V}/settings/layouts/<layout_id>", "GET", get_layouts),
+    (f"/crm/{_V}/settings/layouts/<layout_id>", "PATCH", update_layout),
     (f"/crm/{_V}/settings/modules", "GET", modules),
     (f"/crm/{_V}/users", "GET", users),
     (f"/crm/{_V}/org", "GET", org),
@@ -118,6 +122,7 @@ class ZohoApp:
         self.api_domain = api_domain
         self.url_map = _url_map()
         install(store, iso(self.clock.now()))
+        install_layouts(store, MODULE, iso(self.clock.now()))
         install_tasks(store, iso(self.clock.now()))
 
     def __call__(

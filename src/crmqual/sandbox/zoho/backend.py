@@ -26,6 +26,8 @@ from crmqual.sandbox.zoho.app import ZohoApp
 from crmqual.sandbox.zoho.auth import ZohoAuth
 from crmqual.sandbox.zoho.call import ZohoLimits
 from crmqual.sandbox.zoho.hosts import ZohoHosts
+from crmqual.sandbox.zoho.layouts import install_layouts
+from crmqual.sandbox.zoho.layouts import load as load_layouts
 from crmqual.sandbox.zoho.quota import CreditLedger, Quota
 from crmqual.sandbox.zoho.records import full_values, render, written
 from crmqual.sandbox.zoho.schema import API_USER, ID_BASE, MODULE, OWNERS, PERSON, install
@@ -81,6 +83,7 @@ class ZohoSandbox:
         self.fault_seed = fault_seed
         self.sleep = sleep
         install(self.store, iso(self.clock.now()))
+        install_layouts(self.store, MODULE, iso(self.clock.now()))
 
     # -- running it ---------------------------------------------------------------------------
     def app(self, api_domain: str | None) -> ZohoApp:
@@ -201,6 +204,19 @@ class ZohoSandbox:
             self.store.update_record(
                 stored, source="hand", client=HAND_EDIT_CLIENT, user_id=PERSON["id"], changes=diff
             )
+
+    def layouts(self, module: str = MODULE) -> list[dict[str, Any]]:
+        """The module's layouts as the sandbox keeps them: sections with field ids in order."""
+        return load_layouts(self.store, module)
+
+    def layout_fields(self, layout_name: str, module: str = MODULE) -> dict[str, list[str]]:
+        """{section label: [field api_name, ...]} of one layout, in order."""
+        names = {f.id: f.api_name for f in self.store.fields(module)}
+        layout = next(lay for lay in self.layouts(module) if lay["name"] == layout_name)
+        return {
+            s["display_label"]: [names[e["id"]] for e in s["fields"] if e["id"] in names]
+            for s in layout["sections"]
+        }
 
     def add_custom_view(self, name: str, criteria: str, module: str = MODULE) -> str:
         """A custom view filtering by Zoho search criteria; returns its `cvid`."""

@@ -35,6 +35,13 @@ class ZohoLimits:
     custom_fields: int = 500
     scope_status: int = 401
     v2_page_cap: bool = False
+    #: Layout updates (zoho.md 14, not confirmed): sections created and field entries per
+    #: request, whether the standard layout takes an update, whether a section label may
+    #: hold any Unicode letter (default: ASCII letters, digits and spaces only).
+    layout_sections_per_request: int = 5
+    layout_fields_per_request: int = 5
+    standard_layout_editable: bool = True
+    layout_label_unicode: bool = False
 
 
 @dataclass

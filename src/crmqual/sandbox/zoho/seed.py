@@ -28,6 +28,7 @@ from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import Pools, identity, pools
 from crmqual.sandbox.store import SandboxStore, iso
+from crmqual.sandbox.zoho.layouts import install_layouts, place_inputs
 from crmqual.sandbox.zoho.schema import (
     API_USER,
     ID_BASE,
@@ -74,6 +75,7 @@ CUSTOM_FIELDS: tuple[CustomField, ...] = _load_table()
 def install_custom_fields(store: SandboxStore, now: str) -> int:
     """Create the declared custom fields that the module lacks; returns how many were added."""
     install(store, now)
+    install_layouts(store, MODULE, now)
     present = {f.api_name for f in store.fields(MODULE)}
     added = 0
     for row in CUSTOM_FIELDS:
@@ -96,6 +98,9 @@ def install_custom_fields(store: SandboxStore, now: str) -> int:
             ),
         )
         added += 1
+    declared = {row.api_name for row in CUSTOM_FIELDS}
+    inputs = [f.id for f in store.fields(MODULE) if f.api_name in declared]
+    place_inputs(store, MODULE, inputs, now)
     return added
 
 
