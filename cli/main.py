@@ -10,6 +10,7 @@ from crmqual.cli.assess import assess
 from crmqual.cli.check import check
 from crmqual.cli.demo import demo
 from crmqual.cli.init import init
+from crmqual.cli.lab import backtest, diff, outcomes
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, prune, revert, runs
 from crmqual.cli.sandbox import sandbox
@@ -44,6 +45,9 @@ def main(verbose: int) -> None:
 LIBRARIES = ("alembic", "sqlalchemy")
 
 
+policy.add_command(diff)
+policy.add_command(backtest)
+
 for command in (
     demo,
     assess,
@@ -56,6 +60,7 @@ for command in (
     history,
     revert,
     prune,
+    outcomes,
     secret,
     sandbox,
 ):

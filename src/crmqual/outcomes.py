@@ -1,0 +1,144 @@
+"""Outcomes: what really happened to an account, and when (the policy lab's ground truth).
+
+An outcome is defaulted, 90+ days overdue, written off (each "bad") or paid as agreed.
+``read_outcomes`` reads them from an ERP or collections export (CSV or JSONL with the
+columns ``id``, ``date``, ``outcome``), in whatever encoding ``crmqual assess`` reads (BOM,
+UTF-8, GBK/GB18030 detected); a row that cannot be read is reported with its line and why,
+and the rest are still read.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from crmqual.inputs import RowError, read_rows
+from crmqual.state.lab import OutcomeIn
+from crmqual.values import UnreadableValue, read_date
+
+
+class Outcome(StrEnum):
+    DEFAULTED = "defaulted"
+    OVERDUE_90 = "overdue_90"
+    WRITTEN_OFF = "written_off"
+    PAID = "paid_as_agreed"
+
+
+#: Outcomes that make an account "bad" in a backtest.
+BAD = frozenset({Outcome.DEFAULTED, Outcome.OVERDUE_90, Outcome.WRITTEN_OFF})
+
+#: What exports write for each outcome (compared lower-case, spaces and dashes as ``_``).
+ALIASES: dict[str, Outcome] = {
+    **{o.value: o for o in Outcome},
+    "default": Outcome.DEFAULTED,
+    "defaults": Outcome.DEFAULTED,
+    "违约": Outcome.DEFAULTED,
+    "90+": Outcome.OVERDUE_90,
+    "90_plus": Outcome.OVERDUE_90,
+    "90dpd": Outcome.OVERDUE_90,
+    "dpd90": Outcome.OVERDUE_90,
+    "overdue_90+": Outcome.OVERDUE_90,
+    "overdue90": Outcome.OVERDUE_90,
+    "逾期90天": Outcome.OVERDUE_90,
+    "逾期90天以上": Outcome.OVERDUE_90,
+    "written_off": Outcome.WRITTEN_OFF,
+    "write_off": Outcome.WRITTEN_OFF,
+    "writeoff": Outcome.WRITTEN_OFF,
+    "核销": Outcome.WRITTEN_OFF,
+    "坏账核销": Outcome.WRITTEN_OFF,
+    "paid": Outcome.PAID,
+    "paid_as_agreed": Outcome.PAID,
+    "good": Outcome.PAID,
+    "正常还款": Outcome.PAID,
+    "按时还款": Outcome.PAID,
+    "正常": Outcome.PAID,
+}
+
+COLUMNS = ("id", "date", "outcome")
+
+
+def outcome_of(text: str) -> Outcome | None:
+    key = re.sub(r"[\s\-]+", "_", text.strip().lower())
+    return ALIASES.get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class BadRow:
+    """A row of an outcomes file that was not recorded: where it is and why."""
+
+    line: int
+    record_id: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line} (id {self.record_id or '?'}): {self.reason}"
+
+
+def read_outcomes(
+    path: str, encoding: str | None = None, *, today: date
+) -> Iterator[OutcomeIn | BadRow]:
+    """The outcomes in a CSV or JSONL file, in file order; a row that cannot be read is a
+    ``BadRow`` (its line, id and why). Raises ``InputError`` for a file that cannot be read
+    at all (missing, no header, no ``id`` column)."""
+    for _, line, data in read_rows(path, encoding, unique_ids=False):
+        if isinstance(data, RowError):
+            why = "; ".join(p.reason for p in data.problems)
+            yield BadRow(line, data.record_id, why)
+            continue
+        record_id = str(data.get("id") or "").strip()
+        problems = []
+        missing = [c for c in COLUMNS if c not in data]
+        if missing:
+            yield BadRow(line, record_id, f"no {', '.join(missing)} column")
+            continue
+        if not record_id:
+            problems.append("no id")
+        raw_outcome = str(data.get("outcome") or "").strip()
+        kind = outcome_of(raw_outcome)
+        if kind is None:
+            known = ", ".join(o.value for o in Outcome)
+            problems.append(f"outcome {raw_outcome!r} is not one of {known}")
+        raw_date = data.get("date")
+        day: date | None = None
+        if raw_date is None or not str(raw_date).strip():
+            problems.append("no date")
+        else:
+            try:
+                day = read_date(raw_date if isinstance(raw_date, str) else str(raw_date))
+            except UnreadableValue as exc:
+                problems.append(f"date {raw_date!r}: {exc}")
+            else:
+                if day > today:
+                    problems.append(f"date {day.isoformat()} lies in the future")
+        if problems or kind is None or day is None:
+            yield BadRow(line, record_id, "; ".join(problems))
+            continue
+        yield OutcomeIn(record_id, kind.value, day)
+
+
+# -- the window a backtest looks at ------------------------------------------------------------
+
+_WINDOW = re.compile(r"^\s*(\d+)\s*([my]?)\s*$", re.IGNORECASE)
+
+
+def parse_window(text: str) -> int:
+    """``12m``, ``18m``, ``1y`` or ``12`` (months) as a number of months; ValueError else."""
+    match = _WINDOW.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a window such as 12m, 6m or 1y")
+    n = int(match.group(1)) * (12 if match.group(2).lower() == "y" else 1)
+    if n < 1:
+        raise ValueError(f"{text!r}: the window must be at least one month")
+    return n
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later (the month's last day when it is shorter)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
