@@ -139,12 +139,10 @@ class Lab(Database):
                     )
                 for param in params:
                     insert = self._insert(outcomes).values(**param)
-                    result = conn.execute(
-                        insert.on_conflict_do_nothing(
-                            index_elements=["target", "account_id", "outcome", "occurred_on"]
-                        )
-                    )
-                    added += max(result.rowcount, 0)
+                    kept = insert.on_conflict_do_nothing(
+                        index_elements=["target", "account_id", "outcome", "occurred_on"]
+                    ).returning(outcomes.c.id)
+                    added += len(conn.execute(kept).all())  # no row back: already recorded
         return added
 
     def outcomes(self, target: str, account_id: str | None = None) -> list[OutcomeRecord]:
