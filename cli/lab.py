@@ -307,7 +307,7 @@ def import_outcomes(
                         lang,
                         line=item.line,
                         id=item.record_id or "?",
-                        why=item.reason,
+                        why=item.reason(lang),
                     ),
                     err=True,
                 )
@@ -319,7 +319,7 @@ def import_outcomes(
         answer = {
             "recorded": added,
             "already_recorded": known,
-            "bad_rows": [{"line": b.line, "id": b.record_id, "reason": b.reason} for b in bad],
+            "bad_rows": [{"line": b.line, "id": b.record_id, "reason": b.reason()} for b in bad],
         }
         click.echo(json.dumps(answer, ensure_ascii=False))
     else:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from crmqual.errors import InputError
 from crmqual.inputs import RowError, read_rows
 from crmqual.state.lab import OutcomeIn
+from crmqual.texts import t
 from crmqual.values import UnreadableValue, read_date
 
 
@@ -66,56 +68,83 @@ def outcome_of(text: str) -> Outcome | None:
     return ALIASES.get(key)
 
 
+#: Why a row was not read: a key of ``crmqual.texts`` and its values ("" for a text as is).
+Why = tuple[str, dict[str, str]]
+
+
 @dataclass(frozen=True, slots=True)
 class BadRow:
     """A row of an outcomes file that was not recorded: where it is and why."""
 
     line: int
     record_id: str
-    reason: str
+    whys: tuple[Why, ...]
+
+    def reason(self, lang: str = "en") -> str:
+        texts = [t(key, lang, **values) if key else values["text"] for key, values in self.whys]
+        return "; ".join(texts)
 
     def __str__(self) -> str:
-        return f"line {self.line} (id {self.record_id or '?'}): {self.reason}"
+        return f"line {self.line} (id {self.record_id or '?'}): {self.reason()}"
 
 
 def read_outcomes(
     path: str, encoding: str | None = None, *, today: date
-) -> Iterator[OutcomeIn | BadRow]:
+) -> list[OutcomeIn | BadRow]:
     """The outcomes in a CSV or JSONL file, in file order; a row that cannot be read is a
     ``BadRow`` (its line, id and why). Raises ``InputError`` for a file that cannot be read
-    at all (missing, no header, no ``id`` column)."""
+    at all (missing, no header, no ``id`` column).
+
+    Without ``encoding``, the file is read as ``crmqual assess`` detects it and, when that
+    leaves rows unread, also as GB18030; the reading with fewer unread rows wins. A short
+    GBK file can pass for UTF-8 (违约 in GBK is valid UTF-8 for "ΥԼ"), and an outcome file's
+    words are known, so the reading that makes sense of them is the right one.
+    """
+    first = list(_outcomes(path, encoding, today))
+    if encoding is not None or not any(isinstance(item, BadRow) for item in first):
+        return first
+    try:
+        other = list(_outcomes(path, "gb18030", today))
+    except InputError:
+        return first
+    unread = sum(isinstance(item, BadRow) for item in first)
+    return other if sum(isinstance(item, BadRow) for item in other) < unread else first
+
+
+def _outcomes(path: str, encoding: str | None, today: date) -> Iterator[OutcomeIn | BadRow]:
     for _, line, data in read_rows(path, encoding, unique_ids=False):
         if isinstance(data, RowError):
-            why = "; ".join(p.reason for p in data.problems)
-            yield BadRow(line, data.record_id, why)
+            yield BadRow(
+                line, data.record_id, tuple(("", {"text": p.reason}) for p in data.problems)
+            )
             continue
         record_id = str(data.get("id") or "").strip()
-        problems = []
         missing = [c for c in COLUMNS if c not in data]
         if missing:
-            yield BadRow(line, record_id, f"no {', '.join(missing)} column")
+            yield BadRow(line, record_id, (("lab.why_columns", {"columns": ", ".join(missing)}),))
             continue
+        whys: list[Why] = []
         if not record_id:
-            problems.append("no id")
+            whys.append(("lab.why_no_id", {}))
         raw_outcome = str(data.get("outcome") or "").strip()
         kind = outcome_of(raw_outcome)
         if kind is None:
             known = ", ".join(o.value for o in Outcome)
-            problems.append(f"outcome {raw_outcome!r} is not one of {known}")
+            whys.append(("lab.why_outcome", {"value": repr(raw_outcome), "known": known}))
         raw_date = data.get("date")
         day: date | None = None
         if raw_date is None or not str(raw_date).strip():
-            problems.append("no date")
+            whys.append(("lab.why_no_date", {}))
         else:
             try:
-                day = read_date(raw_date if isinstance(raw_date, str) else str(raw_date))
+                day = read_date(str(raw_date))
             except UnreadableValue as exc:
-                problems.append(f"date {raw_date!r}: {exc}")
+                whys.append(("lab.why_date", {"value": repr(raw_date), "why": str(exc)}))
             else:
                 if day > today:
-                    problems.append(f"date {day.isoformat()} lies in the future")
-        if problems or kind is None or day is None:
-            yield BadRow(line, record_id, "; ".join(problems))
+                    whys.append(("lab.why_future", {"value": day.isoformat()}))
+        if whys or kind is None or day is None:
+            yield BadRow(line, record_id, tuple(whys))
             continue
         yield OutcomeIn(record_id, kind.value, day)
 
