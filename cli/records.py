@@ -13,6 +13,7 @@ import click
 
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
+from crmqual.cli.sync import stability_text
 from crmqual.errors import ExitCode
 from crmqual.mapping import changed_fields
 from crmqual.progress import Snapshot, reporter
@@ -56,6 +57,7 @@ def runs(config_path: str, limit: int, as_json: bool, lang: str) -> None:
                             "counts": run.counts,
                             "policy_version": run.policy_version,
                             "message": run.message,
+                            "stability": run.summary.get("stability"),
                         },
                         ensure_ascii=False,
                     )
@@ -87,6 +89,9 @@ def _run_row(run: RunRecord, lang: str = "en") -> tuple[str, ...]:
     if written_key != "written" and written != "-":
         label = t_or(f"runs.{written_key}", lang, written_key)
         rest = ", ".join(filter(None, [f"{label} {written}", rest]))
+    shifted = stability_text(run.summary.get("stability"), lang)
+    if shifted:
+        rest = ", ".join(filter(None, [rest, "PSI: " + shifted]))
     message = " ".join(run.message.split())  # one line, whatever the error's layout
     kind = t_or(f"run.{run.kind}", lang, run.kind)
     if run.mode != run.kind:

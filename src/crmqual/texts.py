@@ -422,6 +422,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "lab.col_outcome": ("outcome", "结果"),
     "lab.col_assessment": ("assessment", "评估记录"),
     "lab.col_source": ("source", "来源"),
+    "psi.line": (
+        "population stability (PSI against run {run}): {items}",
+        "总体稳定性（与第 {run} 次运行相比的 PSI）：{items}",
+    ),
+    "psi.act": ("act on", "需处理"),
+    "psi.watch": ("watch", "需关注"),
     "outcome.defaulted": ("defaulted", "违约"),
     "outcome.overdue_90": ("90+ days overdue", "逾期 90 天以上"),
     "outcome.written_off": ("written off", "已核销"),
