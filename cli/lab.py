@@ -24,7 +24,7 @@ from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.engine import Assessment
 from crmqual.errors import ExitCode
 from crmqual.inputs import RecordProblems, RowError, read_account, read_rows
-from crmqual.outcomes import BadRow, parse_window, read_outcomes
+from crmqual.outcomes import DERIVED_SOURCE, BadRow, derived, parse_window, read_outcomes
 from crmqual.policy import GRADES, load_policy
 from crmqual.state import OutcomeIn
 from crmqual.texts import amount, lang_option, number, pad, pct, t, t_or, width
@@ -326,6 +326,24 @@ def import_outcomes(
         click.echo(t("lab.out_imported", lang, added=added, known=known, bad=len(bad)))
     if bad:
         sys.exit(ExitCode.RECORDS_FAILED)
+
+
+@outcomes.command(name="derive")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@lang_option
+def derive_outcomes(config_path: str, as_json: bool, lang: str) -> None:
+    """Record the outcomes the stored credit-record inputs show appearing: a default, or a
+    payment 90+ days overdue, first seen at a later assessment than the account's first,
+    dated on that assessment's day (the CRM or bureau data crmqual already reads)."""
+    with state_context(config_path, as_json) as ctx:
+        found = list(derived(ctx.state.credit_histories(ctx.target)))
+        added = ctx.state.record_outcomes(ctx.target, found, source=DERIVED_SOURCE)
+    known = len(found) - added
+    if as_json:
+        click.echo(json.dumps({"recorded": added, "already_recorded": known}))
+    else:
+        click.echo(t("lab.out_derived", lang, added=added, known=known))
 
 
 @outcomes.command(name="list")

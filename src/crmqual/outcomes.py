@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from itertools import pairwise
+from typing import Any
 
 from crmqual.errors import InputError
 from crmqual.inputs import RowError, read_rows
-from crmqual.state.lab import OutcomeIn
+from crmqual.state.lab import CreditHistory, OutcomeIn
 from crmqual.texts import t
 from crmqual.values import UnreadableValue, read_date
 
@@ -171,3 +173,42 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = moment.year + index // 12, index % 12 + 1
     day = min(moment.day, calendar.monthrange(year, month)[1])
     return moment.replace(year=year, month=month, day=day)
+
+
+# -- outcomes the credit record shows ----------------------------------------------------------
+
+#: The source of outcomes derived from the credit record (what `outcomes list` shows).
+DERIVED_SOURCE = "credit record"
+#: Days overdue from which a payment counts as seriously late.
+SERIOUSLY_LATE_DAYS = 90
+
+
+def derived(histories: Iterable[CreditHistory]) -> Iterator[OutcomeIn]:
+    """Outcomes the stored credit-record inputs show appearing: the first assessment at which
+    an account's defaults rose (``defaulted``), and the first at which its longest overdue
+    reached 90 days (``overdue_90``) when it was below before; dated on that assessment's
+    day. What the first assessment already showed is no event: it was known when graded."""
+    for account_id, history in histories:
+        for kind, crossed in (
+            (Outcome.DEFAULTED, _defaults_rose),
+            (Outcome.OVERDUE_90, _late_reached),
+        ):
+            for (_, before), (at, after) in pairwise(history):
+                if crossed(before, after):
+                    yield OutcomeIn(account_id, kind.value, at.date())
+                    break
+
+
+def _number(record: dict[str, Any], key: str) -> float | None:
+    value = record.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _defaults_rose(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    was, now = _number(before, "defaults"), _number(after, "defaults")
+    return now is not None and now > (was or 0)
+
+
+def _late_reached(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    was, now = _number(before, "overdue_max_days"), _number(after, "overdue_max_days")
+    return now is not None and now >= SERIOUSLY_LATE_DAYS and (was or 0) < SERIOUSLY_LATE_DAYS

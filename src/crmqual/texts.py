@@ -417,6 +417,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "日期 {value} 无效或无法识别（应写作 2026-03-05、2026/3/5 或 2026年3月5日）",
     ),
     "lab.why_future": ("date {value} lies in the future", "日期 {value} 晚于今天"),
+    "lab.out_derived": (
+        "{added} outcome(s) the credit record shows recorded, {known} already recorded",
+        "已记录信用记录显示的 {added} 条结果，{known} 条此前已记录",
+    ),
     "lab.out_none": ("no outcomes recorded for {target}", "{target} 尚无记录的结果"),
     "lab.col_date": ("date", "日期"),
     "lab.col_outcome": ("outcome", "结果"),

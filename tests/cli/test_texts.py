@@ -215,6 +215,7 @@ def test_zh_output_of_the_policy_lab_has_no_english_label(org: Path) -> None:
         (("policy", "diff", "default", str(strict), "--as-of", "2026-01-31"), 0),
         (("policy", "diff", "default", "default", "--as-of", "2026-01-31"), 0),
         (("outcomes", "import", str(outcomes)), 1),
+        (("outcomes", "derive"), 0),
         (("outcomes", "list"), 0),
         (("policy", "backtest", "default", "--against", str(strict), "--as-of", "2026-01-31"), 0),
     ):
@@ -228,6 +229,7 @@ def test_zh_output_of_the_policy_lab_has_no_english_label(org: Path) -> None:
         ("policy", "diff", "default", str(strict), "--json"),
         ("policy", "backtest", "default", "--as-of", "2026-01-31", "--json"),
         ("outcomes", "import", str(outcomes), "--json"),
+        ("outcomes", "derive", "--json"),
     ):
         code, out, err = invoke(*args)
         assert code in (0, 1), (args, err)

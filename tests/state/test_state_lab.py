@@ -10,6 +10,7 @@ from stateutil import FakeClock, assessment, new_run
 
 from crmqual.backtest import stored_account
 from crmqual.compiled import compiled
+from crmqual.outcomes import DERIVED_SOURCE, derived
 from crmqual.policy import GRADES, load_policy
 from crmqual.state import OutcomeIn, StateStore
 from crmqual.whatif import Comparison
@@ -155,3 +156,28 @@ def test_the_migration_matrix_sums_to_the_stores_portfolio_and_exposure(
     for ccy, total in totals.items():
         assert abs(cells[ccy] - total) < 1e-6 * total
     assert c.changed == 0
+
+
+def test_outcomes_derived_from_the_credit_record_appearing_later(
+    store: StateStore, clock: FakeClock
+) -> None:
+    day = [JAN + timedelta(days=d) for d in range(4)]
+    write(store, clock, day[0], {"a1": {"defaults": 0, "overdue_max_days": 10},
+                                 "a2": {"defaults": 1, "overdue_max_days": 120},
+                                 "a3": {"overdue_max_days": 30}})  # fmt: skip
+    write(store, clock, day[1], {"a1": {"defaults": 0, "overdue_max_days": 95},
+                                 "a3": {"overdue_max_days": 60}})  # fmt: skip
+    write(store, clock, day[2], {"a1": {"defaults": 1, "overdue_max_days": 130},
+                                 "a2": {"defaults": 1, "overdue_max_days": 150}})  # fmt: skip
+    write(store, clock, day[3], {"a1": {"defaults": 2, "overdue_max_days": 20},
+                                 "a3": {"overdue_max_days": 91}})  # fmt: skip
+    found = sorted(derived(store.credit_histories(TARGET)), key=lambda o: (o.account_id, o.outcome))
+    assert found == [
+        OutcomeIn("a1", "defaulted", day[2].date()),  # the first rise only
+        OutcomeIn("a1", "overdue_90", day[1].date()),
+        OutcomeIn("a3", "overdue_90", day[3].date()),
+    ]  # a2 was already in default and 90+ days late when first graded: no event
+    assert store.record_outcomes(TARGET, found, DERIVED_SOURCE) == 3
+    assert store.record_outcomes(TARGET, found, DERIVED_SOURCE) == 0
+    tied = {o.outcome + o.account_id: o.assessment_id for o in store.outcomes(TARGET)}
+    assert tied["defaulteda1"] == store.history(TARGET, "a1")[2].id  # the row that showed it

@@ -4,7 +4,7 @@ backtests run with the assessment rows each one scored (prune keeps those rows).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -57,6 +57,10 @@ class BacktestRecord:
     policy_version: str
     against_version: str | None
     figures: dict[str, Any]
+
+
+#: One account's written assessments, oldest first: (account id, [(assessed_at, credit record)]).
+CreditHistory = tuple[str, list[tuple[datetime, dict[str, Any]]]]
 
 
 def end_of(day: date) -> datetime:
@@ -144,6 +148,31 @@ class Lab(Database):
                     ).returning(outcomes.c.id)
                     added += len(conn.execute(kept).all())  # no row back: already recorded
         return added
+
+    def credit_histories(
+        self, target: str
+    ) -> Iterator[tuple[str, list[tuple[datetime, dict[str, Any]]]]]:
+        """Each account's written assessments, oldest first: (account id, [(assessed_at,
+        the credit-record inputs: defaults, overdue_max_days)]), by account id."""
+        a = assessments
+        query = (
+            sa.select(a.c.account_id, a.c.assessed_at, a.c.account)
+            .where(a.c.target == target, a.c.status == AssessmentStatus.WRITTEN.value)
+            .order_by(a.c.account_id, a.c.id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        history: list[tuple[datetime, dict[str, Any]]] = []
+        current: str | None = None
+        for row in rows:
+            if row.account_id != current:
+                if current is not None:
+                    yield current, history
+                current, history = row.account_id, []
+            record = {k: row.account.get(k) for k in ("defaults", "overdue_max_days")}
+            history.append((row.assessed_at, record))
+        if current is not None:
+            yield current, history
 
     def outcomes(self, target: str, account_id: str | None = None) -> list[OutcomeRecord]:
         """Recorded outcomes (of one account, or all), by date then account."""
