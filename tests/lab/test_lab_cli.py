@@ -290,3 +290,21 @@ def test_outcomes_backtest_and_prune(lab: Lab) -> None:
     # the diff reads the newest rows: the 50 accounts' later inputs
     code, out, _ = lab.run("policy", "diff", "default", "default", "--json")
     assert json.loads(out)["accounts"] == first["accounts"]
+
+
+def test_policy_diff_on_a_file_needs_no_state_store(tmp_path: Path) -> None:
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(strict_policy_text(), encoding="utf-8")
+    sample = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
+    lines = sample.read_text("utf-8").splitlines()
+    broken = tmp_path / "accounts.csv"  # GBK, with a row of the wrong width
+    broken.write_bytes("\n".join([*lines, "ACC-999,坏行"]).encode("gbk"))
+    args = ["policy", "diff", "default", str(strict), "--as-of", "2026-06-30"]
+    result = CliRunner().invoke(main, [*args, "--input", str(sample), "--json"])
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["accounts"] == len(lines) - 1 and answer["changed"] > 0
+    result = CliRunner().invoke(main, [*args, "--input", str(broken), "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["accounts"] == len(lines) - 1
+    assert f"line {len(lines) + 1}" in result.stderr and "ACC-999" in result.stderr
