@@ -108,6 +108,7 @@ class FileAdapter(Adapter):
                 CheckStatus.OK if writable else CheckStatus.FAILED,
                 str(folder) if writable else f"{folder} is not a writable folder",
                 ErrorKind.CONFIG,
+                "" if writable else f"{folder} 不是可写的文件夹",
             ),
         )
         return report

@@ -19,7 +19,7 @@ from crmqual.inputs import RowError, assess_row, read_rows, unknown_columns
 from crmqual.model import Account
 from crmqual.outputs import CSV_COLUMNS, canonical, csv_row
 from crmqual.policy import Policy, load_policy
-from crmqual.texts import amount, lang_option, t
+from crmqual.texts import amount, current_lang, lang_option, t
 from crmqual.texts import width as _width
 from crmqual.values import Reading, decimal_mark
 
@@ -42,9 +42,8 @@ def parse_as_of(text: str | None) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise CliError(
-            f"--as-of: {text!r} is not an ISO date such as 2025-06-30", ExitCode.CONFIG
-        ) from None
+        message = t("err.as_of", current_lang(), text=repr(text))
+        raise CliError(message, ExitCode.CONFIG) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -130,12 +129,13 @@ def assess(
     unreadable input.
     """
     if as_json and as_csv:
-        raise CliError("choose one of --json and --csv", ExitCode.CONFIG)
+        raise CliError(t("err.json_or_csv", lang), ExitCode.CONFIG)
     as_of = parse_as_of(as_of_text)
     try:
         reading = Reading(decimal=None if locale is None else decimal_mark(locale))
     except ValueError as exc:
-        raise CliError(f"--locale: {exc}", ExitCode.CONFIG) from None
+        reason = getattr(exc, "zh", exc) if lang == "zh" else exc
+        raise CliError(t("err.locale", lang, reason=reason), ExitCode.CONFIG) from None
     unreadable: Counter[str] = Counter()
     with fail_on_config_error():
         policy = compiled(load_policy(policy_file))
@@ -153,12 +153,12 @@ def assess(
         for number, line, row in rows:
             if not checked_columns and isinstance(row, dict):
                 for column in unknown_columns(list(row)):
-                    click.echo(f"warning: unknown column {column!r} ignored", err=True)
+                    click.echo(t("assess.unknown_column", lang, column=repr(column)), err=True)
                 checked_columns = True
             outcome = assess_row(number, row, policy, as_of, line=line, reading=reading)
             if isinstance(outcome, RowError):
                 failed += 1
-                click.echo(f"error: {outcome}", err=True)
+                click.echo(t("assess.row_error", lang, outcome=outcome), err=True)
                 continue
             account, result, lost = outcome
             assessed += 1
@@ -182,6 +182,7 @@ def assess(
                 click.echo(_table_row(account, result, policy.policy, lang))
     _summary(as_json, assessed, failed, unreadable, lang)
     if explain_id is not None and not found:
-        raise CliError(f"no valid account with id {explain_id!r} in {input_file}", ExitCode.CONFIG)
+        message = t("err.no_account", lang, id=repr(explain_id), file=input_file)
+        raise CliError(message, ExitCode.CONFIG)
     if failed:
         sys.exit(ExitCode.RECORDS_FAILED)

@@ -10,7 +10,6 @@ failed.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Mapping
 
@@ -21,7 +20,7 @@ from crmqual.cli.errors import fail_on_config_error
 from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec, StepKind
 from crmqual.errors import ErrorKind
 from crmqual.mapping import check_fields
-from crmqual.texts import CATALOGUE, lang_option, pad, t, width
+from crmqual.texts import CATALOGUE, LANGS, lang_option, pad, t, width
 
 
 def required_fields(ctx: Context) -> list[str]:
@@ -36,25 +35,36 @@ def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[Chec
     """The mapping's fields against the described ones, named by the mapping's keys."""
     m, config = ctx.mapping, ErrorKind.CONFIG
     problems, missing = check_fields(m, described, ctx.mapping_source)
-    items = [CheckItem(f"field {p.key}", CheckStatus.FAILED, p.reason, config) for p in problems]
+    items = [
+        CheckItem(f"field {p.key}", CheckStatus.FAILED, p.reason, config, p.zh) for p in problems
+    ]
     if not problems:
-        detail = f"every input field of {m.object} is present"
-        items.append(CheckItem("mapping fields", CheckStatus.OK, detail, config))
+        detail = {lang: t("check.inputs_present", lang, object=m.object) for lang in LANGS}
+        items.append(
+            CheckItem("mapping fields", CheckStatus.OK, detail["en"], config, detail["zh"])
+        )
     by_hand = StepKind.CREATE_FIELD not in ctx.adapter.capabilities.provisioning
     kept = ctx.state.field_names(ctx.target)  # outputs found by label, as recorded
     for output, rule in m.outputs.items():
         name, labels = rule.native, f"“{rule.label.en}” / “{rule.label.zh}”"
         if rule.field is not None and name not in missing:
-            found = ""
+            found = {"en": "", "zh": ""}
             if output in kept and kept[output].api_name == name:
-                found = f"found by label {labels}"
-            items.append(CheckItem(f"output field {name}", CheckStatus.OK, found, config))
+                found = {lang: t("check.found_by_label", lang, labels=labels) for lang in LANGS}
+            items.append(
+                CheckItem(f"output field {name}", CheckStatus.OK, found["en"], config, found["zh"])
+            )
             continue
-        if by_hand:
-            detail = "in the CRM's console: `crmqual provision` prints the list"
-        else:
-            detail = "by `crmqual provision`"
-        items.append(CheckItem(f"output field {name}", CheckStatus.TO_CREATE, detail, config))
+        key = "check.by_hand" if by_hand else "check.by_provision"
+        items.append(
+            CheckItem(
+                f"output field {name}",
+                CheckStatus.TO_CREATE,
+                t(key, "en"),
+                config,
+                t(key, "zh"),
+            )
+        )
     return items
 
 
@@ -64,10 +74,6 @@ def run_checks(ctx: Context) -> CheckReport:
         ctx.mapping.output_fields,
         lambda described: mapping_items(ctx, described),
     )
-
-
-#: The details this module writes, by their English text (an item carries text, not keys).
-_DETAILS = {CATALOGUE[key][0]: key for key in ("check.by_provision", "check.by_hand")}
 
 
 def item_words(item: str, lang: str) -> str:
@@ -85,23 +91,8 @@ def item_words(item: str, lang: str) -> str:
     return item
 
 
-def _detail(detail: str, lang: str) -> str:
-    if lang == "en":
-        return detail
-    if detail in _DETAILS:
-        return t(_DETAILS[detail], lang)
-    found = CATALOGUE["check.found_by_label"][0].split("{")[0]
-    if detail.startswith(found):
-        return t("check.found_by_label", lang, labels=detail.removeprefix(found))
-    described = re.fullmatch(
-        r"(\d+) fields described, first page of (\d+) record\(s\) read", detail
-    )
-    if described:
-        return t("check.described", lang, fields=described[1], records=described[2])
-    inputs = CATALOGUE["check.inputs_present"][0].split("{")[0]
-    if detail.startswith(inputs):
-        return t("check.inputs_present", lang, object=detail.removeprefix(inputs).split()[0])
-    return detail
+def _detail(item: CheckItem, lang: str) -> str:
+    return item.detail_zh if lang == "zh" and item.detail_zh else item.detail
 
 
 def _print(ctx: Context, report: CheckReport, verbose: bool, lang: str = "en") -> None:
@@ -120,7 +111,7 @@ def _print(ctx: Context, report: CheckReport, verbose: bool, lang: str = "en") -
     name_width = max((width(n) for n in names), default=0)
     status_width = max((width(s) for s in [*statuses, "unverified"]), default=0)
     for i, name, status in zip(shown, names, statuses, strict=True):
-        detail = f"  {_detail(i.detail, lang)}" if i.detail else ""
+        detail = f"  {_detail(i, lang)}" if i.detail else ""
         click.echo(f"  {pad(status, status_width)}  {pad(name, name_width)}{detail}".rstrip())
     counts = " · ".join(
         f"{sum(1 for i in report.items if i.status == s)} {t(f'check.{s.value}', lang)}"

@@ -29,7 +29,7 @@ from crmqual.progress import Snapshot, reporter
 from crmqual.registry import make_adapter
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
-from crmqual.texts import lang_option, t
+from crmqual.texts import current_lang, lang_option, t
 
 TARGET = "zoho-demo"
 #: What a demo leaves in its folder (SQLite's journal files included).
@@ -44,11 +44,8 @@ def _prepare(where: Path, fresh: bool) -> None:
     """A folder with no earlier demo in it: refuse one, or with ``fresh`` delete its files."""
     earlier = [where / name for name in DEMO_FILES if (where / name).exists()]
     if earlier and not fresh:
-        raise CliError(
-            f"{where} holds an earlier demo ({', '.join(p.name for p in earlier)}): add --fresh "
-            "to delete it and start clean, or choose another --dir",
-            ExitCode.CONFIG,
-        )
+        files = ", ".join(p.name for p in earlier)
+        raise CliError(t("demo.earlier", current_lang(), dir=where, files=files), ExitCode.CONFIG)
     for path in earlier:
         path.unlink()
 

@@ -5,19 +5,74 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import IO, Any
 
 import click
 
 from crmqual.errors import ConfigError, CrmqualError
+from crmqual.texts import current_lang, t
 
 
 class CliError(click.ClickException):
-    """A crmqual error as click shows it: message on stderr, the error's own exit code."""
+    """A crmqual error as click shows it: message on stderr, the error's own exit code, the
+    "Error:" in the command's language (fixed when raised: click shows it after the command's
+    context is gone)."""
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
         self.exit_code = exit_code  # type: ignore[misc]  # click reads it per instance
+        self.lang = current_lang()
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(t("err.prefix", self.lang, message=self.format_message()), file=file, err=True)
+
+
+class ChineseUsageError(click.UsageError):
+    """click's own usage error (unknown option, missing argument, bad value) told in Chinese:
+    what is wrong first, the usage, and where to read more. click's detail of a bad value
+    (``'x' is not a valid integer``) has no Chinese and is quoted as it is."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(_usage_zh(error), error.ctx)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if self.ctx is not None:
+            usage = self.ctx.get_usage().replace("Usage: ", "用法：", 1)
+            click.echo(usage, file=file, err=True)
+            path = self.ctx.command_path
+            click.echo(t("err.usage_help", "zh", command=path), file=file, err=True)
+            click.echo(file=file, err=True)
+        click.echo(t("err.prefix", "zh", message=self.message), file=file, err=True)
+
+
+def _usage_zh(error: click.UsageError) -> str:
+    if isinstance(error, click.NoSuchOption):
+        said = t("err.no_such_option", "zh", option=error.option_name)
+        if error.possibilities:
+            said += t("err.did_you_mean", "zh", options=", ".join(error.possibilities))
+        return said
+    if isinstance(error, click.MissingParameter) and error.param is not None:
+        name = error.param.get_error_hint(error.ctx) if error.ctx else error.param.name
+        return t("err.missing_param", "zh", name=name)
+    if isinstance(error, click.BadParameter):
+        hint = error.param_hint
+        if hint is None and error.param is not None and error.ctx is not None:
+            hint = error.param.get_error_hint(error.ctx)
+        return t("err.bad_value", "zh", option=hint or "", detail=error.message)
+    return t("err.usage", "zh", detail=error.message)
+
+
+def error_message(exc: CrmqualError, lang: str) -> str:
+    """What went wrong, in ``lang``: every configuration problem on a line of its own; in
+    Chinese, any other error's kind first (what to do), the detail after it, since that
+    detail is often the CRM's own English message."""
+    if isinstance(exc, ConfigError):
+        listing = "\n".join(f"  {p.text(lang)}" for p in exc.problems)
+        return f"{t('pol.problems', lang, n=len(exc.problems))}\n{listing}"
+    if lang == "zh":
+        detail = exc.zh or str(exc)
+        return f"{t(f'err.kind.{exc.kind.value}', lang)}\n{t('err.details', lang, message=detail)}"
+    return str(exc)
 
 
 def error_object(exc: CrmqualError, message: str) -> dict[str, Any]:
@@ -38,11 +93,7 @@ def fail_on_config_error(*, as_json: bool = False) -> Iterator[None]:
     try:
         yield
     except CrmqualError as exc:
-        if isinstance(exc, ConfigError):
-            listing = "\n".join(f"  {p}" for p in exc.problems)
-            message = f"{len(exc.problems)} problem(s):\n{listing}"
-        else:
-            message = str(exc)
+        message = error_message(exc, current_lang())
         if as_json:
             click.echo(json.dumps(error_object(exc, message), ensure_ascii=False))
         raise CliError(message, exc.exit_code) from None

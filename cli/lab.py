@@ -95,7 +95,7 @@ def diff(
     0, 1 when some accounts could not be read (reported on stderr), 2 bad policy or input.
     """
     if as_json and as_csv:
-        raise CliError("choose one of --json and --csv", ExitCode.CONFIG)
+        raise CliError(t("err.json_or_csv", lang), ExitCode.CONFIG)
     as_of = parse_as_of(as_of_text)
     with fail_on_config_error(as_json=as_json):
         old, new = load(old_file), load(new_file)
@@ -447,8 +447,8 @@ def backtest(
     as_of = parse_as_of(as_of_text)
     try:
         months = parse_window(window_text)
-    except ValueError as exc:
-        raise CliError(f"--window: {exc}", ExitCode.CONFIG) from None
+    except ValueError:
+        raise CliError(t("lab.bad_window", lang, value=window_text), ExitCode.CONFIG) from None
     with fail_on_config_error(as_json=as_json):
         policies = [load(policy_file)]
         if against_file is not None:

@@ -41,11 +41,13 @@ def check(file: str, as_json: bool, lang: str) -> None:
                     "file": p.file,
                     "line": p.line if isinstance(p, LocatedProblem) else None,
                     "key": p.key,
-                    "reason": p.reason,
+                    "reason": p.reason_in(lang),
                 }
                 for p in exc.problems
             ]
-            click.echo(json.dumps({"file": file, "valid": False, "problems": problems}))
+            click.echo(
+                json.dumps({"file": file, "valid": False, "problems": problems}, ensure_ascii=False)
+            )
             sys.exit(exc.exit_code)
     else:
         with fail_on_config_error():

@@ -165,11 +165,7 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
         rows = ctx.state.history(ctx.target, account_id)
         left_alone = ctx.state.left_alone(ctx.target, account_id)
         if not rows and not left_alone:
-            click.echo(
-                f"no assessments of {account_id} in the state store of {ctx.target}: check the "
-                "id (the CRM's record id) and the configuration (-c)",
-                err=True,
-            )
+            click.echo(t("hist.none", lang, id=account_id, target=ctx.target), err=True)
             sys.exit(ExitCode.CONFIG)
         kinds = {r.run_id: ctx.state.get_run(r.run_id) for r in rows}
         for row in rows:

@@ -12,6 +12,7 @@ import click
 
 from crmqual.cli.errors import CliError
 from crmqual.errors import ExitCode
+from crmqual.texts import current_lang, t
 
 #: What the sandbox imports beyond crmqual's own dependencies (the `sandbox` extra).
 SANDBOX_PACKAGES = {"werkzeug": "Werkzeug", "faker": "Faker"}
@@ -26,11 +27,10 @@ def require_sandbox(command: str) -> None:
         except ImportError:
             missing.append(package)
     if missing:
-        raise CliError(
-            f"crmqual {command} needs the sandbox extra ({' and '.join(missing)} "
-            "not installed): pip install 'crmqual[sandbox]'",
-            ExitCode.CONFIG,
-        )
+        lang = current_lang()
+        names = ("、" if lang == "zh" else " and ").join(missing)
+        message = t("sandbox.missing", lang, command=command, missing=names)
+        raise CliError(message, ExitCode.CONFIG)
 
 
 class _SandboxGroup(click.Group):

@@ -10,17 +10,14 @@ import click
 from crmqual import keystore
 from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.errors import ExitCode
+from crmqual.texts import current_lang, lang_option, t
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def _checked(name: str) -> str:
     if not _NAME.match(name):
-        raise CliError(
-            f"{name!r} is not a name crmqual.yaml can refer to as ${{NAME}}: use letters, "
-            "digits and _ (e.g. ZOHO_REFRESH_TOKEN)",
-            ExitCode.CONFIG,
-        )
+        raise CliError(t("secret.bad_name", current_lang(), name=repr(name)), ExitCode.CONFIG)
     return name
 
 
@@ -36,7 +33,8 @@ def secret() -> None:
 @secret.command("set")
 @click.argument("name")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the value from standard input.")
-def set_secret(name: str, from_stdin: bool) -> None:
+@lang_option
+def set_secret(name: str, from_stdin: bool, lang: str) -> None:
     """Store NAME (asked for without echo, or read from standard input)."""
     name = _checked(name)
     if from_stdin:
@@ -44,19 +42,20 @@ def set_secret(name: str, from_stdin: bool) -> None:
     else:
         value = click.prompt(f"{name}", hide_input=True, confirmation_prompt=True)
     if not value:
-        raise CliError(f"no value given for {name}; nothing was stored", ExitCode.CONFIG)
+        raise CliError(t("secret.no_value", lang, name=name), ExitCode.CONFIG)
     with fail_on_config_error():
         keystore.store(name, value)
-    click.echo(f"stored {name} in the OS keyring; crmqual.yaml can use ${{{name}}}")
+    click.echo(t("secret.stored", lang, name=name))
 
 
 @secret.command("delete")
 @click.argument("name")
-def delete_secret(name: str) -> None:
+@lang_option
+def delete_secret(name: str, lang: str) -> None:
     """Remove NAME from the OS keyring."""
     name = _checked(name)
     with fail_on_config_error():
         removed = keystore.forget(name)
     if not removed:
-        raise CliError(f"{name} is not in the OS keyring; nothing was removed", ExitCode.CONFIG)
-    click.echo(f"removed {name} from the OS keyring")
+        raise CliError(t("secret.not_there", lang, name=name), ExitCode.CONFIG)
+    click.echo(t("secret.removed", lang, name=name))

@@ -145,9 +145,9 @@ def sync(
     later to resume), 6 the state store failed (free disk space or check its server, rerun).
     """
     if (as_csv or show is not None) and not dry_run:
-        raise click.UsageError("--csv and --show go with --dry-run (the plan of a dry run)")
+        raise click.UsageError(t("err.plan_options", lang))
     if as_csv and as_json:
-        raise click.UsageError("choose one of --json and --csv")
+        raise click.UsageError(t("err.json_or_csv", lang))
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
     shown = reporter("crmqual sync", enabled=not quiet and not (as_json or as_csv))
     with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx, shown:

@@ -27,11 +27,19 @@ def run_check(
     try:
         api.tokens.headers()
     except CrmqualError as exc:
-        report.add("credentials", CheckStatus.FAILED, str(exc))
+        report.add("credentials", CheckStatus.FAILED, str(exc), zh=exc.zh)
         for scope in (read_scope, fields_scope, update_scope, create_scope):
-            report.add(f"scope {scope}", CheckStatus.UNVERIFIED, "credentials failed")
+            report.add(
+                f"scope {scope}", CheckStatus.UNVERIFIED, "credentials failed", zh="凭据未通过"
+            )
         return report
-    report.add("credentials", CheckStatus.OK, f"access token minted at {api.tokens.token_url}")
+    url = api.tokens.token_url
+    report.add(
+        "credentials",
+        CheckStatus.OK,
+        f"access token minted at {url}",
+        zh=f"已在 {url} 取得访问令牌",
+    )
 
     def list_one() -> None:
         api.call(
@@ -52,11 +60,13 @@ def run_check(
         f"scope {update_scope}",
         CheckStatus.UNVERIFIED,
         "needed to write grades back; cannot be proven without writing a record",
+        zh="写回评级时需要；不写入记录就无法验证",
     )
     report.add(
         f"scope {create_scope}",
         CheckStatus.UNVERIFIED,
         "needed by `crmqual provision` only; cannot be proven without creating a field",
+        zh="只有 `crmqual provision` 需要；不创建字段就无法验证",
     )
     if not fields_ok:
         report.add(
@@ -64,6 +74,7 @@ def run_check(
             CheckStatus.UNVERIFIED,
             "the fields could not be described",
             ErrorKind.CONFIG,
+            zh="无法读取字段定义",
         )
         return report
     report.items += field_items(fields, outputs, described, module)
@@ -75,12 +86,22 @@ def _probe(report: CheckReport, scope: str, what: str, call: Callable[[], None])
         call()
     except AuthError as exc:
         if exc.code == "OAUTH_SCOPE_MISMATCH":
-            report.add(f"scope {scope}", CheckStatus.FAILED, f"missing: {what} was refused")
+            report.add(
+                f"scope {scope}",
+                CheckStatus.FAILED,
+                f"missing: {what} was refused",
+                zh=f"缺少此权限：{what} 被拒绝",
+            )
         else:
-            report.add(f"scope {scope}", CheckStatus.FAILED, str(exc))
+            report.add(f"scope {scope}", CheckStatus.FAILED, str(exc), zh=exc.zh)
         return False
     except CrmqualError as exc:
-        report.add(f"scope {scope}", CheckStatus.UNVERIFIED, f"{what} failed: {exc}")
+        report.add(
+            f"scope {scope}",
+            CheckStatus.UNVERIFIED,
+            f"{what} failed: {exc}",
+            zh=f"{what} 失败：{exc.zh or exc}",
+        )
         return False
-    report.add(f"scope {scope}", CheckStatus.OK, f"{what} succeeded")
+    report.add(f"scope {scope}", CheckStatus.OK, f"{what} succeeded", zh=f"{what} 成功")
     return True

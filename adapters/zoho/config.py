@@ -13,7 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from crmqual.errors import Invalid
 from crmqual.http import HttpSettings
+
+_NOT_HTTPS = "must start with https:// (or http:// for a local test server)"
+_NOT_HTTPS_ZH = "必须以 https:// 开头（本地测试服务器可用 http://）"
 
 
 class DataCentre(StrEnum):
@@ -86,7 +90,7 @@ class ZohoBulkSettings(BaseModel):
         if value is None:
             return None
         if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
+            raise Invalid(_NOT_HTTPS, _NOT_HTTPS_ZH)
         return value.rstrip("/")
 
 
@@ -142,7 +146,7 @@ class ZohoConnection(BaseModel):
         if value is None:
             return None
         if not value.startswith(("https://", "http://")):
-            raise ValueError("must start with https:// (or http:// for a local test server)")
+            raise Invalid(_NOT_HTTPS, _NOT_HTTPS_ZH)
         return value.rstrip("/")
 
     @property

@@ -64,6 +64,10 @@ MISSING_SDK = (
     "`transport: sdk` needs Zoho's SDK, which is not installed: pip install 'crmqual[sdk]' "
     "(or set `transport: rest`)"
 )
+MISSING_SDK_ZH = (
+    "`transport: sdk` 需要 Zoho 的 SDK，但它没有安装：pip install 'crmqual[sdk]'"
+    "（或设置 `transport: rest`）"
+)
 
 #: One SDK call at a time in this process: the connector patch is process-wide while it lasts.
 _LOCK = threading.RLock()
@@ -106,7 +110,9 @@ def load_sdk() -> types.SimpleNamespace:
     if _SDK is not None:
         return _SDK
     if importlib.util.find_spec("zcrmsdk") is None:
-        raise ConfigError([Problem("crmqual.yaml", "connection.transport", MISSING_SDK)])
+        raise ConfigError(
+            [Problem("crmqual.yaml", "connection.transport", MISSING_SDK, zh=MISSING_SDK_ZH)]
+        )
     with _LOCK, _without_mysql_import():
         names = {
             "APIException": (f"{SDK}.crm.api.record", "APIException"),

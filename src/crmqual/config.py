@@ -92,7 +92,8 @@ def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
             name = match.group(1)
             found = keystore.lookup(name)
             if found is None:
-                problems.append(Problem(source, key, keystore.missing(name)))
+                en, zh = keystore.missing(name)
+                problems.append(Problem(source, key, en, zh=zh))
             return found
     return value
 
@@ -109,6 +110,8 @@ def load_config(path: str | Path) -> LoadedConfig:
                     "",
                     f"no such file: write one with `crmqual init --crm NAME` (NAME one of {crms}), "
                     "or name yours with -c FILE or $CRMQUAL_CONFIG",
+                    zh=f"文件不存在：请用 `crmqual init --crm NAME`（NAME 为 {crms} 之一）生成，"
+                    "或用 -c FILE 或 $CRMQUAL_CONFIG 指明你的文件",
                 )
             ]
         )

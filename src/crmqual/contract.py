@@ -241,6 +241,8 @@ class CheckItem:
     #: CONFIG for the mapping's fields and local settings (exit 2), CRM_UNAVAILABLE for
     #: credentials, scopes and reachability (exit 3).
     kind: ErrorKind = ErrorKind.CRM_UNAVAILABLE
+    #: the detail in Chinese, where the adapter writes one (a CRM's own message stays as is)
+    detail_zh: str = ""
 
 
 @dataclass
@@ -265,8 +267,10 @@ class CheckReport:
         status: CheckStatus,
         detail: str = "",
         kind: ErrorKind = ErrorKind.CRM_UNAVAILABLE,
+        *,
+        zh: str = "",
     ) -> None:
-        self.items.append(CheckItem(item, status, detail, kind))
+        self.items.append(CheckItem(item, status, detail, kind, zh))
 
     def as_rows(self) -> list[tuple[str, str, str]]:
         return [(i.item, i.status.value, i.detail) for i in self.items]
@@ -486,15 +490,19 @@ class Adapter(ABC):
             described = self.describe()
             first = next(iter(self.read(ReadQuery(fields=tuple(fields)))), [])
         except CrmqualError as exc:
-            report.add("connection", CheckStatus.FAILED, str(exc))
+            report.add("connection", CheckStatus.FAILED, str(exc), zh=exc.zh)
             report.add(
-                "mapping fields", CheckStatus.UNVERIFIED, "the fields could not be described"
+                "mapping fields",
+                CheckStatus.UNVERIFIED,
+                "the fields could not be described",
+                zh="无法读取字段定义",
             )
             return report
         report.add(
             "connection",
             CheckStatus.OK,
             f"{len(described)} fields described, first page of {len(first)} record(s) read",
+            zh=f"已读取 {len(described)} 个字段的定义和第一页的 {len(first)} 条记录",
         )
         if mapping_items is None:
             report.items += field_items(fields, outputs, described, self.object_name)

@@ -9,8 +9,9 @@ apply, the most severe wins (``SEVERITY``).
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import ClassVar
 
@@ -68,9 +69,11 @@ def most_severe(kinds: Iterable[ErrorKind]) -> ErrorKind | None:
 
 
 class CrmqualError(Exception):
-    """Base of every error crmqual raises on purpose."""
+    """Base of every error crmqual raises on purpose; ``zh`` is its message in Chinese where
+    crmqual writes one (a CRM's own message stays as the CRM gave it)."""
 
     kind: ClassVar[ErrorKind] = ErrorKind.CONFIG
+    zh: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -79,15 +82,35 @@ class CrmqualError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a configuration, mapping, policy or input file."""
+    """One thing wrong with a configuration, mapping, policy or input file; ``zh`` is the
+    reason in Chinese (empty where only English exists, e.g. a CRM's own message)."""
 
     file: str
     key: str
     reason: str
+    zh: str = field(default="", kw_only=True)
+
+    def where(self) -> str:
+        return f"{self.file}: {self.key}" if self.key else self.file
+
+    def reason_in(self, lang: str) -> str:
+        return self.zh if lang == "zh" and self.zh else self.reason
+
+    def text(self, lang: str = "en") -> str:
+        """``where: reason`` in ``lang``."""
+        return f"{self.where()}: {self.reason_in(lang)}"
 
     def __str__(self) -> str:
-        where = f"{self.file}: {self.key}" if self.key else self.file
-        return f"{where}: {self.reason}"
+        return self.text()
+
+
+class Invalid(ValueError):
+    """A validator's refusal in both languages: pydantic keeps the exception in the error's
+    context, so the Chinese reason reaches the problem list (``yamlfile.validation_problems``)."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
 
 
 class ConfigError(CrmqualError):
@@ -104,6 +127,26 @@ class InputError(CrmqualError):
     """An input file cannot be read at all (as opposed to one bad row)."""
 
     kind = ErrorKind.CONFIG
+
+    def __init__(self, message: str, *, zh: str = "") -> None:
+        super().__init__(message)
+        self.zh = zh
+
+
+#: what the operating system's most common refusals mean, in Chinese
+_OS_ZH = {
+    errno.ENOENT: "文件不存在",
+    errno.EACCES: "没有读取权限",
+    errno.EPERM: "没有权限",
+    errno.EISDIR: "这是一个目录，不是文件",
+    errno.ENOSPC: "磁盘已满",
+}
+
+
+def cannot_read(exc: OSError) -> tuple[str, str]:
+    """("cannot read: why", the same in Chinese) for a file the OS would not open."""
+    why = exc.strerror or type(exc).__name__
+    return f"cannot read: {why}", f"无法读取：{_OS_ZH.get(exc.errno or 0, why)}"
 
 
 class CrmUnavailableError(CrmqualError):

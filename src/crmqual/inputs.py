@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.engine import Assessment, assess
-from crmqual.errors import InputError
+from crmqual.errors import InputError, cannot_read
 from crmqual.model import ACCOUNT_FIELDS, Account
 from crmqual.policy import Policy
 from crmqual.values import PLAIN, Reading, Unreadable, plain_row, read_fields, shown
@@ -262,7 +262,8 @@ def read_rows(
         try:
             handle = p.open("rb")
         except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+            en, zh = cannot_read(exc)
+            raise InputError(f"{path}: {en}", zh=f"{path}：{zh}") from None
         name, jsonl = path, p.suffix.lower() in (".jsonl", ".ndjson", ".json")
     try:
         lines = _text_lines(handle, name, encoding)
@@ -284,7 +285,8 @@ def csv_header(path: str, encoding: str | None = None) -> list[str]:
             lines = (line.text for line in _text_lines(handle, path, encoding))
             first = next(csv.reader(lines), [])
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        en, zh = cannot_read(exc)
+        raise InputError(f"{path}: {en}", zh=f"{path}：{zh}") from None
     return [name.strip() for name in first]
 
 

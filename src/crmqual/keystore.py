@@ -39,17 +39,20 @@ def lookup(name: str) -> str | None:
     return value
 
 
-def missing(name: str) -> str:
-    """Why ``name`` could not be found, and what to do."""
+def missing(name: str) -> tuple[str, str]:
+    """Why ``name`` could not be found, and what to do: (English, Chinese)."""
     if has_keyring():
         return (
             f"environment variable {name} is not set, nor is {name} in the OS keyring: "
             f"export {name}=... in the job's environment, or store it with "
-            f"`crmqual secret set {name}`"
+            f"`crmqual secret set {name}`",
+            f"环境变量 {name} 未设置，操作系统密钥环中也没有 {name}：请在任务的环境中 "
+            f"export {name}=...，或用 `crmqual secret set {name}` 保存",
         )
     return (
         f"environment variable {name} is not set (this machine has no OS keyring): "
-        f"export {name}=... in the job's environment"
+        f"export {name}=... in the job's environment",
+        f"环境变量 {name} 未设置（本机没有操作系统密钥环）：请在任务的环境中 export {name}=...",
     )
 
 
@@ -59,7 +62,16 @@ def store(name: str, value: str) -> None:
     try:
         keyring.set_password(SERVICE, name, value)
     except KeyringError as exc:
-        raise ConfigError([Problem("keyring", name, f"the OS keyring refused it: {exc}")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    "keyring",
+                    name,
+                    f"the OS keyring refused it: {exc}",
+                    zh=f"操作系统密钥环拒绝了它：{exc}",
+                )
+            ]
+        ) from None
     SECRETS.register(value)
 
 
@@ -82,6 +94,8 @@ def _need_keyring(name: str) -> None:
                     name,
                     "this machine has no OS keyring (a headless server or CI): keep "
                     f"{name} in the environment of the job instead (export {name}=...)",
+                    zh="本机没有操作系统密钥环（无界面的服务器或 CI）：请改为把 "
+                    f"{name} 放在任务的环境变量中（export {name}=...）",
                 )
             ]
         )

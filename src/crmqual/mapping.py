@@ -29,7 +29,7 @@ from crmqual import registry
 from crmqual.compiled import Reason
 from crmqual.contract import Adapter, FieldSpec, FieldType, FilterRule, StepKind
 from crmqual.engine import Assessment
-from crmqual.errors import ConfigError, Problem
+from crmqual.errors import ConfigError, Invalid, Problem
 from crmqual.inputs import RecordProblems as RecordProblems  # raised by read_record
 from crmqual.inputs import read_account
 from crmqual.model import ACCOUNT_FIELDS, Account
@@ -61,11 +61,13 @@ class InputRule(_Strict):
     @model_validator(mode="after")
     def _source(self) -> InputRule:
         if (self.field is None) == (self.const is None):
-            raise ValueError("give exactly one of 'field' or 'const'")
+            raise Invalid(
+                "give exactly one of 'field' or 'const'", "'field' 和 'const' 必须且只能给一个"
+            )
         if self.scale is not None and self.unit is not None:
-            raise ValueError("give one of 'scale' or 'unit', not both")
+            raise Invalid("give one of 'scale' or 'unit', not both", "'scale' 和 'unit' 只能给一个")
         if self.scale is not None and not (math.isfinite(self.scale) and self.scale > 0):
-            raise ValueError("scale must be a positive finite number")
+            raise Invalid("scale must be a positive finite number", "scale 必须是有限的正数")
         if self.unit is not None:
             unit_scale(self.unit)  # a ValueError names the unit
         if self.locale is not None:
@@ -132,32 +134,54 @@ class Mapping(_Strict):
 
     @model_validator(mode="after")
     def _known_names(self) -> Mapping:
-        problems = []
-        unknown = [name for name in self.inputs if name not in ACCOUNT_FIELDS]
+        problems: list[tuple[str, str]] = []
+        unknown = ", ".join(name for name in self.inputs if name not in ACCOUNT_FIELDS)
         if unknown:
-            problems.append(f"inputs: not fields of the common model: {', '.join(unknown)}")
+            problems.append(
+                (
+                    f"inputs: not fields of the common model: {unknown}",
+                    f"inputs：不是通用模型的字段：{unknown}",
+                )
+            )
         if "id" in self.inputs:
-            problems.append("inputs: id comes from id_field, do not map it")
-        bad = [name for name in self.outputs if name not in OUTPUT_NAMES]
+            problems.append(
+                (
+                    "inputs: id comes from id_field, do not map it",
+                    "inputs：id 来自 id_field，不要映射它",
+                )
+            )
+        bad = ", ".join(name for name in self.outputs if name not in OUTPUT_NAMES)
         if bad:
-            problems.append(f"outputs: not outputs of crmqual: {', '.join(bad)}")
-        missing = [name for name in _REQUIRED_OUTPUTS if name not in self.outputs]
+            problems.append(
+                (f"outputs: not outputs of crmqual: {bad}", f"outputs：不是 crmqual 的输出：{bad}")
+            )
+        missing = ", ".join(name for name in _REQUIRED_OUTPUTS if name not in self.outputs)
         if missing:
-            problems.append(f"outputs: must include {', '.join(missing)}")
+            problems.append((f"outputs: must include {missing}", f"outputs：必须包含 {missing}"))
         fields = [rule.field for rule in self.outputs.values() if rule.field]
         if len(fields) != len(set(fields)):
-            problems.append("outputs: each output needs its own native field")
+            problems.append(
+                (
+                    "outputs: each output needs its own native field",
+                    "outputs：每个输出需要自己的字段",
+                )
+            )
         read = {r.field.split(".")[0] for r in self.inputs.values() if r.field}
-        clash = read & set(fields)
+        clash = ", ".join(sorted(read & set(fields)))
         if clash:
-            problems.append(f"outputs: fields also read as inputs: {', '.join(sorted(clash))}")
+            problems.append(
+                (
+                    f"outputs: fields also read as inputs: {clash}",
+                    f"outputs：这些字段同时被当作输入读取：{clash}",
+                )
+            )
         if self.locale is not None:
             try:
                 decimal_mark(self.locale)
             except ValueError as exc:
-                problems.append(f"locale: {exc}")
+                problems.append((f"locale: {exc}", f"locale：{getattr(exc, 'zh', exc)}"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise Invalid("; ".join(en for en, _ in problems), "；".join(zh for _, zh in problems))
         return self
 
     @cached_property
@@ -214,7 +238,14 @@ def load_mapping(path: str | Path | None = None, crm: str = "file") -> tuple[Map
         resource = registry.plugin(crm).mapping
         if resource is None or not resource.is_file():
             raise ConfigError(
-                [Problem("mapping", "", f"no mapping ships for crm {crm!r}: set `mapping:`")]
+                [
+                    Problem(
+                        "mapping",
+                        "",
+                        f"no mapping ships for crm {crm!r}: set `mapping:`",
+                        zh=f"crmqual 没有为 {crm!r} 附带映射：请设置 `mapping:`",
+                    )
+                ]
             )
         source = f"mappings/{resource.name}"
         with resources.as_file(resource) as shipped:
@@ -230,7 +261,14 @@ def check_fields(
 
     def need(key: str, name: str) -> None:
         if name not in described:
-            problems.append(Problem(source, key, f"no field {name!r} in {mapping.object}"))
+            problems.append(
+                Problem(
+                    source,
+                    key,
+                    f"no field {name!r} in {mapping.object}",
+                    zh=f"{mapping.object} 中没有字段 {name!r}",
+                )
+            )
 
     need("id_field", mapping.id_field)
     need("modified_field", mapping.modified_field)
@@ -255,6 +293,7 @@ def check_fields(
                     source,
                     f"outputs.{name}.field",
                     f"{out.field} exists as {have.type.value}, the mapping needs {out.type.value}",
+                    zh=f"{out.field} 已存在，类型为 {have.type.value}，映射需要 {out.type.value}",
                 )
             )
     return problems, missing
@@ -409,6 +448,7 @@ def resolve_output_fields(
                     source,
                     f"outputs.{name}.field",
                     f"required: {adapter.name} fields are created under the name given here",
+                    zh=f"必填：{adapter.name} 的字段按此处给出的名称创建",
                 )
                 for name in mapping.by_label
             ]
@@ -451,6 +491,8 @@ def resolve_labels(
                     f"outputs.{name}.label",
                     f"several fields carry the label “{label.en}” / “{label.zh}”: "
                     f"{', '.join(names)}; name the right one with field:",
+                    zh=f"多个字段带有标签“{label.en}”/“{label.zh}”：{', '.join(names)}；"
+                    "请用 field: 指明正确的那个",
                 )
             )
         elif names:

@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from crmqual.errors import Invalid
 from crmqual.indicators import INDICATORS
 from crmqual.yamlfile import parse_yaml_text, read_yaml, validate
 
@@ -51,7 +52,10 @@ class Text(_Strict):
         for lang in (self.en, self.zh):
             for _, field, _, _ in string.Formatter().parse(lang):
                 if field not in (None, "value"):
-                    raise ValueError(f"only the placeholder {{value}} is allowed, not {{{field}}}")
+                    raise Invalid(
+                        f"only the placeholder {{value}} is allowed, not {{{field}}}",
+                        f"只允许占位符 {{value}}，不能用 {{{field}}}",
+                    )
         return self
 
 
@@ -73,7 +77,10 @@ class FieldText(_Strict):
         for lang in (self.en, self.zh):
             for _, field, _, _ in string.Formatter().parse(lang):
                 if field not in (None, "field", "value"):
-                    raise ValueError(f"only {{field}} and {{value}} are allowed, not {{{field}}}")
+                    raise Invalid(
+                        f"only {{field}} and {{value}} are allowed, not {{{field}}}",
+                        f"只允许 {{field}} 和 {{value}}，不能用 {{{field}}}",
+                    )
         return self
 
 
@@ -111,20 +118,35 @@ class Condition(_Strict):
         nested = [k for k in ("any", "all") if getattr(self, k) is not None]
         if nested:
             if self.indicator is not None or ops or len(nested) > 1:
-                raise ValueError("use either 'any', 'all', or 'indicator' with one operator")
+                raise Invalid(
+                    "use either 'any', 'all', or 'indicator' with one operator",
+                    "只能用 'any'、'all' 之一，或 'indicator' 加一个运算符",
+                )
             return self
         if self.indicator is None:
-            raise ValueError("a condition needs 'indicator' (or 'any'/'all')")
+            raise Invalid(
+                "a condition needs 'indicator' (or 'any'/'all')",
+                "条件需要 'indicator'（或 'any' / 'all'）",
+            )
         if len(ops) != 1:
-            raise ValueError("give exactly one of lt, le, gt, ge, in, is, missing")
+            raise Invalid(
+                "give exactly one of lt, le, gt, ge, in, is, missing",
+                "lt、le、gt、ge、in、is、missing 只能给一个",
+            )
         kind = _indicator_kind(self.indicator)
         if kind is None:
-            raise ValueError(f"unknown indicator {self.indicator!r}")
+            raise Invalid(f"unknown indicator {self.indicator!r}", f"未知的指标 {self.indicator!r}")
         op = ops[0]
         if op in ("lt", "le", "gt", "ge") and kind != "number":
-            raise ValueError(f"{self.indicator} is {kind}; '{op}' needs a number")
+            raise Invalid(
+                f"{self.indicator} is {kind}; '{op}' needs a number",
+                f"{self.indicator} 是{_KIND_ZH.get(kind, kind)}；'{op}' 需要数值指标",
+            )
         if op == "is_" and kind != "bool":
-            raise ValueError(f"{self.indicator} is {kind}; 'is' needs a yes/no indicator")
+            raise Invalid(
+                f"{self.indicator} is {kind}; 'is' needs a yes/no indicator",
+                f"{self.indicator} 是{_KIND_ZH.get(kind, kind)}；'is' 需要是/否指标",
+            )
         return self
 
 
@@ -157,23 +179,37 @@ class ScoredIndicator(_Strict):
     def _bands_and_points(self) -> ScoredIndicator:
         kind = _indicator_kind(self.indicator)
         if kind is None or self.indicator in ENGINE_INDICATORS:
-            raise ValueError(f"unknown scorecard indicator {self.indicator!r}")
+            raise Invalid(
+                f"unknown scorecard indicator {self.indicator!r}",
+                f"评分卡中未知的指标 {self.indicator!r}",
+            )
         if kind == "text":
-            raise ValueError(f"{self.indicator} is text; score it through admission rules")
+            raise Invalid(
+                f"{self.indicator} is text; score it through admission rules",
+                f"{self.indicator} 是文本；请通过准入规则评估",
+            )
         if any(b >= c for b, c in pairwise(self.bands)):
-            raise ValueError("bands must be strictly ascending thresholds")
+            raise Invalid("bands must be strictly ascending thresholds", "bands 的阈值必须严格递增")
         if len(self.points) != len(self.bands) + 1:
-            raise ValueError(
+            raise Invalid(
                 f"{len(self.bands)} thresholds make {len(self.bands) + 1} bands;"
-                f" points lists {len(self.points)}"
+                f" points lists {len(self.points)}",
+                f"{len(self.bands)} 个阈值构成 {len(self.bands) + 1} 个区间；"
+                f"points 却有 {len(self.points)} 个",
             )
         if any(not 0 <= p <= 100 for p in self.points):
-            raise ValueError("points must lie between 0 and 100")
+            raise Invalid("points must lie between 0 and 100", "points 必须在 0 到 100 之间")
         pairs = list(pairwise(self.points))
         if self.direction == "safer" and any(a > b for a, b in pairs):
-            raise ValueError("a 'safer' indicator's points must not fall as the value rises")
+            raise Invalid(
+                "a 'safer' indicator's points must not fall as the value rises",
+                "'safer' 指标的得分不能随数值上升而下降",
+            )
         if self.direction == "riskier" and any(a < b for a, b in pairs):
-            raise ValueError("a 'riskier' indicator's points must not rise as the value rises")
+            raise Invalid(
+                "a 'riskier' indicator's points must not rise as the value rises",
+                "'riskier' 指标的得分不能随数值上升而上升",
+            )
         return self
 
 
@@ -239,10 +275,16 @@ class CreditLimit(_Strict):
     def _complete(self) -> CreditLimit:
         missing = [g for g in GRADES if g not in self.grades]
         if missing:
-            raise ValueError(f"grades lack limit rules for {', '.join(missing)}")
+            raise Invalid(
+                f"grades lack limit rules for {', '.join(missing)}",
+                f"以下等级缺少额度规则：{'、'.join(missing)}",
+            )
         needed = set(LIMIT_TEXTS) - set(self.texts)
         if needed:
-            raise ValueError(f"texts lack {', '.join(sorted(needed))}")
+            raise Invalid(
+                f"texts lack {', '.join(sorted(needed))}",
+                f"texts 缺少：{'、'.join(sorted(needed))}",
+            )
         return self
 
 
@@ -256,7 +298,10 @@ class Flag(_Strict):
     @model_validator(mode="after")
     def _one_source(self) -> Flag:
         if (self.when is None) == (self.builtin is None):
-            raise ValueError("a flag needs exactly one of 'when' or 'builtin'")
+            raise Invalid(
+                "a flag needs exactly one of 'when' or 'builtin'",
+                "预警需要且只能有 'when' 或 'builtin' 之一",
+            )
         return self
 
 
@@ -323,34 +368,58 @@ def _dict(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def cross_reference_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+def cross_reference_problems(data: Mapping[str, Any]) -> list[tuple[str, str | Invalid]]:
     """(key, reason) for references between sections; runs on the raw data so that its
     problems are reported together with the schema's, not after they are fixed."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str | Invalid]] = []
     bands = _list(data, "grades")
     grades = [g.get("grade") for g in bands]
     if sorted(str(g) for g in grades) != list(GRADES):
-        problems.append(("grades", "must list A, B, C, D and E once each"))
+        problems.append(
+            (
+                "grades",
+                Invalid("must list A, B, C, D and E once each", "必须各列一次 A、B、C、D、E"),
+            )
+        )
     else:
         floors = [g.get("min_score") for g in sorted(bands, key=lambda g: str(g["grade"]))]
         numbers = [f for f in floors if isinstance(f, int | float)]
         if len(numbers) == len(floors):
             if any(a <= b for a, b in pairwise(numbers)):
-                problems.append(("grades", "min_score must fall strictly from A to E"))
+                problems.append(
+                    (
+                        "grades",
+                        Invalid(
+                            "min_score must fall strictly from A to E",
+                            "min_score 必须从 A 到 E 严格递减",
+                        ),
+                    )
+                )
             if numbers[-1] != 0:
                 problems.append(
-                    ("grades", "E must start at min_score 0 so every score has a grade")
+                    (
+                        "grades",
+                        Invalid(
+                            "E must start at min_score 0 so every score has a grade",
+                            "E 的 min_score 必须为 0，每个评分才都有等级",
+                        ),
+                    )
                 )
     terms = {t.get("code") for t in _list(data, "payment_terms") if _is_key(t.get("code"))}
     grade_terms = _dict(data, "grade_terms")
     for grade, code in grade_terms.items():
         if not _is_key(code) or code not in terms:
-            problems.append((f"grade_terms.{grade}", f"unknown payment term {code!r}"))
+            problems.append((f"grade_terms.{grade}", _unknown_term(code)))
     if grade_terms and sorted(str(g) for g in grade_terms) != list(GRADES):
-        problems.append(("grade_terms", "must give terms for A, B, C, D and E"))
+        problems.append(
+            (
+                "grade_terms",
+                Invalid("must give terms for A, B, C, D and E", "必须为 A、B、C、D、E 都给出账期"),
+            )
+        )
     rejected = data.get("rejected_terms")
     if rejected is not None and (not _is_key(rejected) or rejected not in terms):
-        problems.append(("rejected_terms", f"unknown payment term {rejected!r}"))
+        problems.append(("rejected_terms", _unknown_term(rejected)))
     admission = _dict(data, "admission")
     conditional = admission.get("conditional_grades")
     named = [
@@ -359,18 +428,37 @@ def cross_reference_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
     for grade in named:
         if not _is_key(grade) or grade not in GRADES:
-            problems.append(("admission", f"unknown grade {grade!r}"))
+            problems.append(
+                ("admission", Invalid(f"unknown grade {grade!r}", f"未知的等级 {grade!r}"))
+            )
     codes = [str(f.get("code")) for f in _list(data, "flags") if _is_key(f.get("code"))]
     if len(codes) != len(set(codes)):
-        problems.append(("flags", "each code may appear once"))
+        problems.append(("flags", Invalid("each code may appear once", "每个 code 只能出现一次")))
     scorecard = _dict(data, "scorecard")
     flag = scorecard.get("unreadable_flag")
     if "unreadable_flag" in scorecard and flag is not None and flag not in codes:
-        problems.append(("scorecard.unreadable_flag", f"no flag with code {flag!r} in flags"))
+        problems.append(
+            (
+                "scorecard.unreadable_flag",
+                Invalid(
+                    f"no flag with code {flag!r} in flags", f"flags 中没有 code 为 {flag!r} 的预警"
+                ),
+            )
+        )
     names = [str(d.get("name")) for d in _list(scorecard, "dimensions") if _is_key(d.get("name"))]
     if len(names) != len(set(names)):
-        problems.append(("scorecard.dimensions", "each name may appear once"))
+        problems.append(
+            ("scorecard.dimensions", Invalid("each name may appear once", "每个 name 只能出现一次"))
+        )
     return problems + non_finite_numbers(data)
+
+
+def _unknown_term(code: Any) -> Invalid:
+    return Invalid(f"unknown payment term {code!r}", f"未知的账期 {code!r}")
+
+
+#: an indicator's kind, as the Chinese reasons name it
+_KIND_ZH = {"number": "数值", "bool": "是/否", "text": "文本"}
 
 
 def _is_key(value: Any) -> bool:
@@ -378,13 +466,18 @@ def _is_key(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
 
 
-def non_finite_numbers(data: Any, key: str = "") -> list[tuple[str, str]]:
+def non_finite_numbers(data: Any, key: str = "") -> list[tuple[str, str | Invalid]]:
     """(key, reason) for every NaN or infinite number anywhere in a policy (YAML's .nan,
     .inf): a limit or threshold that is not a number would break every assessment."""
     if isinstance(data, float) and not math.isfinite(data):
-        return [(key, f"must be a finite number, not {data}")]
+        return [
+            (
+                key,
+                Invalid(f"must be a finite number, not {data}", f"必须是有限的数字，不能是 {data}"),
+            )
+        ]
     if isinstance(data, Mapping):
-        found = []
+        found: list[tuple[str, str | Invalid]] = []
         for k, v in data.items():
             found += non_finite_numbers(v, f"{key}.{k}" if key else str(k))
         return found

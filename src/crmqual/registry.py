@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from crmqual.contract import Adapter, AdapterPlugin, BuildContext
 from crmqual.errors import ConfigError, Problem
+from crmqual.yamlfile import reason_zh
 
 GROUP = "crmqual.adapters"
 
@@ -43,7 +44,16 @@ def plugin(crm: str, source: str = "crmqual.yaml") -> AdapterPlugin:
     """The plugin of ``crm``; a ConfigError naming ``source``'s ``crm`` key when none is."""
     if crm not in _entry_points():
         known = ", ".join(names()) or "none installed"
-        raise ConfigError([Problem(source, "crm", f"unknown CRM {crm!r}; one of {known}")])
+        raise ConfigError(
+            [
+                Problem(
+                    source,
+                    "crm",
+                    f"unknown CRM {crm!r}; one of {known}",
+                    zh=f"未知的 CRM {crm!r}；可选：{known}",
+                )
+            ]
+        )
     return _plugin(crm)
 
 
@@ -52,7 +62,16 @@ def _plugin(crm: str) -> AdapterPlugin:
     ep = _entry_points()[crm]
     loaded = ep.load()
     if not isinstance(loaded, AdapterPlugin) or loaded.name != crm:
-        raise ConfigError([Problem(GROUP, crm, f"{ep.value} is not the AdapterPlugin of {crm!r}")])
+        raise ConfigError(
+            [
+                Problem(
+                    GROUP,
+                    crm,
+                    f"{ep.value} is not the AdapterPlugin of {crm!r}",
+                    zh=f"{ep.value} 不是 {crm!r} 的 AdapterPlugin",
+                )
+            ]
+        )
     return loaded
 
 
@@ -64,7 +83,12 @@ def connection_problems(crm: str, connection: Any, source: str) -> list[Problem]
         )
     except ValidationError as exc:
         return [
-            Problem(source, ".".join(["connection", *map(str, e["loc"])]), e["msg"])
+            Problem(
+                source,
+                ".".join(["connection", *map(str, e["loc"])]),
+                e["msg"].removeprefix("Value error, "),
+                zh=reason_zh(e),
+            )
             for e in exc.errors()
         ]
     return []

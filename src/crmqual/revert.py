@@ -83,13 +83,23 @@ def revert_run(
         raise ConfigError(
             [
                 Problem(
-                    "revert", "RUN_ID", f"no run {run_id} for {target} (`crmqual runs` lists them)"
+                    "revert",
+                    "RUN_ID",
+                    f"no run {run_id} for {target} (`crmqual runs` lists them)",
+                    zh=f"{target} 没有运行 {run_id}（`crmqual runs` 列出所有运行）",
                 )
             ]
         )
     if run.kind == "prune":
         raise ConfigError(
-            [Problem("revert", "RUN_ID", f"run {run_id} is a prune: it wrote nothing to the CRM")]
+            [
+                Problem(
+                    "revert",
+                    "RUN_ID",
+                    f"run {run_id} is a prune: it wrote nothing to the CRM",
+                    zh=f"运行 {run_id} 是一次清理（prune）：它没有向 CRM 写入任何内容",
+                )
+            ]
         )
     revert = _Revert(adapter, mapping, state, run, dry_run, on_progress)
     with run_scope(

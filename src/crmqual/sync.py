@@ -254,7 +254,8 @@ class Sync:
         never starts), read, assess, write; the status it ends with, unless an error ends it."""
         if self.settings.followups and not self.adapter.capabilities.followups:
             reason = f"{self.adapter.name} cannot create follow-up items: set it to false"
-            raise ConfigError([Problem("crmqual.yaml", "sync.followups", reason)])
+            zh = f"{self.adapter.name} 无法创建跟进事项：请设为 false"
+            raise ConfigError([Problem("crmqual.yaml", "sync.followups", reason, zh=zh)])
         missing = self.check_mapping()
         if missing and not request.dry_run:
             raise ConfigError(
@@ -264,6 +265,8 @@ class Sync:
                         "outputs",
                         f"output fields missing in the CRM: {', '.join(missing)};"
                         " run `crmqual provision` first (sync never creates fields)",
+                        zh=f"CRM 中缺少输出字段：{', '.join(missing)}；"
+                        "请先运行 `crmqual provision`（sync 从不创建字段）",
                     )
                 ]
             )

@@ -122,10 +122,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "in the CRM's console: `crmqual provision` prints the list",
         "在 CRM 控制台中创建：`crmqual provision` 会列出清单",
     ),
-    "check.described": (
-        "{fields} fields described, first page of {records} record(s) read",
-        "已读取 {fields} 个字段的描述和第一页的 {records} 条记录",
-    ),
     "check.inputs_present": (
         "every input field of {object} is present",
         "{object} 的输入字段齐全",
@@ -348,6 +344,95 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "demo.sandbox": ("Sandbox:     {path}  (`{command}`)", "沙箱：{path}（`{command}`）"),
     "demo.no_status": ("none", "无"),
+    # -- errors at the edge of the CLI (cli/errors.py) ----------------------------------------
+    "err.prefix": ("Error: {message}", "错误：{message}"),
+    "err.kind.config": (
+        "The configuration, mapping, policy or input is not usable (exit 2)",
+        "配置、映射、政策或输入文件无法使用（退出码 2）",
+    ),
+    "err.kind.crm_unavailable": (
+        "The CRM could not be reached or refused the credentials: check the network, the "
+        "`connection:` settings and the credentials, then run again (exit 3)",
+        "无法连接 CRM，或 CRM 拒绝了凭据：请检查网络、`connection:` 设置和凭据，"
+        "然后重新运行（退出码 3）",
+    ),
+    "err.kind.locked": (
+        "Another run holds the lock: wait for it to finish, then run again (exit 4)",
+        "另一个运行正持有锁：请等它结束后再运行（退出码 4）",
+    ),
+    "err.kind.quota": (
+        "Stopped at the API quota: the state is saved, the next run goes on (exit 5)",
+        "已达到 API 配额而停止：状态已保存，下次运行会接着做（退出码 5）",
+    ),
+    "err.kind.state_store": (
+        "The state store failed (full disk, database server down): fix it and run again; "
+        "nothing recorded is lost (exit 6)",
+        "状态库出错（磁盘已满或数据库服务器不可用）：修复后重新运行，"
+        "已记录的内容不会丢失（退出码 6）",
+    ),
+    "err.kind.records": (
+        "Some records failed (exit 1)",
+        "部分记录处理失败（退出码 1）",
+    ),
+    "err.details": ("details: {message}", "详情：{message}"),
+    "err.usage_help": (
+        "Run `{command} --help` for every option.",
+        "运行 `{command} --help` 查看所有选项。",
+    ),
+    "err.no_such_option": ("no such option {option}", "没有选项 {option}"),
+    "err.did_you_mean": ("; did you mean {options}?", "；是不是想用 {options}？"),
+    "err.missing_param": ("{name} is missing", "缺少 {name}"),
+    "err.bad_value": ("invalid value for {option}: {detail}", "{option} 的值无效：{detail}"),
+    "err.usage": ("wrong usage: {detail}", "用法不对：{detail}"),
+    "err.json_or_csv": ("choose one of --json and --csv", "--json 和 --csv 只能选一个"),
+    "err.plan_options": (
+        "--csv and --show go with --dry-run (the plan of a dry run)",
+        "--csv 和 --show 只能与 --dry-run 一起用（试运行的计划）",
+    ),
+    "err.as_of": (
+        "--as-of: {text} is not an ISO date such as 2025-06-30",
+        "--as-of：{text} 不是 ISO 日期（例如 2025-06-30）",
+    ),
+    "err.locale": ("--locale: {reason}", "--locale：{reason}"),
+    "err.no_account": (
+        "no valid account with id {id} in {file}",
+        "{file} 中没有编号为 {id} 的有效客户",
+    ),
+    "assess.unknown_column": (
+        "warning: unknown column {column} ignored",
+        "警告：忽略了不认识的列 {column}",
+    ),
+    "assess.row_error": ("error: {outcome}", "错误：{outcome}"),
+    "demo.earlier": (
+        "{dir} holds an earlier demo ({files}): add --fresh to delete it and start clean, "
+        "or choose another --dir",
+        "{dir} 中已有上一次的演示（{files}）：加 --fresh 删除后重新开始，或换一个 --dir",
+    ),
+    "secret.bad_name": (
+        "{name} is not a name crmqual.yaml can refer to as ${{NAME}}: use letters, digits "
+        "and _ (e.g. ZOHO_REFRESH_TOKEN)",
+        "{name} 不能在 crmqual.yaml 中以 ${{NAME}} 引用：只能用字母、数字和 _"
+        "（例如 ZOHO_REFRESH_TOKEN）",
+    ),
+    "secret.no_value": (
+        "no value given for {name}; nothing was stored",
+        "没有给出 {name} 的值；什么都没有保存",
+    ),
+    "secret.stored": (
+        "stored {name} in the OS keyring; crmqual.yaml can use ${{{name}}}",
+        "已把 {name} 存入操作系统密钥环；crmqual.yaml 可以用 ${{{name}}} 引用",
+    ),
+    "secret.not_there": (
+        "{name} is not in the OS keyring; nothing was removed",
+        "操作系统密钥环中没有 {name}；什么都没有删除",
+    ),
+    "secret.removed": ("removed {name} from the OS keyring", "已从操作系统密钥环删除 {name}"),
+    "sandbox.missing": (
+        "crmqual {command} needs the sandbox extra ({missing} not installed): "
+        "pip install 'crmqual[sandbox]'",
+        "crmqual {command} 需要 sandbox 附加组件（未安装 {missing}）："
+        "pip install 'crmqual[sandbox]'",
+    ),
     # -- policy lab (issue 19): policy diff, outcomes, policy backtest ------------------------
     "lab.diff_heading": (
         "Policy diff: {old} -> {new}, {accounts} accounts as of {date} ({source})",
@@ -420,6 +505,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "lab.out_derived": (
         "{added} outcome(s) the credit record shows recorded, {known} already recorded",
         "已记录信用记录显示的 {added} 条结果，{known} 条此前已记录",
+    ),
+    "lab.bad_window": (
+        "--window: {value!r} is not a window such as 12m, 6m or 1y",
+        "--window：{value!r} 不是有效的观察期（例如 12m、6m 或 1y）",
     ),
     "lab.out_none": ("no outcomes recorded for {target}", "{target} 尚无记录的结果"),
     "lab.col_date": ("date", "日期"),
@@ -499,15 +588,35 @@ def default_lang() -> str:
     return value if value in LANGS else "en"
 
 
+#: where `lang_option` leaves the command's language for code without a `lang` argument
+_LANG_META = "crmqual.lang"
+
+
+def _remember_lang(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta[_LANG_META] = value
+    return value
+
+
 def lang_option(fn: Callable[..., S]) -> Callable[..., S]:
-    """``--lang en|zh`` on a command; $CRMQUAL_LANG gives the default, the option wins."""
+    """``--lang en|zh`` on a command; $CRMQUAL_LANG gives the default, the option wins.
+    Eager, so that errors in the command's other options are already in its language."""
     return click.option(
         "--lang",
         type=click.Choice(LANGS),
         default=default_lang,
         show_default=f"en, or ${LANG_ENV}",
         help="Language of the output (en or zh).",
+        callback=_remember_lang,
+        is_eager=True,
     )(fn)
+
+
+def current_lang() -> str:
+    """The running command's ``--lang``, else $CRMQUAL_LANG's language, else English."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and _LANG_META in ctx.meta:
+        return str(ctx.meta[_LANG_META])
+    return default_lang()
 
 
 def number(value: float, decimals: int = 0) -> str:

@@ -34,6 +34,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from crmqual.errors import Invalid
 from crmqual.model import Account, BusinessStatus
 
 
@@ -136,7 +137,10 @@ def decimal_mark(locale: str) -> str:
         return ","
     if language in _DECIMAL_POINT:
         return "."
-    raise ValueError(f"unknown locale {locale!r}: use a language tag such as en, zh, de, fr")
+    raise Invalid(
+        f"unknown locale {locale!r}: use a language tag such as en, zh, de, fr",
+        f"未知的 locale {locale!r}：请用语言标记，如 en、zh、de、fr",
+    )
 
 
 # -- units ------------------------------------------------------------------------------------
@@ -168,7 +172,10 @@ def unit_scale(unit: str) -> int:
     word = unicodedata.normalize("NFKC", unit).strip().lower()
     word = word.removesuffix("元").removesuffix("人民币").strip()
     if word not in UNITS:
-        raise ValueError(f"unknown unit {unit!r}: use e.g. 元, 千元, 万元, 百万元, 亿元, k, m")
+        raise Invalid(
+            f"unknown unit {unit!r}: use e.g. 元, 千元, 万元, 百万元, 亿元, k, m",
+            f"未知的单位 {unit!r}：可用 元、千元、万元、百万元、亿元、k、m 等",
+        )
     return UNITS[word]
 
 

@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from crmqual.errors import ConfigError, Problem
+from crmqual.errors import ConfigError, Invalid, Problem, cannot_read
 
 M = TypeVar("M", bound=BaseModel)
-ExtraCheck = Callable[[Mapping[str, Any]], list[tuple[str, str]]]
+ExtraCheck = Callable[[Mapping[str, Any]], list[tuple[str, str | Invalid]]]
+_NOT_MAPPING = "顶层应为 YAML 映射（键: 值）"
 #: A key path: mapping keys (str) and 0-based list positions (int).
 Path_ = tuple[str | int, ...]
 Lines = dict[Path_, int]
@@ -32,9 +33,9 @@ class LocatedProblem(Problem):
 
     line: int | None = None
 
-    def __str__(self) -> str:
+    def where(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.key}: {self.reason}" if self.key else f"{where}: {self.reason}"
+        return f"{where}: {self.key}" if self.key else where
 
 
 class LocatedDict(dict[str, Any]):
@@ -84,14 +85,18 @@ def line_of(parts: Sequence[Any], lines: Lines | None) -> int | None:
     return None
 
 
-def located(source: str, parts: Sequence[Any], reason: str, lines: Lines | None) -> Problem:
-    return LocatedProblem(source, key_path(parts), reason, line_of(parts, lines))
+def located(
+    source: str, parts: Sequence[Any], reason: str | Invalid, lines: Lines | None, zh: str = ""
+) -> Problem:
+    """A problem at key path ``parts``; an ``Invalid`` reason brings its Chinese along."""
+    zh = zh or getattr(reason, "zh", "")
+    return LocatedProblem(source, key_path(parts), str(reason), line_of(parts, lines), zh=zh)
 
 
 def locate(problems: list[Problem], source: str, lines: Lines | None) -> list[Problem]:
     """Problems of ``source`` with dotted keys, given their line and file-order key path."""
     return [
-        located(p.file, _parts(p.key), p.reason, lines)
+        located(p.file, _parts(p.key), p.reason, lines, p.zh)
         if p.file == source and not isinstance(p, LocatedProblem)
         else p
         for p in problems
@@ -104,7 +109,8 @@ def read_yaml(path: str | Path) -> Any:
     try:
         text = Path(path).read_text("utf-8")
     except OSError as exc:
-        raise ConfigError([Problem(source, "", f"cannot read: {exc.strerror}")]) from None
+        en, zh = cannot_read(exc)
+        raise ConfigError([Problem(source, "", en, zh=zh)]) from None
     return parse_yaml_text(text, source)
 
 
@@ -132,9 +138,10 @@ def _syntax_problem(exc: yaml.YAMLError, source: str) -> Problem:
     parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
     what = ", ".join(str(p) for p in parts if p) or type(exc).__name__
     if mark is None:
-        return LocatedProblem(source, "", f"not valid YAML: {what}")
+        return LocatedProblem(source, "", f"not valid YAML: {what}", zh=f"不是有效的 YAML：{what}")
     reason = f"not valid YAML: {what} (column {mark.column + 1})"
-    return LocatedProblem(source, "", reason, mark.line + 1)
+    zh = f"不是有效的 YAML：{what}（第 {mark.column + 1} 列）"
+    return LocatedProblem(source, "", reason, mark.line + 1, zh=zh)
 
 
 def validation_problems(
@@ -144,8 +151,61 @@ def validation_problems(
     problems = []
     for err in exc.errors():
         reason = err["msg"].removeprefix("Value error, ")
-        problems.append(located(source, err["loc"], reason, lines))
+        problems.append(located(source, err["loc"], reason, lines, reason_zh(err)))
     return problems
+
+
+#: pydantic's error types in Chinese; ``{...}`` are filled from the error's context.
+_PYDANTIC_ZH = {
+    "missing": "缺少此项（必填）",
+    "extra_forbidden": "不认识的键：请检查拼写，或删除此项",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数，不能有小数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "string_type": "应为文本",
+    "dict_type": "应为映射（键: 值）",
+    "list_type": "应为列表",
+    "model_type": "应为映射（键: 值）",
+    "model_attributes_type": "应为映射（键: 值）",
+    "literal_error": "应为以下之一：{expected}",
+    "enum": "应为以下之一：{expected}",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应大于或等于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应小于或等于 {le}",
+    "too_short": "至少需要 {min_length} 项",
+    "too_long": "至多 {max_length} 项",
+    "string_too_short": "至少需要 {min_length} 个字符",
+    "string_too_long": "至多 {max_length} 个字符",
+    "string_pattern_mismatch": "格式不符：应匹配 {pattern}",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_type": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "datetime_parsing": "应为日期时间（ISO 8601）",
+    "datetime_type": "应为日期时间（ISO 8601）",
+    "url_parsing": "应为网址",
+    "url_scheme": "网址协议应为 {expected_schemes}",
+    "union_tag_invalid": "应为以下之一：{expected_tags}",
+}
+
+
+def reason_zh(err: Any) -> str:
+    """The Chinese reason of one pydantic error: an ``Invalid``'s own, else by error type;
+    empty when crmqual has none (the English one is shown)."""
+    ctx = err.get("ctx") or {}
+    error = ctx.get("error")
+    if isinstance(error, Invalid):
+        return error.zh
+    template = _PYDANTIC_ZH.get(err["type"], "")
+    try:
+        return template.format(**ctx) if template else ""
+    except (KeyError, IndexError):
+        return ""
 
 
 def validate(
@@ -159,7 +219,9 @@ def validate(
 
     ``lines``: the key paths' lines, when ``data`` is no longer the LocatedDict parsed."""
     if not isinstance(data, Mapping):
-        raise ConfigError([Problem(source, "", "expected a YAML mapping at the top level")])
+        raise ConfigError(
+            [Problem(source, "", "expected a YAML mapping at the top level", zh=_NOT_MAPPING)]
+        )
     lines = lines if lines is not None else getattr(data, "yaml_lines", None)
     problems = []
     if extra_checks is not None:

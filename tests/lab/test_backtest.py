@@ -7,10 +7,9 @@ import random
 from datetime import UTC, date, datetime
 
 import pytest
-from conftest import strict_policy_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from portfolio import accounts, companies
+from portfolio import accounts, companies, strict_policy_text
 
 from crmqual.backtest import Observation, evaluate, sample
 from crmqual.compiled import compiled

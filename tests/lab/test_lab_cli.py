@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from conftest import strict_policy_text
+from portfolio import strict_policy_text
 
 from crmqual.cli.main import main
 from crmqual.policy import GRADES

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from conftest import strict_policy_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from portfolio import ANY_ACCOUNT, accounts
+from portfolio import ANY_ACCOUNT, accounts, strict_policy_text
 
 from crmqual.compiled import compiled
 from crmqual.engine import assess
