@@ -3,6 +3,7 @@ message and an exit code, run as the admin runs it, in a real process."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,9 +64,12 @@ def test_an_error_case_ends_with_a_message_not_a_traceback(
             path.write_bytes(content)
         else:
             path.write_text(content, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "CRMQUAL_STATE_URL"}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")  # never the machine's own state store
     done = subprocess.run(
         [sys.executable, "-m", "crmqual", *argv],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,

@@ -230,3 +230,16 @@ def test_plain_postgresql_url_uses_psycopg(tmp_path: Path) -> None:
         with StateStore(plain.render_as_string(hide_password=False)) as store:
             assert store.engine.dialect.driver == "psycopg"
             assert current_revision(store) == [head_revision()]
+
+
+def test_a_store_written_by_a_newer_crmqual_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    StateStore(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    engine.dispose()
+    with pytest.raises(StateStoreError) as raised:
+        StateStore(url)
+    message = str(raised.value)
+    assert "newer crmqual" in message and "9999" in message and "state:" in message

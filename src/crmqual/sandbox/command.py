@@ -11,6 +11,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -111,6 +112,23 @@ def seed(
     "--credits", "credits_text", default=None, help="Daily API allowance: a number or 'unlimited'."
 )
 @click.option(
+    "--rate", default=None, help="Fxiaoke: calls a tenant may make per second (0: no limit)."
+)
+@click.option(
+    "--settings",
+    "settings_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Fxiaoke: a YAML file of the sandbox's assumptions (README), kept in the file.",
+)
+@click.option(
+    "--fields",
+    "fields_path",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="Fxiaoke: a YAML list of custom fields to add as the admin console would.",
+)
+@click.option(
     "--write-config",
     "config_path",
     type=click.Path(dir_okay=False),
@@ -134,11 +152,15 @@ def serve(
     latency_ms: int | None,
     edition: str | None,
     credits_text: str | None,
+    rate: str | None,
+    settings_path: str | None,
+    fields_path: str | None,
     config_path: str | None,
     env_file: str | None,
 ) -> None:
     """Serve the sandbox on 127.0.0.1 until killed; print base URLs and credentials."""
-    settings = {"scopes": scopes, "edition": edition, "credits": credits_text}
+    settings = {"scopes": scopes, "edition": edition, "credits": credits_text, "rate": rate}
+    settings |= {"settings": settings_path, "fields": fields_path}
     profile = _profile(faults, latency_ms)
     try:
         serving = load(crm).serve(
@@ -199,3 +221,48 @@ def stats_command(crm: str, db: str, as_json: bool) -> None:
     """API calls per endpoint and a summary of the write log."""
     summary = load(crm).stats(Path(db))
     click.echo(json.dumps(summary) if as_json else format_stats(summary))
+
+
+@sandbox.group()
+def fields() -> None:
+    """Custom fields as a CRM's admin console makes them (Fxiaoke has no API for it)."""
+
+
+def _console(crm: str) -> Any:
+    dialect = load(crm)
+    if not hasattr(dialect, "add_field"):
+        raise click.BadParameter(f"{crm} creates fields through its API", param_hint="--crm")
+    return dialect
+
+
+@fields.command(name="add")
+@_crm
+@_db
+@click.option("--label", required=True, help="The field's label (e.g. 信用等级).")
+@click.option("--type", "kind", required=True, help="select_one, select_many, number, ...")
+@click.option("--options", default="", help="Comma-separated option labels (select fields).")
+@click.option("--decimals", type=int, default=None)
+@click.option("--unit", default=None, help="万元 or 元 for amounts (the sandbox remembers it).")
+def fields_add(
+    crm: str, db: str, label: str, kind: str, options: str, decimals: int | None, unit: str | None
+) -> None:
+    """Add a custom field; prints its generated API name, label and type."""
+    chosen = [o.strip() for o in options.split(",") if o.strip()]
+    try:
+        click.echo(_console(crm).add_field(Path(db), label, kind, chosen, decimals, unit))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@fields.command(name="list")
+@_crm
+@_db
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+def fields_list(crm: str, db: str, as_json: bool) -> None:
+    """The object's fields: API name, label, type."""
+    listed = _console(crm).list_fields(Path(db))
+    if as_json:
+        click.echo(json.dumps(listed, ensure_ascii=False))
+        return
+    for f in listed:
+        click.echo(f"{f['api_name']}\t{f['label']}\t{f['type']}")

@@ -19,7 +19,7 @@ from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.server import SandboxServer
 
 #: ``--crm`` name -> the dialect's package
-DIALECTS = {"zoho": "crmqual.sandbox.zoho"}
+DIALECTS = {"zoho": "crmqual.sandbox.zoho", "fxiaoke": "crmqual.sandbox.fxiaoke"}
 
 #: `(done, total)` while seeding
 SeedProgress = Callable[[int, int], None]

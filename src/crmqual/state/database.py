@@ -255,6 +255,7 @@ class Database:
     def _upgrade(self) -> None:
         """Run Alembic ``upgrade head`` in one transaction (a no-op when already at head)."""
         from alembic import command
+        from alembic.util import CommandError
 
         config = alembic_config()
         with self._engine.connect() as conn:
@@ -272,10 +273,23 @@ class Database:
                             sa.select(sa.func.pg_advisory_xact_lock(_PG_MIGRATION_LOCK_KEY))
                         )
                     config.attributes["connection"] = conn
-                    command.upgrade(config, "head")
+                    try:
+                        command.upgrade(config, "head")
+                    except CommandError as exc:
+                        raise StateStoreError(self._newer_message(exc)) from None
             finally:
                 if self._sqlite:
                     raw.execute("PRAGMA foreign_keys=ON")
+
+    def _newer_message(self, exc: Exception) -> str:
+        """Alembic cannot place the store's schema revision among crmqual's: a newer crmqual
+        wrote it (or it is not crmqual's)."""
+        return (
+            f"the state store {self.safe_url} has a schema this crmqual does not know "
+            f"({' '.join(str(exc).split())}): it was written by a newer crmqual. Install that "
+            "version (or newer), or point `state:` in crmqual.yaml (or $CRMQUAL_STATE_URL) at "
+            "another store"
+        )
 
     @contextmanager
     def _failures(self, doing: str = "cannot use") -> Iterator[None]:

@@ -1,0 +1,155 @@
+"""Fxiaoke's side of `crmqual sandbox seed|serve|stats|fields`: `DIALECT`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from crmqual.errors import ConfigError
+from crmqual.sandbox.dialects import SeedProgress, Serving, SettingError
+from crmqual.sandbox.faults import FaultProfile
+from crmqual.sandbox.fxiaoke.backend import FxiaokeSandbox
+from crmqual.sandbox.fxiaoke.fields import KINDS, ensure_fields, fields_file
+from crmqual.sandbox.fxiaoke.seed import CUSTOM_FIELDS, seed_fxiaoke
+from crmqual.sandbox.fxiaoke.settings import settings_file
+from crmqual.sandbox.observe import stats
+from crmqual.sandbox.server import SandboxServer
+from crmqual.sandbox.store import iso
+
+SETTINGS = ("rate", "settings", "fields")
+ENV_NAMES = {
+    "base_url": "FXIAOKE_BASE_URL",
+    "app_id": "FXIAOKE_APP_ID",
+    "app_secret": "FXIAOKE_APP_SECRET",
+    "permanent_code": "FXIAOKE_PERMANENT_CODE",
+    "open_user_id": "FXIAOKE_OPEN_USER_ID",
+    "corp_id": "FXIAOKE_CORP_ID",
+}
+
+
+class FxiaokeDialect:
+    name = "fxiaoke"
+
+    def seed(
+        self,
+        db: Path,
+        accounts: int,
+        *,
+        seed: int,
+        missing_rate: float,
+        bad_rate: float,
+        on_progress: SeedProgress,
+    ) -> str:
+        box = FxiaokeSandbox(db)
+        try:
+            added = seed_fxiaoke(
+                box.store,
+                accounts,
+                seed,
+                missing_rate=missing_rate,
+                bad_rate=bad_rate,
+                on_progress=on_progress,
+            )
+            return (
+                f"seeded {added} fxiaoke accounts into {db} ({len(CUSTOM_FIELDS)} custom input "
+                f"fields declared; {box.count()} accounts in total)"
+            )
+        finally:
+            box.close()
+
+    def serve(
+        self,
+        db: Path,
+        port: int,
+        *,
+        faults: FaultProfile,
+        fault_seed: int,
+        settings: Mapping[str, str],
+    ) -> Serving:
+        unknown = sorted(set(settings) - set(SETTINGS))
+        if unknown:
+            raise SettingError(f"--{unknown[0]}", "not a setting of the Fxiaoke sandbox")
+        box = FxiaokeSandbox(db)
+        current = box.settings
+        try:
+            if "settings" in settings:
+                current = settings_file(settings["settings"], current)
+            if "rate" in settings:
+                rate = int(settings["rate"])
+                if rate < 0:
+                    raise ValueError
+                current = current.model_copy(update={"rate_per_second": rate})
+        except ConfigError as exc:
+            raise SettingError("--settings", str(exc)) from None
+        except ValueError:
+            raise SettingError(
+                "--rate", "a whole number of calls per second (0: no limit)"
+            ) from None
+        added = []
+        if "fields" in settings:
+            try:
+                new = fields_file(settings["fields"])
+                added = ensure_fields(box.store, new, iso(box.clock.now()))
+            except (ConfigError, ValueError, OSError) as exc:
+                raise SettingError("--fields", str(exc)) from None
+        box = FxiaokeSandbox(db, settings=current, faults=faults, fault_seed=fault_seed)
+        server = SandboxServer(box.app(), port)
+        credentials = box.credentials(server.base_url).as_dict()
+        s = box.settings
+        summary = [
+            f"{self.name} sandbox on {server.base_url} (database {db}, {box.count()} accounts)",
+            *(f"  {key:<15} {value}" for key, value in credentials.items()),
+            f"  {'rate':<15} "
+            f"{s.rate_per_second or 'unlimited'} calls a second; query limit <= {s.max_limit}; "
+            f"faults {faults.name}",
+            *(f"  field added    {f.label} -> {f.api_name}" for f in added),
+        ]
+        env = {name: credentials[key] for key, name in ENV_NAMES.items()}
+        return Serving(server, credentials, summary, env, None)
+
+    def stats(self, db: Path) -> dict[str, Any]:
+        box = FxiaokeSandbox(db)
+        try:
+            return stats(box.store)
+        finally:
+            box.close()
+
+    # -- the console's field screen (`crmqual sandbox fields --crm fxiaoke`) ------------------
+    def add_field(
+        self,
+        db: Path,
+        label: str,
+        kind: str,
+        options: Sequence[str],
+        decimals: int | None,
+        unit: str | None,
+    ) -> str:
+        if kind not in KINDS:
+            raise ValueError(f"--type must be one of {', '.join(KINDS)}")
+        box = FxiaokeSandbox(db)
+        try:
+            made = box.add_field(label, kind, options, decimals=decimals, unit=unit)
+            return f"{made.api_name}\t{made.label}\t{made.data_type}"
+        finally:
+            box.close()
+
+    def list_fields(self, db: Path) -> list[dict[str, Any]]:
+        box = FxiaokeSandbox(db)
+        try:
+            return [
+                {
+                    "api_name": f.api_name,
+                    "label": f.label,
+                    "type": f.data_type,
+                    "custom": f.custom,
+                    "options": [p.display_value for p in f.picklist],
+                    "unit": box.units().get(f.api_name),
+                }
+                for f in box.fields()
+            ]
+        finally:
+            box.close()
+
+
+DIALECT = FxiaokeDialect()
