@@ -66,6 +66,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=200_000)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument(
+        "--keep-every",
+        default="none",
+        choices=("month", "quarter", "year", "none"),
+        help="History prune keeps per account (none: the measurement before the policy lab; "
+        "month: crmqual prune's default, which here keeps both runs' rows, a year apart)",
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="prune-bench-", dir=args.dir))
     db = folder / "state.sqlite"
@@ -82,10 +89,10 @@ def main() -> None:
             before_mb = size_mb(db)
             cutoff = NOW - timedelta(days=90)
             began = time.perf_counter()
-            counted = store.prune(TARGET, cutoff, dry_run=True)
+            counted = store.prune(TARGET, cutoff, dry_run=True, keep_every=args.keep_every)
             dry_s = time.perf_counter() - began
             began = time.perf_counter()
-            deleted = store.prune(TARGET, cutoff)
+            deleted = store.prune(TARGET, cutoff, keep_every=args.keep_every)
             prune_s = time.perf_counter() - began
             after_mb, wal_mb = size_mb(db), size_mb(db, "-wal")
         began = time.perf_counter()
@@ -101,6 +108,7 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     result = {
         "accounts": args.accounts,
+        "keep_every": args.keep_every,
         "rows_before": 2 * args.accounts,
         "deleted": deleted,
         "dry_run_counted": counted,

@@ -15,6 +15,7 @@ from crmqual.cli.check import check
 from crmqual.cli.demo import demo
 from crmqual.cli.errors import ChineseUsageError
 from crmqual.cli.init import init
+from crmqual.cli.lab import backtest, diff, outcomes
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, prune, revert, runs
 from crmqual.cli.sandbox import sandbox
@@ -82,6 +83,9 @@ def main(verbose: int) -> None:
 LIBRARIES = ("alembic", "sqlalchemy")
 
 
+policy.add_command(diff)
+policy.add_command(backtest)
+
 for command in (
     demo,
     assess,
@@ -94,6 +98,7 @@ for command in (
     history,
     revert,
     prune,
+    outcomes,
     secret,
     sandbox,
 ):

@@ -13,12 +13,14 @@ import click
 
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
+from crmqual.cli.sync import stability_text
 from crmqual.errors import ExitCode
 from crmqual.mapping import changed_fields
 from crmqual.progress import Snapshot, reporter
 from crmqual.revert import LISTED, RevertReport, revert_run
 from crmqual.runscope import run_scope
 from crmqual.state import RunRecord
+from crmqual.state.ledger import KEEP_PERIODS
 from crmqual.texts import amount, lang_option, t, t_or, width
 
 
@@ -55,6 +57,7 @@ def runs(config_path: str, limit: int, as_json: bool, lang: str) -> None:
                             "counts": run.counts,
                             "policy_version": run.policy_version,
                             "message": run.message,
+                            "stability": run.summary.get("stability"),
                         },
                         ensure_ascii=False,
                     )
@@ -86,6 +89,9 @@ def _run_row(run: RunRecord, lang: str = "en") -> tuple[str, ...]:
     if written_key != "written" and written != "-":
         label = t_or(f"runs.{written_key}", lang, written_key)
         rest = ", ".join(filter(None, [f"{label} {written}", rest]))
+    shifted = stability_text(run.summary.get("stability"), lang)
+    if shifted:
+        rest = ", ".join(filter(None, [rest, "PSI: " + shifted]))
     message = " ".join(run.message.split())  # one line, whatever the error's layout
     kind = t_or(f"run.{run.kind}", lang, run.kind)
     if run.mode != run.kind:
@@ -307,21 +313,34 @@ def revert(run_id: int, config_path: str, dry_run: bool, as_json: bool, lang: st
     help="Delete rows of runs that started more than DAYS days ago (0: of every run so far).",
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@click.option(
+    "--keep-every",
+    type=click.Choice(KEEP_PERIODS),
+    default="month",
+    show_default=True,
+    help="History kept for the policy lab: each account's newest assessment in every such "
+    "period (none: only its newest).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the count as one JSON object.")
 @lang_option
-def prune(config_path: str, days: int, dry_run: bool, as_json: bool, lang: str) -> None:
+def prune(
+    config_path: str, days: int, dry_run: bool, keep_every: str, as_json: bool, lang: str
+) -> None:
     """Shrink the state store: delete old assessment rows nothing needs any more.
 
     Every account's newest written values and every pending write are kept, so the next
     sync writes exactly what it would have, and a revert restores the same records (it may
-    report fewer as left alone). Deleted rows no longer show in `crmqual history`.
+    report fewer as left alone). For the policy lab, each account's newest assessment in
+    every month (--keep-every) is kept, and every assessment an outcome or a backtest refers
+    to, so a backtest gives the same figures after a prune. Deleted rows no longer show in
+    `crmqual history`.
     """
     with fail_on_config_error(), open_context(config_path, with_adapter=False) as ctx:
         state, target = ctx.state, ctx.target
         before = datetime.now(UTC) - timedelta(days=days)
         at = before.isoformat(timespec="seconds")
         if dry_run:
-            count = state.prune(target, before, dry_run=True)
+            count = state.prune(target, before, dry_run=True, keep_every=keep_every)
             if as_json:
                 answer = {"dry_run": True, "before": at, "to_delete": count}
                 click.echo(json.dumps(answer))
@@ -342,6 +361,7 @@ def prune(config_path: str, days: int, dry_run: bool, as_json: bool, lang: str) 
                 deleted = state.prune(
                     target,
                     before,
+                    keep_every=keep_every,
                     on_progress=lambda n: shown.update(Snapshot("deleting", [("deleted", n)], n)),
                 )
             run.counts = {"deleted": deleted}

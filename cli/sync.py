@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from typing import Any
 
 import click
 
@@ -29,6 +30,20 @@ def sync_snapshot(summary: RunSummary) -> Snapshot:
     return Snapshot(summary.phase, counts, summary.phase_done, summary.phase_total)
 
 
+def stability_text(stability: dict[str, Any] | None, lang: str = "en") -> str:
+    """The indicators whose population shifted (PSI 0.25 and above: act; 0.1: watch), or ""."""
+    if not stability:
+        return ""
+    psi = stability.get("psi", {})
+    parts = []
+    for key in ("act", "watch"):
+        names = stability.get(key) or []
+        if names:
+            items = ", ".join(f"{n} {psi[n]:.2f}" for n in sorted(names, key=lambda n: -psi[n]))
+            parts.append(f"{t(f'psi.{key}', lang)} {items}")
+    return "; ".join(parts)
+
+
 def print_summary(summary: RunSummary, lang: str = "en") -> None:
     if summary.run_id is not None:
         run = t("sync.run", lang, id=summary.run_id)
@@ -50,6 +65,10 @@ def print_summary(summary: RunSummary, lang: str = "en") -> None:
     if summary.missing_fields:
         missing = ", ".join(summary.missing_fields)
         click.echo("  " + t("sync.missing_fields", lang, fields=missing))
+    stability = stability_text(summary.stability, lang)
+    if stability:
+        against = (summary.stability or {}).get("compared_with_run")
+        click.echo("  " + t("psi.line", lang, run=against, items=stability))
     if summary.message:
         click.echo(f"  {summary.message}")
 

@@ -37,6 +37,8 @@ class SyncSettings(BaseModel):
     followups: bool = False
     #: A lock not refreshed for this long, held from another host, may be taken over.
     lock_stale_minutes: int = Field(default=10, ge=1)
+    #: Snapshot the portfolio at the end of each run and report its population stability.
+    stability: bool = True
 
     def review_intervals(self) -> dict[str, timedelta]:
         days = DEFAULT_REVIEW_DAYS | dict(self.review_every_days)

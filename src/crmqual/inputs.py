@@ -242,13 +242,16 @@ def _text_lines(handle: IO[bytes], name: str, encoding: str | None) -> Iterator[
 # -- rows -------------------------------------------------------------------------------------
 
 
-def read_rows(path: str, encoding: str | None = None, id_column: str = "id") -> Iterator[InputRow]:
+def read_rows(
+    path: str, encoding: str | None = None, id_column: str = "id", *, unique_ids: bool = True
+) -> Iterator[InputRow]:
     """The rows of a CSV or JSONL file; ``-`` reads CSV from stdin.
 
     The file is opened (and a CSV header checked) at once, so an unreadable input fails
     before anything is printed. Row numbers are what a person sees in a spreadsheet: the
     CSV header is row 1; lines are the file's own (a value over several lines makes them
-    differ). ``encoding`` None detects it (``detect_encoding``).
+    differ). ``encoding`` None detects it (``detect_encoding``). ``unique_ids`` False lets
+    an id repeat (a file of events, several per account).
     """
     handle: IO[bytes]
     if path == "-":
@@ -264,7 +267,11 @@ def read_rows(path: str, encoding: str | None = None, id_column: str = "id") -> 
         name, jsonl = path, p.suffix.lower() in (".jsonl", ".ndjson", ".json")
     try:
         lines = _text_lines(handle, name, encoding)
-        rows = _jsonl_rows(lines, id_column) if jsonl else _csv_rows(lines, name, id_column)
+        rows = (
+            _jsonl_rows(lines, id_column, unique_ids)
+            if jsonl
+            else _csv_rows(lines, name, id_column, unique_ids)
+        )
     except BaseException:
         handle.close()
         raise
@@ -319,7 +326,9 @@ def _looks_like_rows(taken: list[_Line], width: int) -> bool:
     return False
 
 
-def _csv_rows(lines: Iterator[_Line], name: str, id_column: str) -> Iterator[InputRow]:
+def _csv_rows(
+    lines: Iterator[_Line], name: str, id_column: str, unique_ids: bool = True
+) -> Iterator[InputRow]:
     """Rows of a CSV, checked as they come.
 
     A quote that opens a value and never closes on its line makes the csv module read the
@@ -343,10 +352,12 @@ def _csv_rows(lines: Iterator[_Line], name: str, id_column: str) -> Iterator[Inp
     header = [h.strip() for h in header]
     if id_column not in header:
         raise InputError(f"{name}: the CSV header has no {id_column!r} column")
-    return _csv_body(source, reader, header, header.index(id_column))
+    return _csv_body(source, reader, header, header.index(id_column), unique_ids)
 
 
-def _csv_body(source: _Source, reader: Any, header: list[str], at: int) -> Iterator[InputRow]:
+def _csv_body(
+    source: _Source, reader: Any, header: list[str], at: int, unique_ids: bool = True
+) -> Iterator[InputRow]:
     width = len(header)
     seen: dict[str, tuple[int, int]] = {}
     row = 1
@@ -387,7 +398,7 @@ def _csv_body(source: _Source, reader: Any, header: list[str], at: int) -> Itera
             why = f"{len(cells)} cells where the header has {width}; not assessed"
             yield InputRow(row, first.number, _problem(row, record_id, first.number, why))
             continue
-        if record_id:
+        if record_id and unique_ids:
             if record_id in seen:
                 was_row, was_line = seen[record_id]
                 why = f"repeated id, first at row {was_row} (line {was_line}), which is assessed"
@@ -401,7 +412,9 @@ def _problem(row: int, record_id: str, line: int, why: str) -> RowError:
     return RowError(row, record_id, (FieldProblem("(row)", why),), line)
 
 
-def _jsonl_rows(lines: Iterator[_Line], id_column: str) -> Iterator[InputRow]:
+def _jsonl_rows(
+    lines: Iterator[_Line], id_column: str, unique_ids: bool = True
+) -> Iterator[InputRow]:
     seen: dict[str, int] = {}
     for number, text, fault in lines:
         if not text.strip():
@@ -425,7 +438,7 @@ def _jsonl_rows(lines: Iterator[_Line], id_column: str) -> Iterator[InputRow]:
             continue
         record_id = row.get(id_column)
         key = "" if record_id is None else str(record_id).strip()
-        if key:
+        if key and unique_ids:
             if key in seen:
                 why = f"repeated id, first at line {seen[key]}, which is assessed"
                 yield InputRow(number, number, _problem(number, key, number, why))

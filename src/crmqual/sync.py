@@ -53,10 +53,14 @@ from crmqual.mapping import (
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
 from crmqual.outputs import canonical, previous_from_canonical
 from crmqual.runscope import RunScope, run_scope
+from crmqual.stability import compare, snapshot
 from crmqual.state import AssessmentIn, AssessmentRecord, Cursor, EventIn, FailureIn, StateStore
 from crmqual.times import parse_time
 
 log = logging.getLogger("crmqual.sync")
+
+#: Where a run keeps its portfolio snapshot, in its summary.
+STABILITY_KEY = "stability_snapshot"
 
 #: How many failures, records left alone and dry-run changes a summary lists in full.
 LISTED = 200
@@ -99,6 +103,11 @@ class RunSummary:
     missing_fields: list[str] = field(default_factory=list)
     watermark: datetime | None = None
     message: str = ""
+    #: Population stability against the previous snapshot (``crmqual.stability.compare``,
+    #: with ``compared_with_run``); None for the first snapshot or a dry run.
+    stability: dict[str, Any] | None = None
+    #: The portfolio's binned snapshot at the end of the run (kept with the run, not printed).
+    snapshot: dict[str, Any] | None = field(default=None, repr=False)
 
     #: The kind of the error that ended the run early (quota, lock, CRM), if one did.
     error_kind: ErrorKind | None = None
@@ -153,6 +162,7 @@ class RunSummary:
             "would_change": self.would_change,
             "missing_fields": self.missing_fields,
             "watermark": self.watermark.isoformat() if self.watermark else None,
+            "stability": self.stability,
             "exit_code": self.exit_code,
             "message": self.message,
         }
@@ -280,9 +290,27 @@ class Sync:
                 )
             if not request.dry_run and self.settings.followups:
                 runner.follow_up()
+            if not request.dry_run and self.settings.stability:
+                self._stability(summary, as_of, run_id)
             run.status = "dry_run" if request.dry_run else "ok" if not summary.failed else "partial"
         except QuotaReachedError as exc:
             run.status, run.message, run.error_kind = "quota", str(exc), exc.kind
+
+    def _stability(self, summary: RunSummary, as_of: datetime, run_id: int | None) -> None:
+        """Snapshot the portfolio (each account's latest written assessment) and compare it
+        with the last run's snapshot (``crmqual.stability``)."""
+        previous = next(
+            (
+                r
+                for r in self.state.list_runs(self.target, limit=50)
+                if r.run_id != run_id and STABILITY_KEY in r.summary
+            ),
+            None,
+        )
+        summary.snapshot = snapshot(self.state.portfolio(self.target), self.policy, as_of)
+        if previous is not None:
+            found = compare(previous.summary[STABILITY_KEY], summary.snapshot)
+            summary.stability = found | {"compared_with_run": previous.run_id}
 
     def _finish(self, summary: RunSummary, started: float, run: RunScope) -> None:
         """The run's end, however it ended: counted, timed, and handed to the run scope."""
@@ -291,6 +319,8 @@ class Sync:
         summary.run_id, summary.status, summary.message = run.run_id, run.status, run.message
         summary.error_kind = run.error_kind
         run.counts, run.summary = summary.counts(), summary.as_json()
+        if summary.snapshot is not None:
+            run.summary[STABILITY_KEY] = summary.snapshot
         run.watermark = summary.watermark
 
 

@@ -444,6 +444,137 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "crmqual {command} 需要 sandbox 附加组件（未安装 {missing}）："
         "pip install 'crmqual[sandbox]'",
     ),
+    # -- policy lab (issue 19): policy diff, outcomes, policy backtest ------------------------
+    "lab.diff_heading": (
+        "Policy diff: {old} -> {new}, {accounts} accounts as of {date} ({source})",
+        "政策对比：{old} -> {new}，{accounts} 个客户，评估日期 {date}（{source}）",
+    ),
+    "lab.source_state": (
+        "latest inputs in the state store of {target}",
+        "{target} 状态库中的最新输入",
+    ),
+    "lab.source_file": ("file {file}", "文件 {file}"),
+    "lab.changed": (
+        "Changed: {n} accounts (status, grade, limit or payment terms)",
+        "有变化：{n} 个客户（状态、评级、额度或账期）",
+    ),
+    "lab.no_change": ("No account changes.", "没有客户发生变化。"),
+    "lab.migration": (
+        "Grade migration (rows: old grade, columns: new grade)",
+        "评级迁移（行：原评级，列：新评级）",
+    ),
+    "lab.migration_exposure": (
+        "Exposure by grade migration, {currency}",
+        "按评级迁移的敞口，{currency}",
+    ),
+    "lab.admission": ("Admission changes:", "准入变化："),
+    "lab.limits": ("Credit limits per currency:", "各币种信用额度："),
+    "lab.limits_line": (
+        "{currency}: before {before}, after {after}; raised on {raised} accounts (+{raised_by}),"
+        " cut on {cut} (-{cut_by}); no limit before {none_before}, after {none_after}",
+        "{currency}：调整前 {before}，调整后 {after}；{raised} 个客户提高（+{raised_by}），"
+        "{cut} 个降低（-{cut_by}）；无额度：调整前 {none_before}，调整后 {none_after}",
+    ),
+    "lab.terms": ("Payment terms changed:", "账期变化："),
+    "lab.flags": ("Warning flags:", "预警变化："),
+    "lab.flag_line": (
+        "{flag}: appears on {appear}, vanishes from {vanish}",
+        "{flag}：新增 {appear} 个，消失 {vanish} 个",
+    ),
+    "lab.most_affected": (
+        "Most affected accounts (up to {n}), with their reasons under each policy:",
+        "受影响最大的客户（最多 {n} 个）及两种政策下的原因：",
+    ),
+    "lab.old": ("old", "原"),
+    "lab.new": ("new", "新"),
+    "lab.skipped": (
+        "warning: {id}: stored inputs no longer valid, left out: {why}",
+        "警告：{id}：存储的输入已无效，已跳过：{why}",
+    ),
+    "lab.empty_store": (
+        "no written assessments of {target} in the state store: run `crmqual sync` first,"
+        " or compare on a file with --input",
+        "状态库中没有 {target} 的已写入评估：请先运行 `crmqual sync`，或用 --input 在文件上对比",
+    ),
+    "lab.out_imported": (
+        "{added} outcome(s) recorded, {known} already recorded, {bad} row(s) not read",
+        "已记录 {added} 条结果，{known} 条此前已记录，{bad} 行无法读取",
+    ),
+    "lab.out_bad": (
+        "error: line {line} (id {id}): {why}",
+        "错误：第 {line} 行（编号 {id}）：{why}",
+    ),
+    "lab.why_columns": ("no {columns} column", "缺少 {columns} 列"),
+    "lab.why_no_id": ("no id", "缺少编号"),
+    "lab.why_outcome": ("outcome {value} is not one of {known}", "结果 {value} 不是 {known} 之一"),
+    "lab.why_no_date": ("no date", "缺少日期"),
+    "lab.why_date": (
+        "date {value}: {why}",
+        "日期 {value} 无效或无法识别（应写作 2026-03-05、2026/3/5 或 2026年3月5日）",
+    ),
+    "lab.why_future": ("date {value} lies in the future", "日期 {value} 晚于今天"),
+    "lab.out_derived": (
+        "{added} outcome(s) the credit record shows recorded, {known} already recorded",
+        "已记录信用记录显示的 {added} 条结果，{known} 条此前已记录",
+    ),
+    "lab.bad_window": (
+        "--window: {value!r} is not a window such as 12m, 6m or 1y",
+        "--window：{value!r} 不是有效的观察期（例如 12m、6m 或 1y）",
+    ),
+    "lab.out_none": ("no outcomes recorded for {target}", "{target} 尚无记录的结果"),
+    "lab.col_date": ("date", "日期"),
+    "lab.col_outcome": ("outcome", "结果"),
+    "lab.col_assessment": ("assessment", "评估记录"),
+    "lab.col_source": ("source", "来源"),
+    "psi.line": (
+        "population stability (PSI against run {run}): {items}",
+        "总体稳定性（与第 {run} 次运行相比的 PSI）：{items}",
+    ),
+    "psi.act": ("act on", "需处理"),
+    "psi.watch": ("watch", "需关注"),
+    "outcome.defaulted": ("defaulted", "违约"),
+    "outcome.overdue_90": ("90+ days overdue", "逾期 90 天以上"),
+    "outcome.written_off": ("written off", "已核销"),
+    "outcome.paid_as_agreed": ("paid as agreed", "按约还款"),
+    "lab.bt_heading": (
+        "Backtest as of {as_of}, outcomes to {end} ({months} months): {accounts} accounts,"
+        " {bad} bad ({rate})",
+        "回测：评估日期 {as_of}，结果观察至 {end}（{months} 个月）：{accounts} 个客户，"
+        "{bad} 个坏账户（{rate}）",
+    ),
+    "lab.bt_left_out": (
+        "left out: {already} already bad at {as_of}, {unreadable} with inputs no longer valid",
+        "已排除：{already} 个在 {as_of} 前已成坏账户，{unreadable} 个输入已无效",
+    ),
+    "lab.bt_policy": ("policy", "政策"),
+    "lab.bt_auc": ("ROC AUC", "ROC AUC"),
+    "lab.bt_gini": ("Gini", "基尼系数"),
+    "lab.bt_ks": ("KS", "KS 值"),
+    "lab.bt_bad_rate": ("bad rate", "坏账率"),
+    "lab.bt_approval": ("approval rate (approved or conditional)", "准入率（通过或有条件）"),
+    "lab.bt_caught": ("bad accounts in grades D-E", "D-E 级中的坏账户占比"),
+    "lab.bt_caught_exposure": (
+        "bad exposure in grades D-E, {currency}",
+        "D-E 级中的坏账敞口占比，{currency}",
+    ),
+    "lab.bt_monotone": ("bad rate rises grade by grade", "坏账率随评级逐级上升"),
+    "lab.yes": ("yes", "是"),
+    "lab.no": ("no", "否"),
+    "lab.bt_grades": ("Per grade: accounts, bad, bad rate", "各评级：客户数、坏账户数、坏账率"),
+    "lab.bt_calibration": (
+        "Calibration: score band, accounts, bad, bad rate",
+        "校准：评分区间、客户数、坏账户数、坏账率",
+    ),
+    "lab.bt_recorded": (
+        "backtest {id} recorded: prune keeps the {rows} assessment rows it scored",
+        "回测 {id} 已记录：清理时保留其使用的 {rows} 条评估记录",
+    ),
+    "lab.bt_no_outcomes": (
+        "warning: no bad outcome in the window: AUC, Gini and KS need bad and good accounts;"
+        " import outcomes with `crmqual outcomes import FILE`",
+        "警告：观察期内没有坏账结果：AUC、基尼系数和 KS 需要好坏两类客户；"
+        "请用 `crmqual outcomes import FILE` 导入结果",
+    ),
 }
 
 S = TypeVar("S")

@@ -411,6 +411,12 @@ def _read_date(raw: Any, reading: Reading) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+def read_date(raw: Any, reading: Reading = PLAIN) -> date:
+    """A date as files and CRMs write it (2019-03-05, 2019/3/5, 2019年3月5日, an ISO
+    date-time); raises ``UnreadableValue`` saying why not."""
+    return _read_date(raw, reading)
+
+
 def _read_datetime(raw: Any, reading: Reading) -> datetime:
     if isinstance(raw, datetime):
         return raw

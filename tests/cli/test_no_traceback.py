@@ -39,6 +39,18 @@ CASES: list[tuple[str, dict[str, str | bytes], list[str]]] = [
     ("secret with a bad name", {}, ["secret", "set", "bad-name", "--stdin"]),
     ("sandbox serve, unknown faults", {}, ["sandbox", "serve", "--faults", "nope", "--db", "s.db"]),
     ("state store unreachable", {"crmqual.yaml": FILE_CONFIG + NO_SERVER}, ["runs"]),
+    ("policy diff, no config", {}, ["policy", "diff", "default", "default"]),
+    ("policy diff, missing policy", {}, ["policy", "diff", "nope.yaml", "default", "--input",
+                                         str(EXAMPLES)]),
+    ("policy diff, empty store", {"crmqual.yaml": FILE_CONFIG},
+     ["policy", "diff", "default", "default"]),
+    ("backtest, bad window", {"crmqual.yaml": FILE_CONFIG},
+     ["policy", "backtest", "default", "--as-of", "2026-01-01", "--window", "3x"]),
+    ("backtest, empty store", {"crmqual.yaml": FILE_CONFIG},
+     ["policy", "backtest", "default", "--as-of", "2026-01-01"]),
+    ("outcomes, missing file", {"crmqual.yaml": FILE_CONFIG}, ["outcomes", "import", "nope.csv"]),
+    ("outcomes, no id column", {"crmqual.yaml": FILE_CONFIG, "o.csv": "a,b\n1,2\n"},
+     ["outcomes", "import", "o.csv"]),
 ]  # fmt: skip
 
 

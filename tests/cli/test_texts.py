@@ -194,3 +194,43 @@ def test_a_config_problem_names_file_line_and_key(org: Path) -> None:
     code, _, err = invoke("check")
     assert code == 2 and "crmqual.yaml:3: not valid YAML: " in err
     assert "<unicode string>" not in err
+
+
+def test_zh_output_of_the_policy_lab_has_no_english_label(org: Path) -> None:
+    """Issue 19: policy diff, outcomes import/list and policy backtest in Chinese."""
+    assert invoke("provision")[0] == 0
+    assert invoke("sync", "--as-of", "2026-01-31")[0] == 0
+    text = (REPO / "src/crmqual/data/default_policy.yaml").read_text("utf-8")
+    strict = org.parent / "strict.yaml"
+    strict.write_text(
+        text.replace("min_score: 51", "min_score: 70").replace("min_score: 30", "min_score: 50"),
+        encoding="utf-8",
+    )
+    outcomes = org.parent / "outcomes.csv"
+    rows = ["id,date,outcome", "ACC-004,2026-03-01,违约", "ACC-001,2026-06-30,正常还款"]
+    rows.append("X,2026-13-01,违约")  # no such month: reported, the others recorded
+    outcomes.write_bytes("\n".join(rows).encode("gbk"))
+    outputs = []
+    for args, expected in (
+        (("policy", "diff", "default", str(strict), "--as-of", "2026-01-31"), 0),
+        (("policy", "diff", "default", "default", "--as-of", "2026-01-31"), 0),
+        (("outcomes", "import", str(outcomes)), 1),
+        (("outcomes", "derive"), 0),
+        (("outcomes", "list"), 0),
+        (("policy", "backtest", "default", "--against", str(strict), "--as-of", "2026-01-31"), 0),
+    ):
+        code, out, err = invoke(*args, "--lang", "zh")
+        assert code == expected, (args, out, err)
+        outputs.append(out + err)
+    joined = "\n".join(outputs)
+    assert "评级迁移" in joined and "回测" in joined and "违约" in joined
+    assert_no_english(joined)
+    for args in (
+        ("policy", "diff", "default", str(strict), "--json"),
+        ("policy", "backtest", "default", "--as-of", "2026-01-31", "--json"),
+        ("outcomes", "import", str(outcomes), "--json"),
+        ("outcomes", "derive", "--json"),
+    ):
+        code, out, err = invoke(*args)
+        assert code in (0, 1), (args, err)
+        assert isinstance(json.loads(out), dict), args

@@ -12,6 +12,7 @@ One module per concern, one class each over the shared :class:`~crmqual.state.da
     ``failures``   per-record failures, open until the record succeeds
     ``events``     monitoring events and their follow-up items
     ``left_alone`` records a run left alone (override set, or edited by hand), and why
+    ``lab``        the policy lab: portfolio snapshots, outcomes, backtests and their rows
 
 Where the state lives
     ``default_state_url()`` returns ``$CRMQUAL_STATE_URL`` when it is set, otherwise an
@@ -52,6 +53,7 @@ from crmqual.state.cursors import Cursor
 from crmqual.state.database import CHUNK, alembic_config, default_state_url
 from crmqual.state.events import EventIn, EventRecord
 from crmqual.state.failures import FailureIn, FailureRecord
+from crmqual.state.lab import BacktestRecord, OutcomeIn, OutcomeRecord, PortfolioRow
 from crmqual.state.ledger import AssessmentIn, AssessmentRecord, AssessmentStatus, WriteRow
 from crmqual.state.left_alone import LeftAloneRecord
 from crmqual.state.runs import LockHolder, RunRecord
@@ -63,6 +65,7 @@ __all__ = [
     "AssessmentIn",
     "AssessmentRecord",
     "AssessmentStatus",
+    "BacktestRecord",
     "Cursor",
     "EventIn",
     "EventRecord",
@@ -71,6 +74,9 @@ __all__ = [
     "LeftAloneRecord",
     "LockHeldError",
     "LockHolder",
+    "OutcomeIn",
+    "OutcomeRecord",
+    "PortfolioRow",
     "RunRecord",
     "StateStore",
     "WriteRow",

@@ -13,10 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from crmqual.state.database import CHUNK, Database, chunks, require_aware, unique
-from crmqual.state.schema import assessments, runs
+from crmqual.state.schema import assessments, backtest_assessments, outcomes, runs
 
 #: Assessment ids a prune deletes in one transaction.
 PRUNE_RANGE = 50_000
+#: How much history a prune keeps per account: its newest written row in each such period.
+KEEP_PERIODS = ("month", "quarter", "year", "none")
 
 
 class AssessmentStatus(StrEnum):
@@ -350,28 +352,45 @@ class Ledger(Database):
         before: datetime,
         *,
         dry_run: bool = False,
+        keep_every: str = "month",
         on_progress: Callable[[int], None] | None = None,
     ) -> int:
         """Delete the assessment rows of runs started before ``before`` that nothing needs any
         more; the number deleted (or, with ``dry_run``, that would be).
 
-        Kept whatever their age: every pending row, and each account's newest written row
-        (it tells the next sync which values are crmqual's, and what a revert restores).
-        Deleted: older written rows of an account, and abandoned and failed rows. Works run by
-        run in id ranges, one transaction each, so a million rows never make one transaction;
-        ``on_progress`` hears the count so far after each range.
+        Kept whatever their age: every pending row; each account's newest written row (it
+        tells the next sync which values are crmqual's, and what a revert restores); its
+        newest written row in each ``keep_every`` period (``month``, ``quarter``, ``year``
+        of ``assessed_at`` in UTC; ``none`` keeps no history), which the policy lab reads;
+        and every row an outcome or a backtest refers to. Deleted: other written rows, and
+        abandoned and failed rows nothing refers to. Works run by run in id ranges, one
+        transaction each, so a million rows never make one transaction; ``on_progress``
+        hears the count so far after each range.
         """
         require_aware(before, "before")
+        if keep_every not in KEEP_PERIODS:
+            raise ValueError(f"keep_every must be one of {', '.join(KEEP_PERIODS)}")
         a, newer = assessments, assessments.alias("newer")
+        same_period = []
+        if keep_every != "none":
+            same_period.append(
+                self._period(newer.c.assessed_at, keep_every)
+                == self._period(a.c.assessed_at, keep_every)
+            )
         superseded = sa.exists().where(
             newer.c.target == a.c.target,
             newer.c.status == AssessmentStatus.WRITTEN.value,
             newer.c.account_id == a.c.account_id,
             newer.c.id > a.c.id,
+            *same_period,
+        )
+        referenced = (
+            ~sa.exists().where(outcomes.c.assessment_id == a.c.id),
+            ~sa.exists().where(backtest_assessments.c.assessment_id == a.c.id),
         )
         kinds = (
-            ([AssessmentStatus.ABANDONED.value, AssessmentStatus.FAILED.value], ()),
-            ([AssessmentStatus.WRITTEN.value], (superseded,)),
+            ([AssessmentStatus.ABANDONED.value, AssessmentStatus.FAILED.value], referenced),
+            ([AssessmentStatus.WRITTEN.value], (superseded, *referenced)),
         )
         old_runs = sa.select(runs.c.id).where(runs.c.target == target, runs.c.started_at < before)
         with self._read() as conn:
@@ -397,6 +416,22 @@ class Ledger(Database):
                     if on_progress is not None:
                         on_progress(deleted)
         return deleted
+
+    def _period(self, column: sa.ColumnElement[Any], period: str) -> sa.ColumnElement[Any]:
+        """The UTC month, quarter or year of a time column, as text, on either database."""
+        if self._sqlite:  # stored as naive UTC text: 2026-12-04 14:30:00.000000
+            year = sa.func.substr(column, 1, 4, type_=sa.String)
+            month = sa.func.substr(column, 6, 2, type_=sa.String)
+        else:
+            utc = sa.func.timezone("UTC", column)
+            year = sa.func.to_char(utc, "YYYY", type_=sa.String)
+            month = sa.func.to_char(utc, "MM", type_=sa.String)
+        if period == "year":
+            return year
+        if period == "month":
+            return year.concat("-").concat(month)
+        quarter = (sa.cast(month, sa.Integer) + 2) // 3
+        return year.concat("-Q").concat(sa.cast(quarter, sa.String))
 
     def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
         query = sa.select(assessments).where(*conditions).order_by(assessments.c.id)

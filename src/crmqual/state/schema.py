@@ -10,11 +10,14 @@ import sqlalchemy as sa
 __all__ = [
     "UtcDateTime",
     "assessments",
+    "backtest_assessments",
+    "backtests",
     "cursors",
     "events_table",
     "failures_table",
     "locks",
     "metadata",
+    "outcomes",
     "runs",
     "schedule",
 ]
@@ -189,4 +192,52 @@ events_table = sa.Table(
     sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_events_run_id_runs"),
     sa.Index("ix_events_target_followup", "target", "followup_ref"),
     sa.Index("ix_events_run", "run_id"),
+)
+
+#: What really happened to an account, with its date (policy lab, issue 19).
+#: ``assessment_id``: the account's latest written assessment on or before the outcome's date
+#: when it was recorded (what crmqual knew before it happened); prune keeps that row.
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("account_id", sa.String(255), nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("occurred_on", sa.Date(), nullable=False),
+    sa.Column("source", sa.String(500), nullable=False),
+    sa.Column("assessment_id", sa.BigInteger(), nullable=True),
+    sa.Column("recorded_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint(
+        "target", "account_id", "outcome", "occurred_on", name="uq_outcomes_account_event"
+    ),
+    sa.Index("ix_outcomes_target_account", "target", "account_id"),
+    sa.Index("ix_outcomes_assessment", "assessment_id"),
+)
+
+#: Backtests run (policy lab): their question and figures.
+backtests = sa.Table(
+    "backtests",
+    metadata,
+    sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("as_of", UtcDateTime(), nullable=False),
+    sa.Column("window_months", sa.Integer(), nullable=False),
+    sa.Column("policy_version", sa.String(200), nullable=False),
+    sa.Column("against_version", sa.String(200), nullable=True),
+    sa.Column("figures", sa.JSON(), nullable=False),
+    sa.Index("ix_backtests_target", "target", "id"),
+)
+
+#: The assessment rows each backtest scored: prune keeps them, so the backtest can be rerun.
+backtest_assessments = sa.Table(
+    "backtest_assessments",
+    metadata,
+    sa.Column("backtest_id", sa.Integer(), primary_key=True),
+    sa.Column("assessment_id", sa.BigInteger(), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["backtest_id"], ["backtests.id"], name="fk_backtest_assessments_backtest_id_backtests"
+    ),
+    sa.Index("ix_backtest_assessments_assessment", "assessment_id"),
 )

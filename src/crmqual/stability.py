@@ -1,0 +1,102 @@
+"""Population stability: has the portfolio shifted since the last snapshot?
+
+A snapshot is the whole portfolio at the end of a run (each account's latest written
+assessment: a nightly run assesses only the accounts that changed, so its own rows are not
+the portfolio), binned: the score in bands of ten points, each scored indicator in the
+policy's own bands, plus a bin for missing values. The population stability index of each
+between two snapshots is sum((a - e) x ln(a / e)) over the bins' shares (an empty bin counts
+as 0.0001); above 0.1 the shift is worth watching, above 0.25 worth acting on.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from crmqual.backtest import stored_account
+from crmqual.compiled import CompiledPolicy
+from crmqual.indicators import indicator_values
+from crmqual.state.lab import PortfolioRow
+
+WATCH = 0.1
+ACT = 0.25
+#: Score bands: below 10, 10-19, ..., 90 and above.
+SCORE_EDGES = tuple(float(x) for x in range(10, 100, 10))
+#: The share an empty bin counts as (the index is undefined for a share of zero).
+EMPTY_SHARE = 1e-4
+
+
+def edges_of(policy: CompiledPolicy) -> dict[str, tuple[float, ...]]:
+    """The bins of a snapshot: the score's, then each scored indicator's policy bands."""
+    edges = {"score": SCORE_EDGES}
+    for line in policy.lines:
+        edges.setdefault(line.name, tuple(line.bands))
+    return edges
+
+
+def snapshot(
+    rows: Iterable[PortfolioRow], policy: CompiledPolicy, as_of: datetime
+) -> dict[str, Any]:
+    """The binned portfolio: ``{"accounts", "edges": {name: [...]}, "counts": {name: [...]}}``
+    (counts: one per band, then the missing ones)."""
+    edges = edges_of(policy)
+    counts = {name: [0] * (len(e) + 2) for name, e in edges.items()}
+    accounts = 0
+    today = as_of.date()
+    for row in rows:
+        try:
+            values: dict[str, Any] = dict(indicator_values(stored_account(row.account), today))
+        except ValueError:
+            values = {}
+        values["score"] = row.outputs.get("score")
+        accounts += 1
+        for name, bands in edges.items():
+            value = values.get(name)
+            if value is None or isinstance(value, str):
+                counts[name][-1] += 1
+            else:
+                counts[name][bisect_right(bands, float(value))] += 1
+    return {
+        "accounts": accounts,
+        "edges": {k: list(v) for k, v in edges.items()},
+        "counts": counts,
+    }
+
+
+def psi(expected: Sequence[int], actual: Sequence[int]) -> float | None:
+    """The population stability index of two binned populations (None if either is empty)."""
+    if len(expected) != len(actual):
+        raise ValueError("the two populations must have the same bins")
+    total_e, total_a = sum(expected), sum(actual)
+    if not total_e or not total_a:
+        return None
+    index = 0.0
+    for e, a in zip(expected, actual, strict=True):
+        pe, pa = max(e / total_e, EMPTY_SHARE), max(a / total_a, EMPTY_SHARE)
+        index += (pa - pe) * math.log(pa / pe)
+    return index
+
+
+def level(value: float | None) -> str:
+    if value is None or value < WATCH:
+        return "stable"
+    return "act" if value >= ACT else "watch"
+
+
+def compare(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+    """PSI of the score and of every indicator binned alike in both snapshots:
+    ``{"psi": {name: value}, "watch": [...], "act": [...], "level": worst}``."""
+    values: dict[str, float] = {}
+    for name, counts in after["counts"].items():
+        if before["edges"].get(name) != after["edges"][name]:
+            continue  # the policy's bands changed: not comparable
+        value = psi(before["counts"][name], counts)
+        if value is not None:
+            values[name] = round(value, 4)
+    watch = [n for n, v in values.items() if level(v) == "watch"]
+    act = [n for n, v in values.items() if level(v) == "act"]
+    worst = "act" if act else "watch" if watch else "stable"
+    return {"psi": values, "watch": watch, "act": act, "level": worst}

@@ -1,0 +1,255 @@
+"""What the policy lab reads and keeps: each account's latest assessed inputs (the portfolio
+as it stood at a moment), outcomes (what really happened to an account, and when), and the
+backtests run with the assessment rows each one scored (prune keeps those rows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from crmqual.state.database import Database, chunks, require_aware, unique
+from crmqual.state.ledger import AssessmentStatus
+from crmqual.state.schema import assessments, backtest_assessments, backtests, outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class PortfolioRow:
+    """One account's latest written assessment at a moment: its row id, inputs and outputs."""
+
+    id: int
+    account_id: str
+    assessed_at: datetime
+    account: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeIn:
+    account_id: str
+    outcome: str
+    occurred_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecord:
+    id: int
+    target: str
+    account_id: str
+    outcome: str
+    occurred_on: date
+    source: str
+    #: The account's latest written assessment on or before ``occurred_on`` when recorded.
+    assessment_id: int | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestRecord:
+    id: int
+    target: str
+    created_at: datetime
+    as_of: datetime
+    window_months: int
+    policy_version: str
+    against_version: str | None
+    figures: dict[str, Any]
+
+
+#: One account's written assessments, oldest first: (account id, [(assessed_at, credit record)]).
+CreditHistory = tuple[str, list[tuple[datetime, dict[str, Any]]]]
+
+
+def end_of(day: date) -> datetime:
+    """The first moment after ``day`` (UTC): assessments made on ``day`` come before it."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+
+
+class Lab(Database):
+    """The outcomes, backtests and backtest_assessments tables, and portfolio snapshots."""
+
+    def portfolio(self, target: str, as_of: datetime | None = None) -> list[PortfolioRow]:
+        """Each account's newest written assessment (by row id), among those assessed at or
+        before ``as_of`` when given; ordered by account id.
+
+        Written rows are what reached the CRM; a sync records a row only when an account's
+        outputs change, so an account's newest row holds the inputs of its latest change.
+        """
+        require_aware(as_of, "as_of")
+        a, newer = assessments, assessments.alias("newer")
+        conditions: list[sa.ColumnElement[bool]] = [
+            a.c.target == target,
+            a.c.status == AssessmentStatus.WRITTEN.value,
+        ]
+        later = [
+            newer.c.target == a.c.target,
+            newer.c.account_id == a.c.account_id,
+            newer.c.status == AssessmentStatus.WRITTEN.value,
+            newer.c.id > a.c.id,
+        ]
+        if as_of is not None:
+            conditions.append(a.c.assessed_at <= as_of)
+            later.append(newer.c.assessed_at <= as_of)
+        query = (
+            sa.select(a.c.id, a.c.account_id, a.c.assessed_at, a.c.account, a.c.outputs)
+            .where(*conditions, ~sa.exists().where(*later))
+            .order_by(a.c.account_id)
+        )
+        with self._read() as conn:
+            return [
+                PortfolioRow(r.id, r.account_id, r.assessed_at, r.account, r.outputs)
+                for r in conn.execute(query)
+            ]
+
+    # -- outcomes
+
+    def record_outcomes(self, target: str, rows: Sequence[OutcomeIn], source: str) -> int:
+        """Record outcomes; one already recorded (same account, outcome and date) is skipped.
+        How many were new. Each is tied to the account's latest written assessment on or
+        before its date, which prune then keeps."""
+        if not rows:
+            return 0
+        now = self._clock()
+        a = assessments
+        added = 0
+        with self._write() as conn:
+            for chunk in chunks(list(rows)):
+                ids = unique([r.account_id for r in chunk])
+                written: dict[str, list[tuple[datetime, int]]] = {}
+                query = sa.select(a.c.id, a.c.account_id, a.c.assessed_at).where(
+                    a.c.target == target,
+                    a.c.status == AssessmentStatus.WRITTEN.value,
+                    a.c.account_id.in_(ids),
+                )
+                for found in conn.execute(query):
+                    written.setdefault(found.account_id, []).append((found.assessed_at, found.id))
+                params = []
+                for row in chunk:
+                    before = end_of(row.occurred_on)
+                    known = [(i, at) for at, i in written.get(row.account_id, []) if at < before]
+                    params.append(
+                        {
+                            "target": target,
+                            "account_id": row.account_id,
+                            "outcome": row.outcome,
+                            "occurred_on": row.occurred_on,
+                            "source": source[:500],
+                            "assessment_id": max(known)[0] if known else None,
+                            "recorded_at": now,
+                        }
+                    )
+                for param in params:
+                    insert = self._insert(outcomes).values(**param)
+                    kept = insert.on_conflict_do_nothing(
+                        index_elements=["target", "account_id", "outcome", "occurred_on"]
+                    ).returning(outcomes.c.id)
+                    added += len(conn.execute(kept).all())  # no row back: already recorded
+        return added
+
+    def credit_histories(
+        self, target: str
+    ) -> Iterator[tuple[str, list[tuple[datetime, dict[str, Any]]]]]:
+        """Each account's written assessments, oldest first: (account id, [(assessed_at,
+        the credit-record inputs: defaults, overdue_max_days)]), by account id."""
+        a = assessments
+        query = (
+            sa.select(a.c.account_id, a.c.assessed_at, a.c.account)
+            .where(a.c.target == target, a.c.status == AssessmentStatus.WRITTEN.value)
+            .order_by(a.c.account_id, a.c.id)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        history: list[tuple[datetime, dict[str, Any]]] = []
+        current: str | None = None
+        for row in rows:
+            if row.account_id != current:
+                if current is not None:
+                    yield current, history
+                current, history = row.account_id, []
+            record = {k: row.account.get(k) for k in ("defaults", "overdue_max_days")}
+            history.append((row.assessed_at, record))
+        if current is not None:
+            yield current, history
+
+    def outcomes(self, target: str, account_id: str | None = None) -> list[OutcomeRecord]:
+        """Recorded outcomes (of one account, or all), by date then account."""
+        o = outcomes
+        query = sa.select(o).where(o.c.target == target)
+        if account_id is not None:
+            query = query.where(o.c.account_id == account_id)
+        query = query.order_by(o.c.occurred_on, o.c.account_id, o.c.id)
+        with self._read() as conn:
+            return [
+                OutcomeRecord(
+                    r.id,
+                    r.target,
+                    r.account_id,
+                    r.outcome,
+                    r.occurred_on,
+                    r.source,
+                    r.assessment_id,
+                    r.recorded_at,
+                )
+                for r in conn.execute(query)
+            ]
+
+    # -- backtests
+
+    def record_backtest(
+        self,
+        target: str,
+        *,
+        as_of: datetime,
+        window_months: int,
+        policy_version: str,
+        against_version: str | None,
+        figures: dict[str, Any],
+        assessment_ids: Sequence[int],
+    ) -> int:
+        """Keep a backtest's question, figures and the rows it scored; its id."""
+        require_aware(as_of, "as_of")
+        with self._write() as conn:
+            backtest_id = int(
+                conn.execute(
+                    sa.insert(backtests)
+                    .values(
+                        target=target,
+                        created_at=self._clock(),
+                        as_of=as_of,
+                        window_months=window_months,
+                        policy_version=policy_version,
+                        against_version=against_version,
+                        figures=figures,
+                    )
+                    .returning(backtests.c.id)
+                ).scalar_one()
+            )
+            refs = [
+                {"backtest_id": backtest_id, "assessment_id": i}
+                for i in sorted(set(assessment_ids))
+            ]
+            for chunk in chunks(refs):
+                conn.execute(sa.insert(backtest_assessments), list(chunk))
+        return backtest_id
+
+    def list_backtests(self, target: str, limit: int = 20) -> list[BacktestRecord]:
+        """The latest backtests of ``target``, newest first."""
+        b = backtests
+        query = sa.select(b).where(b.c.target == target).order_by(b.c.id.desc()).limit(limit)
+        with self._read() as conn:
+            return [
+                BacktestRecord(
+                    r.id,
+                    r.target,
+                    r.created_at,
+                    r.as_of,
+                    r.window_months,
+                    r.policy_version,
+                    r.against_version,
+                    r.figures,
+                )
+                for r in conn.execute(query)
+            ]
