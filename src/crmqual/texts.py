@@ -443,6 +443,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{target} 状态库中的最新输入",
     ),
     "lab.source_file": ("file {file}", "文件 {file}"),
+    "lab.source_crm": (
+        "the accounts in {target} now (a fresh read)",
+        "{target} 中当前的客户（刚刚读取）",
+    ),
+    "lab.read_or_input": ("choose one of --read and --input", "--read 和 --input 只能选一个"),
     "lab.changed": (
         "Changed: {n} accounts (status, grade, limit or payment terms)",
         "有变化：{n} 个客户（状态、评级、额度或账期）",
