@@ -26,7 +26,14 @@ from crmqual.engine import Assessment
 from crmqual.errors import ExitCode
 from crmqual.inputs import RecordProblems, RowError, read_account, read_rows
 from crmqual.mapping import read_record
-from crmqual.outcomes import DERIVED_SOURCE, BadRow, derived, parse_window, read_outcomes
+from crmqual.outcomes import (
+    DERIVED_SOURCE,
+    BadRow,
+    derived,
+    from_records,
+    parse_window,
+    read_outcomes,
+)
 from crmqual.policy import GRADES, load_policy
 from crmqual.state import OutcomeIn
 from crmqual.texts import amount, lang_option, number, pad, pct, t, t_or, width
@@ -354,6 +361,50 @@ def import_outcomes(
         click.echo(json.dumps(answer, ensure_ascii=False))
     else:
         click.echo(t("lab.out_imported", lang, added=added, known=known, bad=len(bad)))
+    if bad:
+        sys.exit(ExitCode.RECORDS_FAILED)
+
+
+@outcomes.command(name="read")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@lang_option
+def read_outcomes_from_crm(config_path: str, as_json: bool, lang: str) -> None:
+    """Record the outcomes the CRM keeps in the field the mapping names (`outcomes: {field,
+    date_field}`): one full read of that field, nothing written to the CRM. A value that is
+    no outcome is reported with the record's id; the others are recorded, once each."""
+    good: list[OutcomeIn] = []
+    bad: list[BadRow] = []
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
+        source = ctx.mapping.outcomes
+        if source is None:
+            raise CliError(t("lab.no_outcome_field", lang, mapping=ctx.mapping_source), 2)
+        assert ctx.adapter is not None
+        wanted = [ctx.mapping.id_field, ctx.mapping.modified_field, source.field]
+        if source.date_field:
+            wanted.append(source.date_field)
+        today = datetime.now(UTC).date()
+        for page in ctx.adapter.read(ReadQuery(fields=tuple(wanted))):
+            for item in from_records(
+                page, ctx.mapping.id_field, source.field, source.date_field, today
+            ):
+                if isinstance(item, BadRow):
+                    bad.append(item)
+                    why = item.reason(lang)
+                    click.echo(t("lab.out_bad_record", lang, id=item.record_id, why=why), err=True)
+                else:
+                    good.append(item)
+        added = ctx.state.record_outcomes(ctx.target, good, source=f"crm {source.field}")
+    known = len(good) - added
+    if as_json:
+        answer = {
+            "recorded": added,
+            "already_recorded": known,
+            "bad_records": [{"id": b.record_id, "reason": b.reason()} for b in bad],
+        }
+        click.echo(json.dumps(answer, ensure_ascii=False))
+    else:
+        click.echo(t("lab.out_read", lang, added=added, known=known, bad=len(bad)))
     if bad:
         sys.exit(ExitCode.RECORDS_FAILED)
 
