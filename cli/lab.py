@@ -21,10 +21,19 @@ from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.compiled import CompiledPolicy, compiled
+from crmqual.contract import ReadQuery
 from crmqual.engine import Assessment
 from crmqual.errors import ExitCode
 from crmqual.inputs import RecordProblems, RowError, read_account, read_rows
-from crmqual.outcomes import DERIVED_SOURCE, BadRow, derived, parse_window, read_outcomes
+from crmqual.mapping import read_record
+from crmqual.outcomes import (
+    DERIVED_SOURCE,
+    BadRow,
+    derived,
+    from_records,
+    parse_window,
+    read_outcomes,
+)
 from crmqual.policy import GRADES, load_policy
 from crmqual.state import OutcomeIn
 from crmqual.texts import amount, lang_option, number, pad, pct, t, t_or, width
@@ -64,6 +73,12 @@ def state_context(config_path: str, as_json: bool = False) -> Iterator[Context]:
     help="Compare on the accounts of this CSV or JSONL file instead of the state store.",
 )
 @click.option(
+    "--read",
+    "fresh",
+    is_flag=True,
+    help="Compare on the accounts as the CRM holds them now (one full read; writes nothing).",
+)
+@click.option(
     "--encoding",
     metavar="NAME",
     help="The --input file's encoding; default: detected (BOM, UTF-8, GB18030).",
@@ -79,6 +94,7 @@ def diff(
     new_file: str,
     config_path: str,
     input_file: str | None,
+    fresh: bool,
     encoding: str | None,
     as_of_text: str | None,
     as_json: bool,
@@ -88,7 +104,8 @@ def diff(
     """What would change if policy NEW replaced OLD: the portfolio under both.
 
     OLD and NEW are policy files (`default`: the shipped policy). The accounts are each
-    account's latest inputs in the state store (of the CRM in -c), or the rows of --input.
+    account's latest inputs in the state store (of the CRM in -c), the accounts as the CRM
+    holds them now (--read), or the rows of --input.
     Shows the grade migration matrix (counts and exposure), admission changes, limits per
     currency before and after, payment terms changed, flags that appear and vanish, and the
     20 most affected accounts with their reasons under both. Writes nothing. Exit status:
@@ -96,6 +113,8 @@ def diff(
     """
     if as_json and as_csv:
         raise CliError(t("err.json_or_csv", lang), ExitCode.CONFIG)
+    if fresh and input_file is not None:
+        raise CliError(t("lab.read_or_input", lang), ExitCode.CONFIG)
     as_of = parse_as_of(as_of_text)
     with fail_on_config_error(as_json=as_json):
         old, new = load(old_file), load(new_file)
@@ -123,6 +142,24 @@ def diff(
                 case = comparison.assess(account, lost)
                 if writer is not None:
                     writer.writerow(csv_row(case))
+    elif fresh:
+        needed = old.knockout_inputs | new.knockout_inputs
+        with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
+            source = t("lab.source_crm", lang, target=ctx.target)
+            assert ctx.adapter is not None
+            query = ReadQuery(fields=ctx.mapping.read_fields, filters=ctx.mapping.filter_rules)
+            for page in ctx.adapter.read(query):
+                for record in page:
+                    try:
+                        account, lost = read_record(ctx.mapping, record, as_of.date(), needed)
+                    except RecordProblems as exc:
+                        skipped += 1
+                        record_id = record.get(ctx.mapping.id_field, "?")
+                        click.echo(t("lab.skipped", lang, id=record_id, why=exc), err=True)
+                        continue
+                    case = comparison.assess(account, lost)
+                    if writer is not None:
+                        writer.writerow(csv_row(case))
     else:
         with state_context(config_path, as_json) as ctx:
             source = t("lab.source_state", lang, target=ctx.target)
@@ -324,6 +361,50 @@ def import_outcomes(
         click.echo(json.dumps(answer, ensure_ascii=False))
     else:
         click.echo(t("lab.out_imported", lang, added=added, known=known, bad=len(bad)))
+    if bad:
+        sys.exit(ExitCode.RECORDS_FAILED)
+
+
+@outcomes.command(name="read")
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@lang_option
+def read_outcomes_from_crm(config_path: str, as_json: bool, lang: str) -> None:
+    """Record the outcomes the CRM keeps in the field the mapping names (`outcomes: {field,
+    date_field}`): one full read of that field, nothing written to the CRM. A value that is
+    no outcome is reported with the record's id; the others are recorded, once each."""
+    good: list[OutcomeIn] = []
+    bad: list[BadRow] = []
+    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
+        source = ctx.mapping.outcomes
+        if source is None:
+            raise CliError(t("lab.no_outcome_field", lang, mapping=ctx.mapping_source), 2)
+        assert ctx.adapter is not None
+        wanted = [ctx.mapping.id_field, ctx.mapping.modified_field, source.field]
+        if source.date_field:
+            wanted.append(source.date_field)
+        today = datetime.now(UTC).date()
+        for page in ctx.adapter.read(ReadQuery(fields=tuple(wanted))):
+            for item in from_records(
+                page, ctx.mapping.id_field, source.field, source.date_field, today
+            ):
+                if isinstance(item, BadRow):
+                    bad.append(item)
+                    why = item.reason(lang)
+                    click.echo(t("lab.out_bad_record", lang, id=item.record_id, why=why), err=True)
+                else:
+                    good.append(item)
+        added = ctx.state.record_outcomes(ctx.target, good, source=f"crm {source.field}")
+    known = len(good) - added
+    if as_json:
+        answer = {
+            "recorded": added,
+            "already_recorded": known,
+            "bad_records": [{"id": b.record_id, "reason": b.reason()} for b in bad],
+        }
+        click.echo(json.dumps(answer, ensure_ascii=False))
+    else:
+        click.echo(t("lab.out_read", lang, added=added, known=known, bad=len(bad)))
     if bad:
         sys.exit(ExitCode.RECORDS_FAILED)
 

@@ -119,6 +119,15 @@ _CODED = ("status", "grade", "payment_terms", "flags")
 _REQUIRED_OUTPUTS = ("status", "grade", "score", "flags", "reasons", "assessed_at")
 
 
+class OutcomeSource(_Strict):
+    """Where the CRM keeps what happened to an account (``crmqual outcomes read``): a field
+    holding an outcome word (defaulted, 违约, 90+, written_off, paid_as_agreed ...) and,
+    optionally, the date field it happened on (else the day it is read)."""
+
+    field: str
+    date_field: str | None = None
+
+
 class Mapping(_Strict):
     crm: str
     object: str
@@ -126,6 +135,8 @@ class Mapping(_Strict):
     modified_field: str
     filters: list[FilterSpec] = []
     override_field: str | None = None
+    #: The CRM field of each account's outcome, for the policy lab (optional).
+    outcomes: OutcomeSource | None = None
     #: How separators are read where they are ambiguous (1,234 / 1.234), for every input
     #: that does not declare its own: en, zh, ja (1,234.5), de, fr, ru (1.234,5)...
     locale: str | None = None

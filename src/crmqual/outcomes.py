@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -148,6 +148,41 @@ def _outcomes(path: str, encoding: str | None, today: date) -> Iterator[OutcomeI
         if whys or kind is None or day is None:
             yield BadRow(line, record_id, tuple(whys))
             continue
+        yield OutcomeIn(record_id, kind.value, day)
+
+
+def from_records(
+    records: Iterable[Mapping[str, Any]],
+    id_field: str,
+    field: str,
+    date_field: str | None,
+    today: date,
+) -> Iterator[OutcomeIn | BadRow]:
+    """The outcomes CRM records hold in ``field`` (empty: no outcome yet), dated by
+    ``date_field`` or ``today``; a value that is no outcome, or a date that
+    cannot be read, is a ``BadRow`` (line 0: a record has no line) naming the record."""
+    for record in records:
+        raw = str(record.get(field) or "").strip()
+        if not raw:
+            continue
+        record_id = str(record.get(id_field) or "")
+        kind = outcome_of(raw)
+        if kind is None:
+            known = ", ".join(o.value for o in Outcome)
+            yield BadRow(0, record_id, (("lab.why_outcome", {"value": repr(raw), "known": known}),))
+            continue
+        day = today
+        if date_field is not None:
+            raw_date = record.get(date_field)
+            if raw_date is None or not str(raw_date).strip():
+                yield BadRow(0, record_id, (("lab.why_no_date", {}),))
+                continue
+            try:
+                day = read_date(str(raw_date)[:10] if "T" in str(raw_date) else str(raw_date))
+            except UnreadableValue as exc:
+                why = {"value": repr(raw_date), "why": str(exc)}
+                yield BadRow(0, record_id, (("lab.why_date", why),))
+                continue
         yield OutcomeIn(record_id, kind.value, day)
 
 

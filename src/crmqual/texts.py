@@ -454,6 +454,21 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{target} 状态库中的最新输入",
     ),
     "lab.source_file": ("file {file}", "文件 {file}"),
+    "lab.source_crm": (
+        "the accounts in {target} now (a fresh read)",
+        "{target} 中当前的客户（刚刚读取）",
+    ),
+    "lab.no_outcome_field": (
+        "{mapping} names no outcome field: add `outcomes: {{field: NAME, date_field: NAME}}`",
+        "{mapping} 没有指定结果字段：请添加 `outcomes: {{field: 字段名, date_field: 字段名}}`",
+    ),
+    "lab.out_bad_record": ("record {id}: {why}", "记录 {id}：{why}"),
+    "lab.out_read": (
+        "read from the CRM: {added} outcomes recorded, {known} already recorded, "
+        "{bad} records not read",
+        "从 CRM 读取：记录了 {added} 个结果，{known} 个已记录过，{bad} 条记录无法读取",
+    ),
+    "lab.read_or_input": ("choose one of --read and --input", "--read 和 --input 只能选一个"),
     "lab.changed": (
         "Changed: {n} accounts (status, grade, limit or payment terms)",
         "有变化：{n} 个客户（状态、评级、额度或账期）",

@@ -308,3 +308,87 @@ def test_policy_diff_on_a_file_needs_no_state_store(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert json.loads(result.stdout)["accounts"] == len(lines) - 1
     assert f"line {len(lines) + 1}" in result.stderr and "ACC-999" in result.stderr
+
+
+def test_policy_diff_on_a_fresh_read_of_the_crm(tmp_path: Path, monkeypatch: Any) -> None:
+    """--read compares the accounts as the CRM holds them now: through the configured
+    adapter (here the file adapter), the same figures as the file itself gives."""
+    monkeypatch.chdir(tmp_path)
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(strict_policy_text(), encoding="utf-8")
+    sample = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
+    (tmp_path / "accounts.csv").write_bytes(sample.read_bytes())
+    (tmp_path / "crmqual.yaml").write_text(
+        "crm: file\nconnection: {input: accounts.csv, output: out.csv}\n"
+        "state: sqlite:///state.sqlite\n",
+        encoding="utf-8",
+    )
+    args = ["policy", "diff", "default", str(strict), "--as-of", "2026-06-30", "--json"]
+    fresh = CliRunner().invoke(main, [*args, "--read"])
+    assert fresh.exit_code == 0, fresh.stderr
+    from_file = CliRunner().invoke(main, [*args, "--input", "accounts.csv"])
+    read, filed = json.loads(fresh.stdout), json.loads(from_file.stdout)
+    assert read["accounts"] == filed["accounts"] > 0
+    assert read["migration"] == filed["migration"] and read["changed"] == filed["changed"]
+    assert "fresh read" in read["source"]
+    assert not (tmp_path / "out.csv").exists()  # nothing written
+    both = CliRunner().invoke(main, [*args, "--read", "--input", "accounts.csv"])
+    assert both.exit_code == 2 and "--read" in both.stderr
+
+
+def test_outcomes_read_from_the_crm_field_the_mapping_names(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """`outcomes read`: the outcome words a CRM field holds (here a column the file adapter
+    reads), dated by the mapping's date field; a word that is no outcome is reported with its
+    record's id and the others are recorded, once."""
+    monkeypatch.chdir(tmp_path)
+    repo = Path(__file__).resolve().parents[2]
+    rows = list(csv.DictReader(io.StringIO((repo / "examples" / "accounts.csv").read_text())))
+    words = {0: ("违约", "2026-03-05"), 1: ("paid as agreed", "2026/3/6"), 2: ("maybe", "")}
+    for n, row in enumerate(rows):
+        row["Collection"], row["Collection_Date"] = words.get(n, ("", ""))
+    with (tmp_path / "accounts.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    mapping = (repo / "mappings" / "file.yaml").read_text("utf-8")
+    mapping += "\noutcomes: {field: Collection, date_field: Collection_Date}\n"
+    (tmp_path / "mapping.yaml").write_text(mapping, encoding="utf-8")
+    (tmp_path / "crmqual.yaml").write_text(
+        "crm: file\nconnection: {input: accounts.csv, output: out.csv}\n"
+        "mapping: mapping.yaml\nstate: sqlite:///state.sqlite\n",
+        encoding="utf-8",
+    )
+    first = CliRunner().invoke(main, ["outcomes", "read", "--json"])
+    assert first.exit_code == 1, first.stderr
+    answer = json.loads(first.stdout)
+    assert answer["recorded"] == 2 and answer["already_recorded"] == 0
+    assert [b["id"] for b in answer["bad_records"]] == [rows[2]["id"]]
+    assert "'maybe'" in first.stderr
+    again = json.loads(CliRunner().invoke(main, ["outcomes", "read", "--json"]).stdout)
+    assert (again["recorded"], again["already_recorded"]) == (0, 2)
+    listed = [
+        json.loads(line)
+        for line in CliRunner().invoke(main, ["outcomes", "list", "--json"]).stdout.splitlines()
+    ]
+    assert {(o["id"], o["outcome"], o["date"]) for o in listed} == {
+        (rows[0]["id"], "defaulted", "2026-03-05"),
+        (rows[1]["id"], "paid_as_agreed", "2026-03-06"),
+    }
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_outcomes_read_without_an_outcome_field_says_what_to_add(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    sample = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
+    (tmp_path / "accounts.csv").write_bytes(sample.read_bytes())
+    (tmp_path / "crmqual.yaml").write_text(
+        "crm: file\nconnection: {input: accounts.csv, output: out.csv}\n"
+        "state: sqlite:///state.sqlite\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["outcomes", "read", "--lang", "zh"])
+    assert result.exit_code == 2 and "outcomes: {field:" in result.stderr
