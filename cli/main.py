@@ -12,6 +12,7 @@ from crmqual.cli.demo import demo
 from crmqual.cli.init import init
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, prune, revert, runs
+from crmqual.cli.report import report
 from crmqual.cli.sandbox import sandbox
 from crmqual.cli.secret import secret
 from crmqual.cli.sync import provision, sync
@@ -56,6 +57,7 @@ for command in (
     history,
     revert,
     prune,
+    report,
     secret,
     sandbox,
 ):
