@@ -499,10 +499,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.cut_total": ("Total cut", "下调合计"),
     "report.rises": ("Limits raised", "额度上调"),
     "report.rise_total": ("Total raised", "上调合计"),
-    "report.downgraded": ("Downgraded accounts (largest first)", "评级下调的客户（敞口大者在前）"),
+    "report.downgraded": (
+        "Downgraded accounts (largest exposure × worst grade first)",
+        "评级下调的客户（按敞口 × 评级风险从高到低）",
+    ),
     "report.new_severe_list": (
-        "Accounts with new severe flags (largest first)",
-        "新增严重预警的客户（敞口大者在前）",
+        "Accounts with new severe flags (largest exposure × worst grade first)",
+        "新增严重预警的客户（按敞口 × 评级风险从高到低）",
     ),
     "report.new_flags": ("New flags", "新增预警"),
     "report.nothing": ("None.", "无。"),

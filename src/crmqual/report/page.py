@@ -24,7 +24,7 @@ body {{ font-family: {FONT_STACK}; margin: 2em auto; max-width: 60em; padding: 0
 h1 {{ font-size: 1.6em; margin-bottom: .2em; }}
 h2 {{ border-bottom: 1px solid #999; padding-bottom: .1em; margin-top: 2em; }}
 figure {{ margin: 1em 0; }}
-svg.plot {{ max-width: 100%; height: auto; display: block; }}
+svg.plot {{ max-width: min(100%, 46em); height: auto; display: block; }}
 table {{ border-collapse: collapse; margin: .5em 0 1.5em; font-size: .9em; }}
 th, td {{ border: 1px solid #bbb; padding: .2em .5em; text-align: left; vertical-align: top; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
