@@ -508,7 +508,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "新增严重预警的客户（按敞口 × 评级风险从高到低）",
     ),
     "report.new_flags": ("New flags", "新增预警"),
-    "report.nothing": ("None.", "无。"),
+    "report.nothing": ("Nothing to list.", "无。"),
     "report.listed": ("The first {n} of {total} are listed.", "列出 {total} 个中的前 {n} 个。"),
     "report.flags": ("Flags", "预警"),
     "report.flags_title": ("Flags by frequency and severity", "预警的频次与严重程度"),
