@@ -242,6 +242,7 @@ class Report:
 # -- SQL ------------------------------------------------------------------------------------
 
 _a = assessments
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def _latest_ids(target: str, cut: int | None, name: str) -> sa.Subquery:
@@ -258,22 +259,62 @@ def _latest_ids(target: str, cut: int | None, name: str) -> sa.Subquery:
     )
 
 
-class _Cols:
-    """The JSON values the report reads from one alias of the assessments table."""
+def _snapshot_table() -> sa.Table:
+    """The portfolio, one row per account, with the JSON values the report reads taken out
+    once: a temporary table of this connection, dropped at the end."""
+    return sa.Table(
+        "crmqual_report_portfolio",
+        sa.MetaData(),
+        sa.Column("account_id", sa.String(255), nullable=False),
+        sa.Column("id", _BigId, nullable=False),
+        sa.Column("grade", sa.String(32), nullable=False),
+        sa.Column("currency", sa.String(16), nullable=False),
+        sa.Column("exposure", sa.Float(), nullable=True),
+        sa.Column("credit_limit", sa.Float(), nullable=True),
+        sa.Column("status", sa.String(32), nullable=False),
+        sa.Column("score", sa.Float(), nullable=True),
+        sa.Column("completeness", sa.Float(), nullable=True),
+        sa.Column("has_statement", sa.Integer(), nullable=False),
+        sa.Column("policy_version", sa.String(200), nullable=False),
+        sa.Column("prev_id", _BigId, nullable=True),
+        sa.Column("prev_grade", sa.String(32), nullable=True),
+        prefixes=["TEMPORARY"],
+    )
 
-    def __init__(self, t: sa.FromClause) -> None:
-        self.t = t
-        self.exposure = t.c.account["current_exposure"].as_float()
-        self.limit = t.c.outputs["credit_limit"].as_float()
-        self.currency = sa.func.coalesce(
-            t.c.account["currency"].as_string(), t.c.outputs["limit_currency"].as_string(), ""
-        )
-        self.status = sa.func.coalesce(t.c.outputs["status"].as_string(), "")
-        self.score = t.c.outputs["score"].as_float()
-        self.completeness = t.c.outputs["data_completeness"].as_float()
-        self.period_end = t.c.account["period_end"].as_string()
-        self.name = t.c.account["name"].as_string()
-        self.grade = sa.func.coalesce(t.c.grade, "-")
+
+def _fill_snapshot(
+    conn: Connection, snap: sa.Table, target: str, cut: int | None, previous: int
+) -> None:
+    """One pass over the store: each account's latest row as of ``cut`` (``None``: the
+    newest), joined with its latest row as of run ``previous`` (0: none)."""
+    latest = _latest_ids(target, cut, "latest")
+    before = _latest_ids(target, previous, "before")
+    cur, prev = _a.alias("cur_row"), _a.alias("prev_row")
+    exposure = cur.c.account["current_exposure"].as_float()
+    currency = sa.func.coalesce(
+        cur.c.account["currency"].as_string(), cur.c.outputs["limit_currency"].as_string(), ""
+    )
+    query = sa.select(
+        latest.c.account_id,
+        latest.c.id,
+        sa.func.coalesce(cur.c.grade, "-"),
+        currency,
+        exposure,
+        cur.c.outputs["credit_limit"].as_float(),
+        sa.func.coalesce(cur.c.outputs["status"].as_string(), ""),
+        cur.c.outputs["score"].as_float(),
+        cur.c.outputs["data_completeness"].as_float(),
+        sa.case((cur.c.account["period_end"].as_string().is_(None), 0), else_=1),
+        cur.c.policy_version,
+        before.c.id,
+        sa.func.coalesce(prev.c.grade, "-"),
+    ).select_from(
+        latest.join(cur, cur.c.id == latest.c.id)
+        .outerjoin(before, before.c.account_id == latest.c.account_id)
+        .outerjoin(prev, prev.c.id == before.c.id)
+    )
+    names = [c.name for c in snap.columns]
+    conn.execute(sa.insert(snap).from_select(names, query))
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -297,16 +338,21 @@ def build_report(
     ``severities`` maps flag codes to low/medium/high (the policy's); ``review_days`` the
     grades to their review interval in days; ``record_url`` gives the link to an account in
     the CRM (the adapter's :meth:`~crmqual.contract.Adapter.record_url`).
+
+    All in one read transaction, so every figure sees the same state. The portfolio is
+    first copied, one narrow row per account, into a temporary table (JSON read once), and
+    every aggregate is a ``GROUP BY`` over it.
     """
     severities = dict(severities or {})
     engine = state.engine
-    with engine.connect() as conn:
+    with engine.connect() as conn, conn.begin():
         cut_run, previous_run = _cuts(conn, target, run_id, since)
         cut = int(cut_run.id)
         previous = None if previous_run is None else int(previous_run.id)
-        latest = _latest_ids(target, None if run_id is None else cut, "latest")
-        cur = _Cols(_a.alias("cur_row"))
-        current = latest.join(cur.t, cur.t.c.id == latest.c.id)
+        # Created in this transaction: a failure rolls it back with everything else.
+        snap = _snapshot_table()
+        snap.create(conn)
+        _fill_snapshot(conn, snap, target, None if run_id is None else cut, previous or 0)
         meta = Meta(
             target=target,
             generated_at=_iso(now or utcnow()) or "",
@@ -317,28 +363,10 @@ def build_report(
             previous_run_id=previous,
             previous_at=_iso(None if previous_run is None else previous_run.started_at),
             since=_iso(since),
-            policy_versions=_policy_versions(conn, current, cur),
+            policy_versions=_policy_versions(conn, snap),
         )
-        report = Report(
-            meta=meta,
-            portfolio=_portfolio(conn, current, cur),
-            statuses=_statuses(conn, current, cur),
-            utilisation=_utilisation(conn, current, cur),
-            migration=[],
-            changes=Changes(),
-            flags=_flags(conn, engine.dialect.name, current, cur, severities),
-            completeness=[],
-            top=[],
-            runs=_runs(conn, target, cut),
-        )
-        report.completeness = _completeness(conn, current, cur, report.flags)
-        prev_ids = _latest_ids(target, previous if previous is not None else 0, "prev_ids")
-        prev = _Cols(_a.alias("prev_row"))
-        compared = current.outerjoin(prev_ids, prev_ids.c.account_id == latest.c.account_id)
-        compared = compared.outerjoin(prev.t, prev.t.c.id == prev_ids.c.id)
-        report.migration = _migration(conn, compared, cur, prev)
-        report.changes = _changes(conn, compared, cur, prev, severities, record_url)
-        report.changes.new_accounts = sum(c.accounts for c in report.migration if c.previous == NEW)
+        report = _figures(conn, snap, engine.dialect.name, meta, severities, record_url)
+        report.runs = _runs(conn, target, cut)
         report.changes.due_now, report.changes.newly_due = _due(
             conn,
             target,
@@ -348,9 +376,35 @@ def build_report(
             if since is not None
             else (None if previous_run is None else previous_run.finished_at),
         )
-        new_severe = {c.account_id for c in report.changes.new_severe}
-        report.top = _top(conn, current, cur, report.changes.new_severe, new_severe, record_url)
+        conn.execute(sa.text(f"DROP TABLE {snap.name}"))  # (no TEMPORARY in PG's DROP)
     return report
+
+
+def _figures(
+    conn: Connection,
+    snap: sa.Table,
+    dialect: str,
+    meta: Meta,
+    severities: Mapping[str, str],
+    record_url: Callable[[str], str | None] | None,
+) -> Report:
+    flags = _flags(conn, dialect, snap, severities)
+    migration = _migration(conn, snap)
+    changes = _changes(conn, snap, severities, record_url)
+    changes.new_accounts = sum(c.accounts for c in migration if c.previous == NEW)
+    new_severe = {c.account_id for c in changes.new_severe}
+    return Report(
+        meta=meta,
+        portfolio=_portfolio(conn, snap),
+        statuses=_statuses(conn, snap),
+        utilisation=_utilisation(conn, snap),
+        migration=migration,
+        changes=changes,
+        flags=flags,
+        completeness=_completeness(conn, snap, flags),
+        top=_top(conn, snap, changes.new_severe, new_severe, record_url),
+        runs=[],
+    )
 
 
 def _cuts(
@@ -376,12 +430,11 @@ def _cuts(
     return row, previous
 
 
-def _policy_versions(conn: Connection, current: sa.FromClause, cur: _Cols) -> dict[str, int]:
+def _policy_versions(conn: Connection, snap: sa.Table) -> dict[str, int]:
     query = (
-        sa.select(cur.t.c.policy_version, sa.func.count())
-        .select_from(current)
-        .group_by(cur.t.c.policy_version)
-        .order_by(cur.t.c.policy_version)
+        sa.select(snap.c.policy_version, sa.func.count())
+        .group_by(snap.c.policy_version)
+        .order_by(snap.c.policy_version)
     )
     return {str(v): int(n) for v, n in conn.execute(query)}
 
@@ -390,22 +443,22 @@ def _sum(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.func.coalesce(sa.func.sum(value), 0)
 
 
-def _portfolio(conn: Connection, current: sa.FromClause, cur: _Cols) -> list[PortfolioRow]:
-    over = sa.and_(cur.limit.is_not(None), cur.exposure > cur.limit)
+def _portfolio(conn: Connection, snap: sa.Table) -> list[PortfolioRow]:
+    c = snap.c
+    over = sa.and_(c.credit_limit.is_not(None), c.exposure > c.credit_limit)
     query = (
         sa.select(
-            cur.grade.label("grade"),
-            cur.currency.label("currency"),
+            c.grade,
+            c.currency,
             sa.func.count().label("accounts"),
-            _sum(cur.exposure).label("exposure"),
-            _sum(cur.limit).label("limits"),
-            sa.func.count(cur.limit).label("with_limit"),
+            _sum(c.exposure).label("exposure"),
+            _sum(c.credit_limit).label("limits"),
+            sa.func.count(c.credit_limit).label("with_limit"),
             _sum(sa.case((over, 1), else_=0)).label("over_limit"),
-            _sum(sa.case((over, cur.exposure - cur.limit), else_=0)).label("excess"),
+            _sum(sa.case((over, c.exposure - c.credit_limit), else_=0)).label("excess"),
         )
-        .select_from(current)
-        .group_by(cur.grade, cur.currency)
-        .order_by(cur.grade, cur.currency)
+        .group_by(c.grade, c.currency)
+        .order_by(c.grade, c.currency)
     )
     return [
         PortfolioRow(
@@ -422,17 +475,17 @@ def _portfolio(conn: Connection, current: sa.FromClause, cur: _Cols) -> list[Por
     ]
 
 
-def _statuses(conn: Connection, current: sa.FromClause, cur: _Cols) -> list[StatusRow]:
+def _statuses(conn: Connection, snap: sa.Table) -> list[StatusRow]:
+    c = snap.c
     query = (
         sa.select(
-            cur.status.label("status"),
-            cur.currency.label("currency"),
+            c.status,
+            c.currency,
             sa.func.count().label("accounts"),
-            _sum(cur.exposure).label("exposure"),
+            _sum(c.exposure).label("exposure"),
         )
-        .select_from(current)
-        .group_by(cur.status, cur.currency)
-        .order_by(cur.status, cur.currency)
+        .group_by(c.status, c.currency)
+        .order_by(c.status, c.currency)
     )
     return [
         StatusRow(r.status, r.currency, int(r.accounts), float(r.exposure))
@@ -440,8 +493,8 @@ def _statuses(conn: Connection, current: sa.FromClause, cur: _Cols) -> list[Stat
     ]
 
 
-def _utilisation(conn: Connection, current: sa.FromClause, cur: _Cols) -> list[BandRow]:
-    exposure, limit = cur.exposure, cur.limit
+def _utilisation(conn: Connection, snap: sa.Table) -> list[BandRow]:
+    exposure, limit = snap.c.exposure, snap.c.credit_limit
     band = sa.case(
         (sa.or_(exposure.is_(None), exposure <= 0), "no_exposure"),
         (limit.is_(None), "no_limit"),
@@ -450,28 +503,25 @@ def _utilisation(conn: Connection, current: sa.FromClause, cur: _Cols) -> list[B
         (exposure > 0.5 * limit, "50_80"),
         else_="under_50",
     ).label("band")
-    query = sa.select(band, sa.func.count().label("n")).select_from(current).group_by(band)
+    query = sa.select(band, sa.func.count().label("n")).group_by(band)
     found = {str(r.band): int(r.n) for r in conn.execute(query)}
     return [BandRow(b, found.get(b, 0)) for b in BANDS]
 
 
 def _flags(
-    conn: Connection,
-    dialect: str,
-    current: sa.FromClause,
-    cur: _Cols,
-    severities: Mapping[str, str],
+    conn: Connection, dialect: str, snap: sa.Table, severities: Mapping[str, str]
 ) -> list[FlagRow]:
     """How many accounts carry each flag, by grade: the flags array unnested in SQL."""
+    cur = _a.alias("cur_row")
     if dialect == "sqlite":
-        each = sa.func.json_each(cur.t.c.outputs, "$.flags").table_valued("value")
+        each = sa.func.json_each(cur.c.outputs, "$.flags").table_valued("value")
     else:
-        each = sa.func.json_array_elements_text(cur.t.c.outputs["flags"]).table_valued("value")
+        each = sa.func.json_array_elements_text(cur.c.outputs["flags"]).table_valued("value")
     code = sa.cast(each.c.value, sa.String).label("code")
     query = (
-        sa.select(code, cur.grade.label("grade"), sa.func.count().label("n"))
-        .select_from(current.join(each, sa.true()))
-        .group_by(code, cur.grade)
+        sa.select(code, snap.c.grade, sa.func.count().label("n"))
+        .select_from(snap.join(cur, cur.c.id == snap.c.id).join(each, sa.true()))
+        .group_by(code, snap.c.grade)
     )
     by_code: dict[str, dict[str, int]] = {}
     for r in conn.execute(query):
@@ -486,21 +536,19 @@ def _flags(
     return rows
 
 
-def _completeness(
-    conn: Connection, current: sa.FromClause, cur: _Cols, flags: list[FlagRow]
-) -> list[CompletenessRow]:
+def _completeness(conn: Connection, snap: sa.Table, flags: list[FlagRow]) -> list[CompletenessRow]:
     stale = next((f.by_grade for f in flags if f.code == "STALE_FINANCIALS"), {})
+    c = snap.c
     query = (
         sa.select(
-            cur.grade.label("grade"),
+            c.grade,
             sa.func.count().label("accounts"),
-            sa.func.avg(cur.completeness).label("average"),
-            _sum(sa.case((cur.completeness < 60, 1), else_=0)).label("under_60"),
-            _sum(sa.case((cur.period_end.is_(None), 1), else_=0)).label("no_statement"),
+            sa.func.avg(c.completeness).label("average"),
+            _sum(sa.case((c.completeness < 60, 1), else_=0)).label("under_60"),
+            _sum(sa.case((c.has_statement == 0, 1), else_=0)).label("no_statement"),
         )
-        .select_from(current)
-        .group_by(cur.grade)
-        .order_by(cur.grade)
+        .group_by(c.grade)
+        .order_by(c.grade)
     )
     return [
         CompletenessRow(
@@ -515,47 +563,42 @@ def _completeness(
     ]
 
 
-def _migration(
-    conn: Connection, compared: sa.FromClause, cur: _Cols, prev: _Cols
-) -> list[MigrationCell]:
-    before = sa.case((prev.t.c.id.is_(None), NEW), else_=prev.grade).label("before")
-    query = (
-        sa.select(before, cur.grade.label("after"), sa.func.count().label("n"))
-        .select_from(compared)
-        .group_by(before, cur.grade)
-    )
+def _migration(conn: Connection, snap: sa.Table) -> list[MigrationCell]:
+    c = snap.c
+    before = sa.case((c.prev_id.is_(None), NEW), else_=c.prev_grade).label("before")
+    query = sa.select(before, c.grade, sa.func.count().label("n")).group_by(before, c.grade)
     return sorted(
-        (MigrationCell(str(r.before), str(r.after), int(r.n)) for r in conn.execute(query)),
-        key=lambda c: (c.previous == NEW, c.previous, c.current),
+        (MigrationCell(str(r.before), str(r.grade), int(r.n)) for r in conn.execute(query)),
+        key=lambda m: (m.previous == NEW, m.previous, m.current),
     )
 
 
 def _changes(
     conn: Connection,
-    compared: sa.FromClause,
-    cur: _Cols,
-    prev: _Cols,
+    snap: sa.Table,
     severities: Mapping[str, str],
     record_url: Callable[[str], str | None] | None,
 ) -> Changes:
     """Stream the accounts whose latest row changed since the previous portfolio (only
     those) and count what moved; the largest downgrades and new severe flags are kept."""
+    c = snap.c
+    cur, prev = _a.alias("cur_row"), _a.alias("prev_row")
     query = (
         sa.select(
-            cur.t.c.account_id,
-            cur.name.label("name"),
-            cur.grade.label("grade"),
-            prev.grade.label("previous_grade"),
-            cur.exposure.label("exposure"),
-            cur.currency.label("currency"),
-            cur.limit.label("limit"),
-            prev.limit.label("previous_limit"),
-            cur.t.c.outputs["flags"].label("flags"),
-            prev.t.c.outputs["flags"].label("previous_flags"),
-            cur.t.c.reasons,
+            c.account_id,
+            cur.c.account["name"].as_string().label("name"),
+            c.grade,
+            c.prev_grade.label("previous_grade"),
+            c.exposure,
+            c.currency,
+            c.credit_limit.label("limit"),
+            prev.c.outputs["credit_limit"].as_float().label("previous_limit"),
+            cur.c.outputs["flags"].label("flags"),
+            prev.c.outputs["flags"].label("previous_flags"),
+            cur.c.reasons,
         )
-        .select_from(compared)
-        .where(prev.t.c.id.is_not(None), prev.t.c.id != cur.t.c.id)
+        .select_from(snap.join(cur, cur.c.id == c.id).join(prev, prev.c.id == c.prev_id))
+        .where(c.prev_id != c.id)
     )
     changes = Changes()
     new_flags: Counter[str] = Counter()
@@ -620,7 +663,8 @@ def _keep(heap: list[tuple[float, str, Change]], item: tuple[float, str, Change]
 
 def _stream(conn: Connection, query: sa.Select[Any]) -> Iterator[sa.Row[Any]]:
     """Rows in batches from a server-side cursor, never all at once."""
-    result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
+    # Options on the statement: on the connection they would stay for every later one.
+    result = conn.execute(query.execution_options(stream_results=True, yield_per=2000))
     yield from result
 
 
@@ -659,43 +703,46 @@ def _due(
 
 def _top(
     conn: Connection,
-    current: sa.FromClause,
-    cur: _Cols,
+    snap: sa.Table,
     first: list[Change],
     new_severe: set[str],
     record_url: Callable[[str], str | None] | None,
 ) -> list[TopAccount]:
     """The accounts to look at first: new severe flags first, then by exposure × grade
     weight (worst grade, largest exposure), in SQL."""
-    weight = sa.case(*((cur.t.c.grade == g, w) for g, w in GRADE_WEIGHT.items()), else_=0)
-    risk = sa.func.coalesce(cur.exposure, 0) * weight
+    c = snap.c
+    cur = _a.alias("cur_row")
+    weight = sa.case(*((c.grade == g, w) for g, w in GRADE_WEIGHT.items()), else_=0)
+    risk = sa.func.coalesce(c.exposure, 0) * weight
     columns = (
-        cur.t.c.account_id,
-        cur.name.label("name"),
-        cur.grade.label("grade"),
-        cur.score.label("score"),
-        cur.status.label("status"),
-        cur.exposure.label("exposure"),
-        cur.currency.label("currency"),
-        cur.limit.label("credit_limit"),
-        cur.t.c.outputs["flags"].label("flags"),
-        cur.t.c.reasons,
+        c.account_id,
+        cur.c.account["name"].as_string().label("name"),
+        c.grade,
+        c.score,
+        c.status,
+        c.exposure,
+        c.currency,
+        c.credit_limit,
+        cur.c.outputs["flags"].label("flags"),
+        cur.c.reasons,
     )
-    ids = [c.account_id for c in first[:TOP]]
+    joined = snap.join(cur, cur.c.id == c.id)
+    ids = [x.account_id for x in first[:TOP]]
     chosen: list[Any] = []
     if ids:
-        found = {
-            r.account_id: r
-            for r in conn.execute(
-                sa.select(*columns).select_from(current).where(cur.t.c.account_id.in_(ids))
-            )
-        }
+        query = sa.select(*columns).select_from(joined).where(c.account_id.in_(ids))
+        found = {r.account_id: r for r in conn.execute(query)}
         chosen = [found[i] for i in ids if i in found]
+    ranked = (
+        sa.select(c.id)
+        .order_by(risk.desc(), c.score.asc(), c.account_id)
+        .limit(TOP + len(chosen))
+        .subquery("ranked")
+    )
     rest = (
         sa.select(*columns)
-        .select_from(current)
-        .order_by(risk.desc(), cur.score.asc(), cur.t.c.account_id)
-        .limit(TOP + len(chosen))
+        .select_from(joined.join(ranked, ranked.c.id == c.id))
+        .order_by(risk.desc(), c.score.asc(), c.account_id)
     )
     for r in conn.execute(rest):
         if len(chosen) >= TOP:
