@@ -65,6 +65,15 @@ def _vary(rng: random.Random, row: dict[str, Any], account_id: str) -> dict[str,
     return {"account": account, "outputs": outputs, "grade": outputs["grade"]}
 
 
+def _flush(engine: sa.Engine, batch: list[dict[str, Any]], due: list[dict[str, Any]]) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.insert(assessments), batch)
+        if due:
+            conn.execute(sa.insert(schedule), due)
+    batch.clear()
+    due.clear()
+
+
 def seed(url: str, accounts: int, rows: list[dict[str, Any]], changed: float) -> None:
     rng = random.Random(21)
     with StateStore(url) as store:
@@ -87,14 +96,6 @@ def seed(url: str, accounts: int, rows: list[dict[str, Any]], changed: float) ->
                 assert second == run_id
             batch: list[dict[str, Any]] = []
             due: list[dict[str, Any]] = []
-
-            def flush() -> None:
-                with engine.begin() as conn:
-                    conn.execute(sa.insert(assessments), batch)
-                    if due:
-                        conn.execute(sa.insert(schedule), due)
-                batch.clear()
-                due.clear()
 
             for i in ids:
                 template = rows[rng.randrange(len(rows))]
@@ -127,9 +128,9 @@ def seed(url: str, accounts: int, rows: list[dict[str, Any]], changed: float) ->
                         }
                     )
                 if len(batch) >= BATCH:
-                    flush()
+                    _flush(engine, batch, due)
             if batch:
-                flush()
+                _flush(engine, batch, due)
             n = len(ids)
             counts = {"read": n, "written": n, "failed": 0, "api_calls": n // 100}
             store.finish_run(
