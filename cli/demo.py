@@ -1,8 +1,8 @@
 """`crmqual demo`: the whole chain on a local Zoho CRM sandbox, with no configuration.
 
 Seeds a sandbox with companies in English and Chinese, provisions crmqual's output fields
-through the Zoho adapter, runs a full sync, runs it again (nothing to write), and shows
-what a salesperson would now see on the accounts.
+through the Zoho adapter, runs a full sync, runs it again (nothing to write), shows
+what a salesperson would now see on the accounts, and writes the portfolio report.
 """
 
 from __future__ import annotations

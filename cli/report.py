@@ -165,5 +165,9 @@ def _write(
         )
     except ReportError as exc:
         raise CliError(t(exc.key, lang, **exc.values), ExitCode.CONFIG) from None
+    except ModuleNotFoundError as exc:  # a production install without the report extra
+        if exc.name != "matplotlib":
+            raise
+        raise CliError(t("report.no_matplotlib", lang), ExitCode.CONFIG) from None
     except OSError as exc:
         raise CliError(f"cannot write {out}: {exc.strerror or exc}", ExitCode.CONFIG) from None

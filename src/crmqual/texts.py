@@ -565,6 +565,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "--since: {text} is not an ISO date such as 2026-06-30",
         "--since：{text} 不是 ISO 日期（例如 2026-06-30）",
     ),
+    "report.no_matplotlib": (
+        "crmqual report draws its plots with matplotlib, which is not installed: "
+        "pip install 'crmqual[report]'",
+        "crmqual report 用 matplotlib 绘图，但它没有安装：pip install 'crmqual[report]'",
+    ),
     "demo.report": ("Portfolio report: {path}", "组合报告：{path}"),
 }
 

@@ -103,3 +103,15 @@ def test_zoho_links_to_the_record_in_its_data_centre() -> None:
     assert adapter(data_centre="cn").record_url("1") == "https://crm.zoho.com.cn/crm/tab/Accounts/1"
     # a sandbox org, a proxy or a test server: no page to link to
     assert adapter(api_domain="http://127.0.0.1:8080").record_url("1") is None
+
+
+def test_without_matplotlib_it_says_what_to_install(
+    state_url: str, book: Book, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.delitem(sys.modules, "crmqual.report.page", raising=False)
+    monkeypatch.delitem(sys.modules, "crmqual.report.plots", raising=False)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    code, _, stderr = invoke("report", "--state", state_url, "--out", str(tmp_path / "r.html"))
+    assert code == 2 and "pip install 'crmqual[report]'" in stderr
