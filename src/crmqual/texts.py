@@ -525,8 +525,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.stale": ("Stale statements", "财报过期"),
     "report.top": ("The {n} accounts to look at first", "优先关注的 {n} 个客户"),
     "report.top_note": (
-        "New severe flags first, then largest exposure × worst grade.",
-        "新增严重预警者优先，其次按敞口 × 评级风险排序。",
+        "Accounts with a new severe flag (marked !) first, then the largest exposure × worst "
+        "grade (weight A=1 to E=5).",
+        "新增严重预警的客户（标 !）优先，其次按敞口 × 评级权重（A=1 至 E=5）从高到低。",
     ),
     "report.account": ("Account", "客户"),
     "report.score": ("Score", "评分"),

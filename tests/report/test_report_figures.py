@@ -104,6 +104,12 @@ def test_accounts_to_look_at_first(store: StateStore, book: Book) -> None:
     )
     assert rest == [r.account_id for r in ranked[: len(rest)]]
     assert all(a.reasons and a.url is None for a in top)
+    # As of run 1 nothing is new: all 25 come from the ranking in SQL.
+    first = report_of(store, run_id=book.runs[0])
+    then = pf.latest(store, book.ids, book.runs[0])
+    ranked = sorted(then.values(), key=lambda r: (-pf.risk(r), r.outputs["score"], r.account_id))
+    assert not any(a.new_severe for a in first.top)
+    assert [a.account_id for a in first.top] == [r.account_id for r in ranked[:TOP]]
 
 
 def test_run_reproduces_an_earlier_report(store: StateStore, book: Book) -> None:
@@ -142,3 +148,22 @@ def test_another_target_and_missing_runs(store: StateStore, book: Book) -> None:
     assert info.value.key == "report.no_run"
     with pytest.raises(ReportError):
         build_report(store, "zoho:nobody")
+
+
+def test_due_for_review_from_the_schedule(store: StateStore, book: Book) -> None:
+    run_two = store.get_run(book.runs[1])
+    assert run_two is not None and run_two.finished_at is not None
+    at = run_two.finished_at
+    store.touch_accounts(
+        TARGET,
+        [
+            ("A000", "D", at - timedelta(days=35)),  # due now, not 10 days ago: newly due
+            ("A001", "D", at - timedelta(days=50)),  # due then and now
+            ("A002", "A", at - timedelta(days=100)),  # A: a year between reviews
+            ("A003", None, at - timedelta(days=31)),  # no grade: E's interval
+        ],
+    )
+    store.touch_accounts(OTHER, [("A000", "E", at - timedelta(days=99))])
+    days = {"A": 365, "B": 365, "C": 90, "D": 30, "E": 30}
+    report = report_of(store, since=at - timedelta(days=10), review_days=days)
+    assert (report.changes.due_now, report.changes.newly_due) == (3, 2)
