@@ -115,3 +115,22 @@ def test_without_matplotlib_it_says_what_to_install(
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
     code, _, stderr = invoke("report", "--state", state_url, "--out", str(tmp_path / "r.html"))
     assert code == 2 and "pip install 'crmqual[report]'" in stderr
+
+
+def test_a_target_with_runs_but_no_assessment_still_gets_its_page(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.sqlite'}"
+    with StateStore(url) as store:
+        run = store.start_run(
+            "zoho:new",
+            mode="full",
+            dry_run=False,
+            signpost=None,
+            policy_version="p",
+            mapping_hash="m",
+        )
+        store.finish_run(run, status="failed", counts={}, watermark=None, summary={})
+    out = tmp_path / "r.html"
+    code, stdout, stderr = invoke("report", "--state", url, "--out", str(out), "--json")
+    assert code == 0, stderr
+    assert json.loads(stdout)["portfolio"] == []
+    assert out.read_text(encoding="utf-8").count('<svg class="plot"') == 8

@@ -79,6 +79,16 @@ def _svg(fig: Figure, key: str, title: str) -> str:
     )
 
 
+def empty(key: str, title: str) -> str:
+    """A plot of nothing (no account, no run): its title and a dash, same size as the rest."""
+    with _style(key):
+        fig, ax = _figure(6.4, 1.6)
+        ax.text(0.5, 0.5, "—", ha="center", va="center", fontsize=14, transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title(title, loc="left")
+        return _svg(fig, key, title)
+
+
 def _figure(width: float = 6.4, height: float = 3.2) -> tuple[Figure, Any]:
     fig = Figure(figsize=(width, height))
     return fig, fig.subplots()
@@ -97,6 +107,8 @@ def bars(
     ylabel: str = "",
 ) -> str:
     """One series of bars, each with its value written on it."""
+    if not labels:
+        return empty(key, title)
     with _style(key):
         height = max(2.4, 0.32 * len(labels) + 0.8) if horizontal else 3.0
         fig, ax = _figure(6.4, height)
@@ -129,6 +141,8 @@ def grouped_bars(
     ylabel: str = "",
 ) -> str:
     """Bars per group, one series each (hatched differently), with a legend and values."""
+    if not groups or not series:
+        return empty(key, title)
     with _style(key):
         fig, ax = _figure(6.4, 3.2)
         n = max(len(series), 1)
@@ -167,6 +181,8 @@ def matrix(
     column_title: str,
 ) -> str:
     """A grey heat map with the count written in every cell."""
+    if not rows or not columns:
+        return empty(key, title)
     with _style(key):
         fig, ax = _figure(4.8, 0.45 * len(rows) + 1.6)
         peak = max((v for row in cells for v in row), default=0) or 1
@@ -211,6 +227,8 @@ def lines(
 ) -> str:
     """Series over the runs, told apart by marker and line style, labelled at their end."""
     markers, styles = ("o", "s", "^", "D"), ("-", "--", ":", "-.")
+    if not xs:
+        return empty(key, title)
     with _style(key):
         fig, ax = _figure(6.4, 3.0)
         positions = list(range(len(xs)))
