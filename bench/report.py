@@ -8,7 +8,7 @@ The rows are copies of real assessments (a small `crmqual demo` is run once for 
 new ids and varied values, inserted in bulk (seeding is not what is measured). Then
 ``crmqual report --state URL --json`` runs as its own process: its wall time and its peak
 resident memory (``wait4``'s ru_maxrss) are the figures. Prints one line per size and
-writes ``bench/results/report.json``. The target is under 500 MB at a million accounts.
+writes ``bench/results/report.json`` (``report-postgresql.json`` with ``--state``). The target is under 500 MB at a million accounts.
 """
 
 from __future__ import annotations
@@ -214,7 +214,7 @@ def main() -> None:
         "machine": platform.machine(),
         "date": datetime.now(UTC).date().isoformat(),
     }
-    out = HERE / "results" / "report.json"
+    out = HERE / "results" / ("report-postgresql.json" if args.state else "report.json")
     out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {out}")
 
