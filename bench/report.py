@@ -7,8 +7,9 @@ wrote every account, run 2 rewrote 10 % of them (grades, flags, limits and expos
 The rows are copies of real assessments (a small `crmqual demo` is run once for them), with
 new ids and varied values, inserted in bulk (seeding is not what is measured). Then
 ``crmqual report --state URL --json`` runs as its own process: its wall time and its peak
-resident memory (``wait4``'s ru_maxrss) are the figures. Prints one line per size and
-writes ``bench/results/report.json`` (``report-postgresql.json`` with ``--state``). The target is under 500 MB at a million accounts.
+resident memory (``wait4``'s ru_maxrss) are the figures (on PostgreSQL the server's own
+work is not in them). Prints one line per size and writes ``bench/results/report.json``
+(``report-postgresql.json`` with ``--state``). The target: under 500 MB at a million.
 """
 
 from __future__ import annotations
