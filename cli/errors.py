@@ -27,6 +27,41 @@ class CliError(click.ClickException):
         click.echo(t("err.prefix", self.lang, message=self.format_message()), file=file, err=True)
 
 
+class ChineseUsageError(click.UsageError):
+    """click's own usage error (unknown option, missing argument, bad value) told in Chinese:
+    what is wrong first, the usage, and where to read more. click's detail of a bad value
+    (``'x' is not a valid integer``) has no Chinese and is quoted as it is."""
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(_usage_zh(error), error.ctx)
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        if self.ctx is not None:
+            usage = self.ctx.get_usage().replace("Usage: ", "用法：", 1)
+            click.echo(usage, file=file, err=True)
+            path = self.ctx.command_path
+            click.echo(t("err.usage_help", "zh", command=path), file=file, err=True)
+            click.echo(file=file, err=True)
+        click.echo(t("err.prefix", "zh", message=self.message), file=file, err=True)
+
+
+def _usage_zh(error: click.UsageError) -> str:
+    if isinstance(error, click.NoSuchOption):
+        said = t("err.no_such_option", "zh", option=error.option_name)
+        if error.possibilities:
+            said += t("err.did_you_mean", "zh", options=", ".join(error.possibilities))
+        return said
+    if isinstance(error, click.MissingParameter) and error.param is not None:
+        name = error.param.get_error_hint(error.ctx) if error.ctx else error.param.name
+        return t("err.missing_param", "zh", name=name)
+    if isinstance(error, click.BadParameter):
+        hint = error.param_hint
+        if hint is None and error.param is not None and error.ctx is not None:
+            hint = error.param.get_error_hint(error.ctx)
+        return t("err.bad_value", "zh", option=hint or "", detail=error.message)
+    return t("err.usage", "zh", detail=error.message)
+
+
 def error_message(exc: CrmqualError, lang: str) -> str:
     """What went wrong, in ``lang``: every configuration problem on a line of its own; in
     Chinese, any other error's kind first (what to do), the detail after it, since that

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Sequence
+from contextvars import ContextVar
+from typing import Any
 
 import click
 
 from crmqual.cli.assess import assess
 from crmqual.cli.check import check
 from crmqual.cli.demo import demo
+from crmqual.cli.errors import ChineseUsageError
 from crmqual.cli.init import init
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, prune, revert, runs
@@ -17,9 +22,42 @@ from crmqual.cli.sandbox import sandbox
 from crmqual.cli.secret import secret
 from crmqual.cli.sync import provision, sync
 from crmqual.http import install_redaction
+from crmqual.texts import default_lang
 
 
-@click.group()
+class _Commands(click.Group):
+    """The top-level group: click's own usage errors follow ``--lang zh`` (or
+    $CRMQUAL_LANG), like crmqual's. The command line is kept before parsing, since an
+    unknown option stops click before ``--lang`` is read."""
+
+    def main(self, args: Sequence[str] | None = None, *more: Any, **extra: Any) -> Any:
+        given = list(sys.argv[1:] if args is None else args)
+        _ARGS.set(tuple(given))
+        return super().main(given, *more, **extra)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            if isinstance(exc, ChineseUsageError) or _lang_asked(_ARGS.get()) != "zh":
+                raise
+            raise ChineseUsageError(exc) from None
+
+
+_ARGS: ContextVar[tuple[str, ...]] = ContextVar("crmqual_args", default=())
+
+
+def _lang_asked(args: tuple[str, ...]) -> str:
+    """``--lang X`` or ``--lang=X`` on the command line, else $CRMQUAL_LANG's language."""
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+    return default_lang()
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="crmqual")
 @click.option(
     "-v",

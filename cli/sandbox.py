@@ -27,7 +27,9 @@ def require_sandbox(command: str) -> None:
         except ImportError:
             missing.append(package)
     if missing:
-        message = t("sandbox.missing", current_lang(), command=command, missing=" + ".join(missing))
+        lang = current_lang()
+        names = ("、" if lang == "zh" else " and ").join(missing)
+        message = t("sandbox.missing", lang, command=command, missing=names)
         raise CliError(message, ExitCode.CONFIG)
 
 

@@ -375,6 +375,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "部分记录处理失败（退出码 1）",
     ),
     "err.details": ("details: {message}", "详情：{message}"),
+    "err.usage_help": (
+        "Run `{command} --help` for every option.",
+        "运行 `{command} --help` 查看所有选项。",
+    ),
+    "err.no_such_option": ("no such option {option}", "没有选项 {option}"),
+    "err.did_you_mean": ("; did you mean {options}?", "；是不是想用 {options}？"),
+    "err.missing_param": ("{name} is missing", "缺少 {name}"),
+    "err.bad_value": ("invalid value for {option}: {detail}", "{option} 的值无效：{detail}"),
+    "err.usage": ("wrong usage: {detail}", "用法不对：{detail}"),
     "err.json_or_csv": ("choose one of --json and --csv", "--json 和 --csv 只能选一个"),
     "err.plan_options": (
         "--csv and --show go with --dry-run (the plan of a dry run)",

@@ -120,3 +120,28 @@ def test_other_errors_in_chinese_lead_with_what_to_do(folder: Path) -> None:
     assert code == 2
     assert "状态库中没有 nope 的评估" in out, out
     assert english_phrases(out) == [], out
+
+
+USAGE_CASES = {
+    "unknown option": (["sync", "--limt", "3"], "没有选项 --limt；是不是想用 --limit"),
+    "missing argument": (["history"], "缺少 'ACCOUNT_ID'"),
+    "bad value": (["sync", "--limit", "x"], "'--limit' 的值无效"),
+    "unknown command": (["nosuch"], "用法不对"),
+}
+
+
+@pytest.mark.parametrize("case", list(USAGE_CASES))
+def test_click_usage_errors_in_chinese(folder: Path, case: str) -> None:
+    args, said = USAGE_CASES[case]
+    code, out = run([*args, "--lang", "zh"])
+    assert code == 2
+    assert f"错误：{said}" in out, out
+    assert "用法：" in out and "--help` 查看所有选项" in out, out
+    assert "Usage:" not in out and "Error:" not in out, out
+
+
+def test_click_usage_errors_follow_crmqual_lang_and_stay_english_otherwise(folder: Path) -> None:
+    code, out = run(["sync", "--limt", "3"], env={"CRMQUAL_LANG": "zh"})
+    assert code == 2 and "没有选项 --limt" in out
+    code, out = run(["sync", "--limt", "3"])
+    assert code == 2 and "Error: No such option '--limt'" in out and "Usage:" in out
