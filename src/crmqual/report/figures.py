@@ -290,31 +290,74 @@ def _fill_snapshot(
     latest = _latest_ids(target, cut, "latest")
     before = _latest_ids(target, previous, "before")
     cur, prev = _a.alias("cur_row"), _a.alias("prev_row")
-    exposure = cur.c.account["current_exposure"].as_float()
-    currency = sa.func.coalesce(
-        cur.c.account["currency"].as_string(), cur.c.outputs["limit_currency"].as_string(), ""
-    )
-    query = sa.select(
-        latest.c.account_id,
-        latest.c.id,
-        sa.func.coalesce(cur.c.grade, "-"),
-        currency,
-        exposure,
-        cur.c.outputs["credit_limit"].as_float(),
-        sa.func.coalesce(cur.c.outputs["status"].as_string(), ""),
-        cur.c.outputs["score"].as_float(),
-        cur.c.outputs["data_completeness"].as_float(),
-        sa.case((cur.c.account["period_end"].as_string().is_(None), 0), else_=1),
-        cur.c.policy_version,
-        before.c.id,
-        sa.func.coalesce(prev.c.grade, "-"),
-    ).select_from(
+    joined = (
         latest.join(cur, cur.c.id == latest.c.id)
         .outerjoin(before, before.c.account_id == latest.c.account_id)
         .outerjoin(prev, prev.c.id == before.c.id)
     )
+    if conn.dialect.name == "postgresql":
+        # json_to_record parses each document once; ->> would parse it once per value.
+        a = (
+            sa.func.json_to_record(cur.c.account)
+            .table_valued(
+                sa.column("current_exposure", sa.Float()),
+                sa.column("currency", sa.Text()),
+                sa.column("period_end", sa.Text()),
+            )
+            .render_derived(name="acc", with_types=True)
+        )
+        o = (
+            sa.func.json_to_record(cur.c.outputs)
+            .table_valued(
+                sa.column("credit_limit", sa.Float()),
+                sa.column("limit_currency", sa.Text()),
+                sa.column("status", sa.Text()),
+                sa.column("score", sa.Float()),
+                sa.column("data_completeness", sa.Float()),
+            )
+            .render_derived(name="out", with_types=True)
+        )
+        joined = joined.join(a, sa.true()).join(o, sa.true())
+        values: dict[str, sa.ColumnElement[Any]] = {
+            "exposure": a.c.current_exposure,
+            "account_currency": a.c.currency,
+            "period_end": a.c.period_end,
+            "credit_limit": o.c.credit_limit,
+            "limit_currency": o.c.limit_currency,
+            "status": o.c.status,
+            "score": o.c.score,
+            "completeness": o.c.data_completeness,
+        }
+    else:
+        values = {
+            "exposure": cur.c.account["current_exposure"].as_float(),
+            "account_currency": cur.c.account["currency"].as_string(),
+            "period_end": cur.c.account["period_end"].as_string(),
+            "credit_limit": cur.c.outputs["credit_limit"].as_float(),
+            "limit_currency": cur.c.outputs["limit_currency"].as_string(),
+            "status": cur.c.outputs["status"].as_string(),
+            "score": cur.c.outputs["score"].as_float(),
+            "completeness": cur.c.outputs["data_completeness"].as_float(),
+        }
+    query = sa.select(
+        latest.c.account_id,
+        latest.c.id,
+        sa.func.coalesce(cur.c.grade, "-"),
+        sa.func.coalesce(values["account_currency"], values["limit_currency"], ""),
+        values["exposure"],
+        values["credit_limit"],
+        sa.func.coalesce(values["status"], ""),
+        values["score"],
+        values["completeness"],
+        sa.case((values["period_end"].is_(None), 0), else_=1),
+        cur.c.policy_version,
+        before.c.id,
+        sa.func.coalesce(prev.c.grade, "-"),
+    ).select_from(joined)
     names = [c.name for c in snap.columns]
     conn.execute(sa.insert(snap).from_select(names, query))
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text(f"ANALYZE {snap.name}"))  # temporary tables get no autovacuum
 
 
 def _iso(value: datetime | None) -> str | None:
