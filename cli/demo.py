@@ -1,8 +1,8 @@
 """`crmqual demo`: the whole chain on a local Zoho CRM sandbox, with no configuration.
 
 Seeds a sandbox with companies in English and Chinese, provisions crmqual's output fields
-through the Zoho adapter, runs a full sync, runs it again (nothing to write), and shows
-what a salesperson would now see on the accounts.
+through the Zoho adapter, runs a full sync, runs it again (nothing to write), shows
+what a salesperson would now see on the accounts, and writes the portfolio report.
 """
 
 from __future__ import annotations
@@ -21,22 +21,27 @@ from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.cli.sandbox import require_sandbox
 from crmqual.cli.sync import print_failures, sync_snapshot
 from crmqual.compiled import compiled
+from crmqual.config import DEFAULT_REVIEW_DAYS
 from crmqual.contract import BuildContext, ProvisionPlan, StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import GRADES, load_policy
 from crmqual.progress import Snapshot, reporter
 from crmqual.registry import make_adapter
+from crmqual.report import write_report
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
 from crmqual.texts import current_lang, lang_option, t
 
 TARGET = "zoho-demo"
 #: What a demo leaves in its folder (SQLite's journal files included).
-DEMO_FILES = tuple(
-    f"{name}{suffix}"
-    for name in ("sandbox.sqlite", "state.sqlite")
-    for suffix in ("", "-journal", "-wal", "-shm")
+DEMO_FILES = (
+    *(
+        f"{name}{suffix}"
+        for name in ("sandbox.sqlite", "state.sqlite")
+        for suffix in ("", "-journal", "-wal", "-shm")
+    ),
+    "report.html",
 )
 
 
@@ -96,7 +101,7 @@ def _line(name: str, s: RunSummary, lang: str = "en") -> str:
     "--json",
     "as_json",
     is_flag=True,
-    help='One JSON object: {"first": ..., "second": ..., "grades": {...}}.',
+    help='One JSON object: {"first": ..., "second": ..., "grades": {...}, "report": PATH}.',
 )
 def demo(
     accounts: int,
@@ -174,6 +179,16 @@ def demo(
         shown = _riskiest(
             state, mapping.outputs["score"].native, mapping.outputs["grade"].native, records
         )
+        # The portfolio report of the two syncs; the sandbox has no web pages to link to.
+        report_path = where / "report.html"
+        write_report(
+            state,
+            TARGET,
+            report_path,
+            lang=lang,
+            policy=policy.policy,
+            review_days=DEFAULT_REVIEW_DAYS,
+        )
     finally:
         state.close()
         box.close()
@@ -188,6 +203,7 @@ def demo(
                     "grades": grade_counts,
                     "layouts": layouts,
                     "folder": str(where),
+                    "report": str(report_path),
                 },
                 ensure_ascii=False,
                 default=str,
@@ -226,6 +242,7 @@ def demo(
     box_path = where / "sandbox.sqlite"
     command = f"crmqual sandbox stats --db {box_path}"
     click.echo(t("demo.sandbox", lang, path=box_path, command=command))
+    click.echo(t("demo.report", lang, path=report_path))
 
 
 def placed_on(plan: ProvisionPlan) -> list[str]:

@@ -18,6 +18,7 @@ from crmqual.cli.init import init
 from crmqual.cli.lab import backtest, diff, outcomes
 from crmqual.cli.policy import policy
 from crmqual.cli.records import history, prune, revert, runs
+from crmqual.cli.report import report
 from crmqual.cli.sandbox import sandbox
 from crmqual.cli.secret import secret
 from crmqual.cli.sync import provision, sync
@@ -99,6 +100,7 @@ for command in (
     revert,
     prune,
     outcomes,
+    report,
     secret,
     sandbox,
 ):

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -87,6 +88,12 @@ class ZohoAdapter(Adapter):
             provisioning=API_PROVISIONING | placing,
         )
         self._notes: list[Note] = []
+
+    def record_url(self, account_id: str) -> str | None:
+        web = self.connection.web_url
+        if web is None:
+            return None
+        return f"{web}/crm/tab/{quote(self.module, safe='')}/{quote(account_id, safe='')}"
 
     def __repr__(self) -> str:
         return (

@@ -57,6 +57,19 @@ UPLOAD_HOSTS: dict[str, str] = {
 }
 
 
+#: The web interface of each data centre (a record opens at ``/crm/tab/MODULE/ID``).
+WEB_HOSTS: dict[str, str] = {
+    "us": "https://crm.zoho.com",
+    "eu": "https://crm.zoho.eu",
+    "in": "https://crm.zoho.in",
+    "cn": "https://crm.zoho.com.cn",
+    "au": "https://crm.zoho.com.au",
+    "jp": "https://crm.zoho.jp",
+    "ca": "https://crm.zohocloud.ca",
+    "sa": "https://crm.zoho.sa",
+}
+
+
 class ZohoBulkSettings(BaseModel):
     """When to go bulk, how to wait for a job, and the documented limits and costs."""
 
@@ -177,6 +190,14 @@ class ZohoConnection(BaseModel):
     def default_api_domain(self) -> str:
         """The configured API domain, else the data centre's (a token answer may name another)."""
         return self.api_domain or DATA_CENTRES[self.data_centre][1]
+
+    @property
+    def web_url(self) -> str | None:
+        """Where people open the org in a browser: the data centre's web host, or ``None``
+        when ``api_domain`` points somewhere else (a sandbox org, a proxy, a test server)."""
+        if self.api_domain is not None and self.api_domain != DATA_CENTRES[self.data_centre][1]:
+            return None
+        return WEB_HOSTS[self.data_centre.value]
 
     def http_settings(self) -> HttpSettings:
         return HttpSettings(

@@ -488,6 +488,13 @@ class Adapter(ABC):
             "do it by hand in the CRM's settings, then run `crmqual check`"
         )
 
+    # -- links --------------------------------------------------------------------------------
+    def record_url(self, account_id: str) -> str | None:
+        """The address of the account in the CRM's web interface, for a person to open (the
+        portfolio report links to it), or ``None`` when this CRM cannot say. Never calls the
+        CRM: built from the configuration alone."""
+        return None
+
     # -- follow-ups ---------------------------------------------------------------------------
     def create_followup(self, item: FollowUp) -> str:
         """Create the item unless one exists for its event id; return its reference."""

@@ -31,6 +31,10 @@ def test_demo_syncs_twice_and_every_grade_shows(tmp_path: Path) -> None:
     assert all(n > 0 for n in report["grades"].values()), report["grades"]
     assert sum(report["grades"].values()) == 2500
     assert (tmp_path / "state.sqlite").exists()
+    # Issue 21: the demo ends by writing the portfolio report; its path is a key of the object.
+    assert report["report"] == str(tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.count('<svg class="plot"') == 8 and "Credit portfolio report" in page
 
 
 def test_demo_shows_reasons_in_chinese(tmp_path: Path) -> None:
@@ -42,6 +46,8 @@ def test_demo_shows_reasons_in_chinese(tmp_path: Path) -> None:
     assert "Grades salespeople now see" not in result.stdout
     riskiest = result.stdout.split("风险最高的客户")[1]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in riskiest)  # Chinese reason texts
+    assert result.stdout.rstrip().endswith(f"组合报告：{tmp_path / 'report.html'}")
+    assert "信用组合报告" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_demo_reports_bad_values_when_asked(tmp_path: Path) -> None:

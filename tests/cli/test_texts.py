@@ -4,6 +4,7 @@ $CRMQUAL_LANG chooses the language unless --lang does."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -106,12 +107,24 @@ def test_zh_output_of_each_admin_command_has_no_english_label(org: Path) -> None
         ("revert", "2", "--dry-run"),
         ("revert", "1", "--dry-run"),
         ("prune", "--older-than", "0", "--dry-run"),
+        ("report", "--out", "report-zh.html"),
         ("policy", "check", str(REPO / "src/crmqual/data/default_policy.yaml")),
     ):
         code, out, err = invoke(*args, "--lang", "zh")
         assert code in (0, 1), (args, out, err)
         outputs.append(out + err)
     assert_no_english("\n".join(outputs))
+
+
+def test_zh_report_page_has_no_english_label(org: Path) -> None:
+    """The report page in Chinese: its text and its plots' text (SVG text stays text)."""
+    assert invoke("provision")[0] == 0
+    assert invoke("sync", "--as-of", "2026-06-30")[0] in (0, 1)
+    assert invoke("report", "--lang", "zh", "--out", "zh.html")[0] == 0
+    page = (org.parent / "zh.html").read_text(encoding="utf-8")
+    page = re.sub(r"<style>.*?</style>|<code>.*?</code>|<[^>]+>", " ", page, flags=re.S)
+    assert "信用组合报告" in page and "评级迁移" in page
+    assert_no_english(html.unescape(page))
 
 
 def test_crmqual_lang_chooses_the_language_and_the_option_wins(org: Path) -> None:
@@ -131,6 +144,7 @@ def test_every_reporting_command_has_json(org: Path) -> None:
         ("revert", "1", "--dry-run", "--json"),
         ("prune", "--older-than", "0", "--json"),
         ("policy", "check", policy_file, "--json"),
+        ("report", "--json", "--out", "report.html"),
     ):
         code, out, err = invoke(*args)
         assert code == 0, (args, err)
