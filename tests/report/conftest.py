@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from portfolio import Book, write_book
+from report_portfolio import Book, write_book
 from stateutil import BACKENDS, state_url_for
 
 from crmqual.state import StateStore

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from portfolio import TARGET, write_book
+from report_portfolio import TARGET, write_book
 
 from crmqual.policy import load_policy
 from crmqual.report import write_report

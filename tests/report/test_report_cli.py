@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from portfolio import SEVERITIES, TARGET, Book
+from report_portfolio import SEVERITIES, TARGET, Book
 
 from crmqual.cli.main import main
 from crmqual.report import build_report

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import timedelta
 
-import portfolio as pf
 import pytest
-from portfolio import OTHER, SEVERITIES, TARGET, Book
+import report_portfolio as pf
+from report_portfolio import OTHER, SEVERITIES, TARGET, Book
 
 from crmqual.report import Report, ReportError, build_report, newest_target
 from crmqual.report.figures import TOP
