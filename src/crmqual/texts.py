@@ -715,6 +715,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.duration": ("Duration (s)", "耗时（秒）"),
     "report.exit_code": ("Exit code", "退出码"),
     "report.psi": ("Population stability of the score", "评分的群体稳定性"),
+    "report.psi_run": ("run", "运行"),
+    "report.psi_compared_with": ("compared with run", "对比运行"),
+    "report.psi_score": ("PSI of the score", "评分 PSI"),
+    "report.psi_level": ("level", "程度"),
+    "report.psi_watch": ("watch", "关注"),
+    "report.psi_act": ("act on", "需处理"),
+    "report.psi_stable": ("stable", "稳定"),
     "report.wrote": ("wrote the report to {path}", "报告已写入 {path}"),
     "report.no_target": (
         "the state store holds no run; run a sync first",

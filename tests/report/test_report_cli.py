@@ -134,3 +134,22 @@ def test_a_target_with_runs_but_no_assessment_still_gets_its_page(tmp_path: Path
     assert code == 0, stderr
     assert json.loads(stdout)["portfolio"] == []
     assert out.read_text(encoding="utf-8").count('<svg class="plot"') == 8
+
+
+def test_the_policy_lab_s_population_stability_is_on_the_page(tmp_path: Path) -> None:
+    """Each sync records the PSI of the score against the previous run's snapshot (the
+    policy lab); the report shows it per run, in the runs' own figures."""
+    folder = tmp_path / "demo"
+    done = CliRunner().invoke(main, ["demo", "--dir", str(folder), "--accounts", "60", "--json"])
+    assert done.exit_code == 0, done.output
+    store = StateStore(f"sqlite:///{folder / 'state.sqlite'}")
+    try:
+        found = build_report(store, "zoho-demo").psi
+    finally:
+        store.close()
+    assert found is not None
+    (second,) = found  # the first run has nothing to compare with
+    assert (second["run"], second["compared_with"], second["level"]) == (2, 1, "stable")
+    assert float(second["score"]) == 0.0  # the second sync wrote nothing: the same book
+    page = (folder / "report.html").read_text("utf-8")
+    assert "Population stability of the score" in page and "compared with run" in page

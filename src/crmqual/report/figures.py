@@ -410,6 +410,7 @@ def build_report(
         )
         report = _figures(conn, snap, engine.dialect.name, meta, severities, record_url)
         report.runs = _runs(conn, target, cut)
+        report.psi = _stability(conn, target, cut) or None
         report.changes.due_now, report.changes.newly_due = _due(
             conn,
             target,
@@ -809,6 +810,35 @@ def _top(
         )
         for r in chosen
     ]
+
+
+def _stability(conn: Connection, target: str, cut: int) -> list[dict[str, Any]]:
+    """The policy lab's population stability of the score, as each of the last runs up to
+    ``cut`` recorded it in its summary (``crmqual.stability``): run, the run compared with,
+    the score's PSI, the level, the indicators to watch and to act on."""
+    query = (
+        sa.select(runs.c.id, runs.c.summary)
+        .where(runs.c.target == target, runs.c.id <= cut)
+        .order_by(runs.c.id.desc())
+        .limit(RUNS)
+    )
+    rows = []
+    for run_id, summary in conn.execute(query):
+        found = dict(summary or {}).get("stability")
+        if not isinstance(found, dict) or not isinstance(found.get("psi"), dict):
+            continue
+        score = found["psi"].get("score")
+        rows.append(
+            {
+                "run": int(run_id),
+                "compared_with": found.get("compared_with_run", ""),
+                "score": "" if score is None else f"{float(score):.3f}",
+                "level": str(found.get("level", "")),
+                "watch": ", ".join(found.get("watch") or []),
+                "act": ", ".join(found.get("act") or []),
+            }
+        )
+    return rows[::-1]
 
 
 def _runs(conn: Connection, target: str, cut: int) -> list[RunLine]:

@@ -564,16 +564,24 @@ class _Page:
         )
 
     def psi(self) -> None:
-        # The policy lab's population stability index goes here; nothing is shown without it.
+        # The policy lab's population stability index, as the runs recorded it; nothing is
+        # shown when no run did (sync.stability off, or a single run).
         if not self.r.psi:
             return
         self.add(f"<h2>{_e(self.t('report.psi'))}</h2>")
-        header = list(self.r.psi[0])
+        keys = list(self.r.psi[0])
+        levels = {"stable": "report.psi_stable", "watch": "report.psi_watch"}
+        levels["act"] = "report.psi_act"
+        rows = []
+        for row in self.r.psi:
+            shown = dict(row)
+            shown["level"] = t_or(levels.get(str(row["level"]), ""), self.lang, row["level"])
+            rows.append(tuple(_e(shown.get(k, "")) for k in keys))
         self.table(
             "psi",
             self.t("report.psi"),
-            header,
-            [tuple(_e(row.get(h, "")) for h in header) for row in self.r.psi],
+            [self.t(f"report.psi_{k}") for k in keys],
+            rows,
         )
 
     def html(self) -> str:
