@@ -454,10 +454,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{target} 状态库中的最新输入",
     ),
     "lab.source_file": ("file {file}", "文件 {file}"),
-    "lab.source_crm": (
-        "the accounts in {target} now (a fresh read)",
-        "{target} 中当前的客户（刚刚读取）",
-    ),
+    "lab.source_crm": ("a fresh read of {target}", "刚刚从 {target} 读取的客户"),
     "lab.no_outcome_field": (
         "{mapping} names no outcome field: add `outcomes: {{field: NAME, date_field: NAME}}`",
         "{mapping} 没有指定结果字段：请添加 `outcomes: {{field: 字段名, date_field: 字段名}}`",
