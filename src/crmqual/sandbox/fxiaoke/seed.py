@@ -12,11 +12,8 @@ way Chinese users type it into the text fields 注册资本 / 成立日期.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import random
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -40,6 +37,7 @@ from crmqual.sandbox.fxiaoke.tenant import INTEGRATION_USER, OWNERS
 from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import identity, pools
+from crmqual.sandbox.seed_load import Row, load_chunks
 from crmqual.sandbox.store import SandboxStore, iso
 
 CHUNK = 5_000
@@ -302,9 +300,6 @@ class ChunkJob:
     plan: Plan
 
 
-Row = tuple[int, str, str, str]
-
-
 def chunk_rows(job: ChunkJob) -> list[Row]:
     """The rows of one chunk, from a generator seeded by (seed, chunk)."""
     rng = random.Random(f"crmqual-sandbox-fxiaoke:{job.seed}:{job.index}")
@@ -371,25 +366,8 @@ def seed_fxiaoke(
         )
         for i, start in enumerate(range(0, accounts, CHUNK))
     ]
-    if workers is None:
-        workers = max(0, (os.cpu_count() or 1) - 1) if len(jobs) > 2 else 0
-    done = 0
-
-    def insert(rows: list[Row]) -> None:
-        nonlocal done
-        store.insert_rows(ACCOUNT, rows)
-        done += len(rows)
-        if on_progress is not None:
-            on_progress(done, accounts)
-
-    with store.bulk_load():
-        if workers == 0:
-            for job in jobs:
-                insert(chunk_rows(job))
-        else:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            with pool:
-                for rows in pool.map(chunk_rows, jobs):
-                    insert(rows)
+    load_chunks(
+        store, ACCOUNT, jobs, chunk_rows, accounts, workers=workers, on_progress=on_progress
+    )
     touched(store, ACCOUNT)
     return accounts

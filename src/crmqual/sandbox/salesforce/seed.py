@@ -11,11 +11,8 @@ from its own generator seeded by (seed, chunk), and written with one executemany
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import random
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -36,6 +33,7 @@ from crmqual.sandbox.salesforce.tooling import create_field, install_layout
 from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import Pools, identity, pools
+from crmqual.sandbox.seed_load import Row, load_chunks
 from crmqual.sandbox.store import SandboxStore, Scan, StoredRecord, iso
 
 CHUNK = 5_000
@@ -194,9 +192,6 @@ class ChunkJob:
     bad_rate: float
 
 
-Row = tuple[int, str, str, str]
-
-
 def chunk_rows(job: ChunkJob) -> list[Row]:
     rng = random.Random(f"crmqual-sandbox:{job.seed}:{job.index}")
     p = pools()
@@ -244,24 +239,7 @@ def seed_salesforce(
                  missing_rate, bad_rate)
         for i, start in enumerate(range(0, accounts, CHUNK))
     ]  # fmt: skip
-    if workers is None:
-        workers = max(0, (os.cpu_count() or 1) - 1) if len(jobs) > 2 else 0
-    done = 0
-
-    def insert(rows: list[Row]) -> None:
-        nonlocal done
-        store.insert_rows(ACCOUNT, rows)
-        done += len(rows)
-        if on_progress is not None:
-            on_progress(done, accounts)
-
-    with store.bulk_load():
-        if workers == 0:
-            for job in jobs:
-                insert(chunk_rows(job))
-        else:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            with pool:
-                for rows in pool.map(chunk_rows, jobs):
-                    insert(rows)
+    load_chunks(
+        store, ACCOUNT, jobs, chunk_rows, accounts, workers=workers, on_progress=on_progress
+    )
     return accounts

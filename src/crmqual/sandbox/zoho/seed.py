@@ -11,11 +11,8 @@ in worker processes, one executemany per chunk with bulk-load PRAGMAs).
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import random
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
@@ -27,6 +24,7 @@ from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import Pools, identity, pools
+from crmqual.sandbox.seed_load import Row, load_chunks
 from crmqual.sandbox.store import SandboxStore, iso
 from crmqual.sandbox.zoho.layouts import install_layouts, place_inputs
 from crmqual.sandbox.zoho.schema import (
@@ -145,10 +143,6 @@ class ChunkJob:
     bad_rate: float
 
 
-Row = tuple[int, str, str, str]
-"""(id, created time, modified time, JSON data): one records-table row of the Accounts module."""
-
-
 def chunk_rows(job: ChunkJob) -> list[Row]:
     """The rows of one chunk. Each chunk has its own generator seeded by (seed, chunk), so a
     chunk's accounts never depend on how many processes made the others."""
@@ -212,24 +206,5 @@ def seed_zoho(
         return 0
     ids = store.next_ids(accounts, ID_BASE + 1_000_000)
     jobs = _jobs(seed, accounts, ids[0], instant, missing_rate, bad_rate)
-    if workers is None:
-        workers = max(0, (os.cpu_count() or 1) - 1) if len(jobs) > 2 else 0
-    done = 0
-
-    def insert(rows: list[Row]) -> None:
-        nonlocal done
-        store.insert_rows(MODULE, rows)
-        done += len(rows)
-        if on_progress is not None:
-            on_progress(done, accounts)
-
-    with store.bulk_load():
-        if workers == 0:
-            for job in jobs:
-                insert(chunk_rows(job))
-        else:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            with pool:
-                for rows in pool.map(chunk_rows, jobs):
-                    insert(rows)
+    load_chunks(store, MODULE, jobs, chunk_rows, accounts, workers=workers, on_progress=on_progress)
     return accounts
