@@ -10,7 +10,7 @@ data, server) never imports a dialect.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -88,6 +88,21 @@ class SandboxDialect(Protocol):
     def stats(self, db: Path) -> dict[str, Any]:
         """What `sandbox stats --json` prints: at least `observe.stats(store)`'s keys."""
         ...
+
+
+def refuse_unknown(settings: Mapping[str, str], known: Collection[str], crm: str) -> None:
+    """A `SettingError` naming the first setting given that the dialect does not have."""
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise SettingError(f"--{unknown[0]}", f"not a setting of the {crm} sandbox")
+
+
+def seeded_line(crm: str, added: int, db: Path, fields: int, total: int) -> str:
+    """What `crmqual sandbox seed` prints."""
+    return (
+        f"seeded {added} {crm.lower()} accounts into {db} ({fields} custom input fields "
+        f"declared; {total} accounts in total)"
+    )
 
 
 def load(name: str) -> SandboxDialect:

@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from crmqual.errors import ConfigError
-from crmqual.sandbox.dialects import SeedProgress, Serving, SettingError
+from crmqual.sandbox.dialects import (
+    SeedProgress,
+    Serving,
+    SettingError,
+    refuse_unknown,
+    seeded_line,
+)
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.fxiaoke.backend import FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.fields import KINDS, ensure_fields, fields_file
@@ -51,10 +57,7 @@ class FxiaokeDialect:
                 bad_rate=bad_rate,
                 on_progress=on_progress,
             )
-            return (
-                f"seeded {added} fxiaoke accounts into {db} ({len(CUSTOM_FIELDS)} custom input "
-                f"fields declared; {box.count()} accounts in total)"
-            )
+            return seeded_line("fxiaoke", added, db, len(CUSTOM_FIELDS), box.count())
         finally:
             box.close()
 
@@ -67,9 +70,7 @@ class FxiaokeDialect:
         fault_seed: int,
         settings: Mapping[str, str],
     ) -> Serving:
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            raise SettingError(f"--{unknown[0]}", "not a setting of the Fxiaoke sandbox")
+        refuse_unknown(settings, SETTINGS, "Fxiaoke")
         box = FxiaokeSandbox(db)
         current = box.settings
         try:

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from crmqual.sandbox.dialects import SeedProgress, Serving, SettingError
+from crmqual.sandbox.dialects import (
+    SeedProgress,
+    Serving,
+    SettingError,
+    refuse_unknown,
+    seeded_line,
+)
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.observe import stats
 from crmqual.sandbox.salesforce.backend import SalesforceSandbox
@@ -47,10 +53,7 @@ class SalesforceDialect:
                 box.store, accounts, seed, missing_rate=missing_rate, bad_rate=bad_rate,
                 on_progress=on_progress,
             )  # fmt: skip
-            return (
-                f"seeded {added} salesforce accounts into {db} ({len(CUSTOM_FIELDS)} custom "
-                f"input fields declared; {box.count()} accounts in total)"
-            )
+            return seeded_line("salesforce", added, db, len(CUSTOM_FIELDS), box.count())
         finally:
             box.close()
 
@@ -63,9 +66,7 @@ class SalesforceDialect:
         fault_seed: int,
         settings: Mapping[str, str],
     ) -> Serving:
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            raise SettingError(f"--{unknown[0]}", "not a setting of the Salesforce sandbox")
+        refuse_unknown(settings, SETTINGS, "Salesforce")
         box = SalesforceSandbox(db, faults=faults, fault_seed=fault_seed)
         if settings:
             edition = settings.get("edition", box.quota.edition)

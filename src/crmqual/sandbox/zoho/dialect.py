@@ -6,7 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from crmqual.sandbox.dialects import SeedProgress, Serving, SettingError
+from crmqual.sandbox.dialects import (
+    SeedProgress,
+    Serving,
+    SettingError,
+    refuse_unknown,
+    seeded_line,
+)
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.observe import stats
 from crmqual.sandbox.server import SandboxServer
@@ -48,10 +54,7 @@ class ZohoDialect:
                 bad_rate=bad_rate,
                 on_progress=on_progress,
             )
-            return (
-                f"seeded {added} zoho accounts into {db} ({len(CUSTOM_FIELDS)} custom input "
-                f"fields declared; {box.count()} accounts in total)"
-            )
+            return seeded_line("zoho", added, db, len(CUSTOM_FIELDS), box.count())
         finally:
             box.close()
 
@@ -64,9 +67,7 @@ class ZohoDialect:
         fault_seed: int,
         settings: Mapping[str, str],
     ) -> Serving:
-        unknown = sorted(set(settings) - set(SETTINGS))
-        if unknown:
-            raise SettingError(f"--{unknown[0]}", "not a setting of the Zoho sandbox")
+        refuse_unknown(settings, SETTINGS, "Zoho")
         granted = _scopes(settings.get("scopes"))
         box = ZohoSandbox(db, faults=faults, fault_seed=fault_seed)
         if "edition" in settings or "credits" in settings:
