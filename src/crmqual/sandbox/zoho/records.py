@@ -355,10 +355,9 @@ def _search_test(call: Call, args: dict[str, str], fields: dict[str, FieldDef]) 
 
 
 # -- update ------------------------------------------------------------------------------------
-def update_records(call: Call, module: str, record_id: int | None = None) -> Response:
-    """PUT: per-record results; 200 when all succeed, 207 when some fail, 400 when none does."""
-    token = call.require(((module_scope(module, "UPDATE"),),))
-    fields = call.module_fields(module)
+def data_items(call: Call) -> list[Any]:
+    """The body's ``data`` list of a write (update or insert): 400 MANDATORY_NOT_FOUND
+    without one, LIMIT_EXCEEDED past the records a write may carry."""
     body = call.json_body()
     items = body.get("data") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
@@ -375,6 +374,14 @@ def update_records(call: Call, module: str, record_id: int | None = None) -> Res
             RECORD_COUNT_MESSAGE,
             {"limit": call.limits.records_per_write, "api_name": "data", "json_path": "$.data"},
         )
+    return items
+
+
+def update_records(call: Call, module: str, record_id: int | None = None) -> Response:
+    """PUT: per-record results; 200 when all succeed, 207 when some fail, 400 when none does."""
+    token = call.require(((module_scope(module, "UPDATE"),),))
+    fields = call.module_fields(module)
+    items = data_items(call)
     if record_id is not None and isinstance(items[0], dict):
         items = [{**items[0], "id": items[0].get("id", record_id)}]
     wanted = [int(i["id"]) for i in items if isinstance(i, dict) and is_record_id(i.get("id"))]

@@ -23,10 +23,9 @@ from crmqual.sandbox.zoho.call import Call, json_response
 from crmqual.sandbox.zoho.errors import (
     INVALID_DATA_MESSAGE,
     MANDATORY_MESSAGE,
-    RECORD_COUNT_MESSAGE,
-    ZohoError,
     error_body,
 )
+from crmqual.sandbox.zoho.records import data_items
 from crmqual.sandbox.zoho.schema import (
     API_USER,
     ID_BASE,
@@ -109,22 +108,7 @@ def insert_records(call: Call, module: str) -> Response:
     """POST: per-record results; 201 when all are added, 207 when some fail, 400 when none is."""
     token = call.require(((module_scope(module, "CREATE"),),))
     fields = call.module_fields(module)
-    body = call.json_body()
-    items = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ZohoError.of(
-            400,
-            "MANDATORY_NOT_FOUND",
-            MANDATORY_MESSAGE,
-            {"api_name": "data", "json_path": "$.data"},
-        )
-    if len(items) > call.limits.records_per_write:
-        raise ZohoError.of(
-            400,
-            "LIMIT_EXCEEDED",
-            RECORD_COUNT_MESSAGE,
-            {"limit": call.limits.records_per_write, "api_name": "data", "json_path": "$.data"},
-        )
+    items = data_items(call)
     user = next((u for u in USERS if u["id"] == token.user_id), API_USER)
     with call.store.transaction():
         results = [_insert_one(call, module, fields, item, n, user) for n, item in enumerate(items)]
