@@ -247,7 +247,11 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
 
 @click.command()
 @config_option
-@click.option("--dry-run", is_flag=True, help="List what would be created; change nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List what would be created and placed (with --remove: removed); change nothing.",
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the plan or its result as one JSON object."
 )

@@ -173,7 +173,13 @@ def serve(
         )
     except SettingError as exc:
         raise click.BadParameter(str(exc), param_hint=exc.option) from None
-    if config_path is not None and serving.config_yaml is not None:
+    if config_path is not None:
+        if serving.config_yaml is None:
+            raise click.BadParameter(
+                f"crmqual has no {crm} adapter yet, so there is no crmqual.yaml to write for "
+                "this sandbox; leave --write-config out and use the printed credentials",
+                param_hint="--write-config",
+            )
         Path(config_path).write_text(serving.config_yaml, encoding="utf-8")
     if env_file is not None:  # last: a script waiting for it may start right away
         rehearsal_env(Path(env_file), serving.env)
