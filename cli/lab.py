@@ -131,13 +131,14 @@ def diff(
             for _, line, row in read_rows(input_file, encoding):
                 if isinstance(row, RowError):
                     skipped += 1
-                    click.echo(f"error: {row}", err=True)
+                    click.echo(t("assess.row_error", lang, outcome=row), err=True)
                     continue
                 try:
                     account, lost = read_account(row, as_of.date(), needed=needed)
                 except RecordProblems as exc:
                     skipped += 1
-                    click.echo(f"error: line {line} (id {row.get('id', '?')}): {exc}", err=True)
+                    where = t("lab.at_line", lang, line=line, id=row.get("id", "?"))
+                    click.echo(t("lab.not_read", lang, where=where, why=exc), err=True)
                     continue
                 case = comparison.assess(account, lost)
                 if writer is not None:
@@ -154,8 +155,8 @@ def diff(
                         account, lost = read_record(ctx.mapping, record, as_of.date(), needed)
                     except RecordProblems as exc:
                         skipped += 1
-                        record_id = record.get(ctx.mapping.id_field, "?")
-                        click.echo(t("lab.skipped", lang, id=record_id, why=exc), err=True)
+                        where = t("lab.record", lang, id=record.get(ctx.mapping.id_field, "?"))
+                        click.echo(t("lab.not_read", lang, where=where, why=exc), err=True)
                         continue
                     case = comparison.assess(account, lost)
                     if writer is not None:

@@ -167,7 +167,7 @@ def history(account_id: str, config_path: str, as_json: bool, lang: str) -> None
         if not rows and not left_alone:
             click.echo(t("hist.none", lang, id=account_id, target=ctx.target), err=True)
             sys.exit(ExitCode.CONFIG)
-        kinds = {r.run_id: ctx.state.get_run(r.run_id) for r in rows}
+        kinds = {run_id: ctx.state.get_run(run_id) for run_id in {r.run_id for r in rows}}
         for row in rows:
             run = kinds[row.run_id]
             reverted = run.summary.get("reverted_run") if run and run.kind == "revert" else None

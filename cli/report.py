@@ -125,8 +125,9 @@ def report(
                         policy=ctx.policy.policy,
                         run_id=run_id,
                         since=since,
-                        review_days={
-                            str(g): d for g, d in ctx.loaded.config.sync.review_every_days.items()
+                        review_days={  # as the sync schedules reviews: defaults for grades not set
+                            str(g): interval.days
+                            for g, interval in ctx.loaded.config.sync.review_intervals().items()
                         },
                         record_url=None if adapter is None else adapter.record_url,
                     )

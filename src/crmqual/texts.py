@@ -499,6 +499,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     ),
     "lab.old": ("old", "原"),
     "lab.new": ("new", "新"),
+    "lab.not_read": ("error: {where}: {why} (left out)", "错误：{where}：{why}（已跳过）"),
+    "lab.at_line": ("line {line} (id {id})", "第 {line} 行（编号 {id}）"),
+    "lab.record": ("record {id}", "记录 {id}"),
     "lab.skipped": (
         "warning: {id}: stored inputs no longer valid, left out: {why}",
         "警告：{id}：存储的输入已无效，已跳过：{why}",

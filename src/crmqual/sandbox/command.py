@@ -110,7 +110,11 @@ def seed(
     "performance, developer, sandbox; default: the file's, else enterprise).",
 )
 @click.option(
-    "--credits", "credits_text", default=None, help="Daily API allowance: a number or 'unlimited'."
+    "--credits",
+    "credits_text",
+    default=None,
+    help="Daily API allowance (Zoho: a number or 'unlimited'; Salesforce: a whole number "
+    "of calls).",
 )
 @click.option(
     "--rate", default=None, help="Fxiaoke: calls a tenant may make per second (0: no limit)."
@@ -120,7 +124,8 @@ def seed(
     "settings_path",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="Fxiaoke: a YAML file of the sandbox's assumptions (README), kept in the file.",
+    help="Fxiaoke: a YAML file overriding the sandbox's assumptions (error codes, query "
+    "limits ...; see src/crmqual/sandbox/README.md), saved in --db for later runs.",
 )
 @click.option(
     "--fields",
@@ -238,7 +243,11 @@ def fields() -> None:
 def _console(crm: str) -> Any:
     dialect = load(crm)
     if not hasattr(dialect, "add_field"):
-        raise click.BadParameter(f"{crm} creates fields through its API", param_hint="--crm")
+        raise click.BadParameter(
+            f"{crm}'s fields are created through its API (crmqual provision); only the "
+            "Fxiaoke sandbox has a console field screen: pass --crm fxiaoke",
+            param_hint="--crm",
+        )
     return dialect
 
 

@@ -94,7 +94,9 @@ def refuse_unknown(settings: Mapping[str, str], known: Collection[str], crm: str
     """A `SettingError` naming the first setting given that the dialect does not have."""
     unknown = sorted(set(settings) - set(known))
     if unknown:
-        raise SettingError(f"--{unknown[0]}", f"not a setting of the {crm} sandbox")
+        own = ", ".join(f"--{name}" for name in known) or "none"
+        why = f"not a setting of the {crm} sandbox (its settings: {own})"
+        raise SettingError(f"--{unknown[0]}", why)
 
 
 def seeded_line(crm: str, added: int, db: Path, fields: int, total: int) -> str:

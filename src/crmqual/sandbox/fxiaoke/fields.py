@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crmqual.errors import ConfigError, Problem
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.fxiaoke.schema import ACCOUNT, OBJECTS, options
 from crmqual.sandbox.fxiaoke.settings import FxiaokeSettings
 from crmqual.sandbox.fxiaoke.tenant import tenant
 from crmqual.sandbox.store import SandboxStore
+from crmqual.yamlfile import read_yaml
 
 KINDS = (
     "text",
@@ -115,7 +114,7 @@ def by_label(store: SandboxStore, obj: str = ACCOUNT) -> dict[str, FieldDef]:
 def fields_file(path: str | Path) -> list[NewField]:
     """A YAML list of fields to add: `[{label, type, options?, decimals?, unit?}]` (or
     `{fields: [...]}`)."""
-    raw: Any = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw: Any = read_yaml(path)  # a ConfigError naming the line for a file that is not YAML
     rows = raw.get("fields") if isinstance(raw, dict) else raw
     if not isinstance(rows, list):
         raise ConfigError([Problem(str(path), "fields", "a list of {label, type, options}")])

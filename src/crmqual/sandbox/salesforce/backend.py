@@ -24,6 +24,7 @@ from crmqual.sandbox.salesforce.call import SalesforceLimits
 from crmqual.sandbox.salesforce.ids import PREFIXES, sf_id
 from crmqual.sandbox.salesforce.objects import record_number
 from crmqual.sandbox.salesforce.quota import Ledger, Quota
+from crmqual.sandbox.salesforce.saves import write
 from crmqual.sandbox.salesforce.schema import (
     ACCOUNT,
     API_USER_ID,
@@ -174,17 +175,12 @@ class SalesforceSandbox:
     def hand_edit(self, record_id: str, values: dict[str, Any]) -> None:
         """A person's edit in the UI: source `hand`, LastModifiedById = Li Wei."""
         number = record_number(ACCOUNT, record_id)
-        found = self.store.get_records(ACCOUNT, [number]) if number is not None else {}
-        if number is None or number not in found:
-            raise KeyError(record_id)
-        rec = found[number]
-        now = iso(self.clock.now())
-        data = {**rec.data, **values, "LastModifiedDate": now, "LastModifiedById": HAND_USER_ID}
-        changes = {k: (rec.data.get(k), v) for k, v in values.items() if rec.data.get(k) != v}
-        self.store.update_record(
-            StoredRecord(ACCOUNT, number, rec.created_time, now, data),
-            source="hand", client=HAND_EDIT_CLIENT, user_id=HAND_USER_ID, changes=changes,
-        )  # fmt: skip
+        with self.store.transaction():  # read and save as one, like an API save
+            found = self.store.get_records(ACCOUNT, [number]) if number is not None else {}
+            if number is None or number not in found:
+                raise KeyError(record_id)
+            now = iso(self.clock.now())
+            write(self.store, found[number], values, now, HAND_USER_ID, HAND_EDIT_CLIENT, "hand")
 
     def count(self) -> int:
         return self.store.count(ACCOUNT)

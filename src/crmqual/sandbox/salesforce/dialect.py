@@ -98,13 +98,9 @@ class SalesforceDialect:
 
 
 def _allowance(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise SettingError("--credits", "a daily API allowance: a whole number") from None
-    if value < 0:
-        raise SettingError("--credits", "a daily API allowance: a whole number") from None
-    return value
+    if not text.strip().isdigit():
+        raise SettingError("--credits", "a daily API allowance: a whole number of calls")
+    return int(text)
 
 
 DIALECT = SalesforceDialect()
