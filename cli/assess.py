@@ -35,14 +35,15 @@ TABLE = (
 )
 
 
-def parse_as_of(text: str | None) -> datetime:
-    """A date (midnight UTC) or an ISO date-time; none means now."""
+def parse_as_of(text: str | None, option: str = "--as-of") -> datetime:
+    """A date (midnight UTC) or an ISO date-time; none means now. ``option`` names the
+    option in the error."""
     if text is None:
         return datetime.now(UTC)
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        message = t("err.as_of", current_lang(), text=repr(text))
+        message = t("err.as_of", current_lang(), option=option, text=repr(text))
         raise CliError(message, ExitCode.CONFIG) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import click
 
+from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import build_adapter, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.config import DEFAULT_REVIEW_DAYS
@@ -19,16 +20,6 @@ from crmqual.policy import Policy, load_policy
 from crmqual.report import Report, ReportError, newest_target, write_report
 from crmqual.state import StateStore
 from crmqual.texts import lang_option, t
-
-
-def _since(text: str | None, lang: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(t("report.bad_date", lang, text=repr(text)), ExitCode.CONFIG) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def report_json(report: Report, out: Path) -> str:
@@ -91,7 +82,7 @@ def report(
     """Write the portfolio report: grades, exposure and limits, what moved since the previous
     run, flags, data completeness, the accounts to look at first and the health of the runs,
     as one HTML page with plots that opens anywhere, offline."""
-    since = _since(since_text, lang)
+    since = None if since_text is None else parse_as_of(since_text, "--since")
     path = Path(out)
     with fail_on_config_error(as_json=as_json):
         if state_url is not None:

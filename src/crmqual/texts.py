@@ -401,8 +401,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "--csv 和 --show 只能与 --dry-run 一起用（试运行的计划）",
     ),
     "err.as_of": (
-        "--as-of: {text} is not an ISO date such as 2025-06-30",
-        "--as-of：{text} 不是 ISO 日期（例如 2025-06-30）",
+        "{option}: {text} is not an ISO date such as 2025-06-30",
+        "{option}：{text} 不是 ISO 日期（例如 2025-06-30）",
     ),
     "err.locale": ("--locale: {reason}", "--locale：{reason}"),
     "err.no_account": (
@@ -734,10 +734,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.no_run": (
         "no run {run} of {target} in the state store (see `crmqual runs`)",
         "状态库中没有 {target} 的第 {run} 次运行（见 `crmqual runs`）",
-    ),
-    "report.bad_date": (
-        "--since: {text} is not an ISO date such as 2026-06-30",
-        "--since：{text} 不是 ISO 日期（例如 2026-06-30）",
     ),
     "report.no_matplotlib": (
         "crmqual report draws its plots with matplotlib, which is not installed: "
