@@ -14,6 +14,7 @@ from crmqual.cli.assess import assess
 from crmqual.cli.check import check
 from crmqual.cli.demo import demo
 from crmqual.cli.errors import ChineseUsageError
+from crmqual.cli.fleet import fleet
 from crmqual.cli.init import init
 from crmqual.cli.lab import backtest, diff, outcomes
 from crmqual.cli.policy import policy
@@ -103,5 +104,6 @@ for command in (
     report,
     secret,
     sandbox,
+    fleet,
 ):
     main.add_command(command)

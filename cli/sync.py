@@ -17,7 +17,7 @@ from crmqual.contract import StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import wanted_fields
 from crmqual.progress import Snapshot, reporter
-from crmqual.sync import RunSummary, Sync, SyncRequest
+from crmqual.sync import RunSummary, SyncRequest, sync_configured
 from crmqual.texts import lang_option, t, t_or
 
 
@@ -150,18 +150,11 @@ def sync(
         raise click.UsageError(t("err.json_or_csv", lang))
     as_of: datetime | None = parse_as_of(as_of_text) if as_of_text else None
     shown = reporter("crmqual sync", enabled=not quiet and not (as_json or as_csv))
-    with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx, shown:
-        runner = Sync(
-            adapter=ctx.adapter,
-            mapping=ctx.mapping,
-            mapping_source=ctx.mapping_source,
-            policy=ctx.policy,
-            state=ctx.state,
-            target=ctx.target,
-            settings=ctx.loaded.config.sync,
-            on_progress=lambda s: shown.update(sync_snapshot(s)),
+    request = SyncRequest(dry_run=dry_run, full=full, limit=limit, as_of=as_of)
+    with fail_on_config_error(as_json=as_json), shown:
+        summary = sync_configured(
+            config_path, request, on_progress=lambda s: shown.update(sync_snapshot(s))
         )
-        summary = runner.run(SyncRequest(dry_run=dry_run, full=full, limit=limit, as_of=as_of))
     print_failures(summary, lang)
     if as_csv:
         write_plan_csv(summary.plan)

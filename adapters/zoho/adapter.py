@@ -128,6 +128,9 @@ class ZohoAdapter(Adapter):
         Zoho does while less than half of the window's credits are used)."""
         return self.api.credits_remaining
 
+    def quota_left(self) -> int | None:
+        return self.credits_remaining
+
     @property
     def calls_by_endpoint(self) -> dict[str, int]:
         return dict(self.api.http.counter.by_endpoint)

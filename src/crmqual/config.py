@@ -79,13 +79,16 @@ class LoadedConfig:
         return BuildContext(self.folder, id_field, modified_field)
 
 
-def _resolve(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
+def resolve_env_refs(value: Any, key: str, source: str, problems: list[Problem]) -> Any:
+    """``value`` with every ``${NAME}`` string resolved (env or keyring); a missing one is a
+    problem naming ``key``."""
     if isinstance(value, dict):
         return {
-            k: _resolve(v, f"{key}.{k}" if key else k, source, problems) for k, v in value.items()
+            k: resolve_env_refs(v, f"{key}.{k}" if key else k, source, problems)
+            for k, v in value.items()
         }
     if isinstance(value, list):
-        return [_resolve(v, f"{key}.{i}", source, problems) for i, v in enumerate(value)]
+        return [resolve_env_refs(v, f"{key}.{i}", source, problems) for i, v in enumerate(value)]
     if isinstance(value, str):
         match = _ENV_REF.match(value.strip())
         if match:
@@ -115,9 +118,14 @@ def load_config(path: str | Path) -> LoadedConfig:
                 )
             ]
         )
-    data = read_yaml(path)
+    return config_from_data(read_yaml(path), source, Path(path).resolve().parent)
+
+
+def config_from_data(data: Any, source: str, folder: Path) -> LoadedConfig:
+    """A configuration parsed already (a file's, or one written inline in a fleet file);
+    relative paths are relative to ``folder``."""
     problems: list[Problem] = []
-    resolved = _resolve(data, "", source, problems) if isinstance(data, dict) else data
+    resolved = resolve_env_refs(data, "", source, problems) if isinstance(data, dict) else data
     if isinstance(resolved, dict):
         unset = {p.key for p in problems}  # already reported: a variable that is not set
         crm = resolved.get("crm")
@@ -137,4 +145,4 @@ def load_config(path: str | Path) -> LoadedConfig:
     if problems:
         raise ConfigError(problems)
     registry.plugin(config.crm, source)  # an unknown CRM fails here, naming the known ones
-    return LoadedConfig(config, source, Path(path).resolve().parent)
+    return LoadedConfig(config, source, folder)

@@ -343,6 +343,11 @@ class Adapter(ABC):
     def api_calls(self) -> int:
         return self.calls.total
 
+    def quota_left(self) -> int | None:
+        """What the CRM last said is left of its API quota (calls or credits in its window);
+        None when it does not say. Shown per org by ``crmqual fleet status``."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (most adapters hold nothing to release)
         """Release what the adapter holds (sessions, temporary files); always called."""
 

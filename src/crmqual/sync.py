@@ -28,10 +28,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from crmqual.compiled import CompiledPolicy, compiled
-from crmqual.config import SyncSettings
+from crmqual.config import LoadedConfig, SyncSettings
+from crmqual.context import open_context
 from crmqual.contract import Adapter, FollowUp, ReadQuery
 from crmqual.dryrun import FIRST_ASSESSMENT, OTHER_CHANGE, DryRunPlan
 from crmqual.engine import Assessment, assess
@@ -91,6 +93,8 @@ class RunSummary:
     overridden: int = 0
     warnings: int = 0
     api_calls: int = 0
+    #: What the CRM said is left of its API quota at the end of the run (None: not said).
+    quota_left: int | None = None
     duration_s: float = 0.0
     events: Counter[str] = field(default_factory=Counter)
     #: Values that could not be read (the input left missing), per field as the CRM names it.
@@ -154,6 +158,7 @@ class RunSummary:
             "mode": self.mode,
             "dry_run": self.dry_run,
             **self.counts(),
+            "quota_left": self.quota_left,
             "duration_s": round(self.duration_s, 3),
             "events": dict(self.events),
             "unreadable": dict(self.unreadable),
@@ -315,6 +320,7 @@ class Sync:
     def _finish(self, summary: RunSummary, started: float, run: RunScope) -> None:
         """The run's end, however it ended: counted, timed, and handed to the run scope."""
         summary.api_calls = self.adapter.api_calls - self.calls_at_start
+        summary.quota_left = self.adapter.quota_left()
         summary.duration_s = time.monotonic() - started
         summary.run_id, summary.status, summary.message = run.run_id, run.status, run.message
         summary.error_kind = run.error_kind
@@ -322,6 +328,28 @@ class Sync:
         if summary.snapshot is not None:
             run.summary[STABILITY_KEY] = summary.snapshot
         run.watermark = summary.watermark
+
+
+def sync_configured(
+    config: str | Path | LoadedConfig,
+    request: SyncRequest,
+    on_progress: Callable[[RunSummary], None] | None = None,
+) -> RunSummary:
+    """What ``crmqual sync`` runs for one org: open it from its configuration (config,
+    mapping and policy fail before anything else), sync it, close it. The CLI and the
+    fleet's workers both call this."""
+    with open_context(config) as ctx:
+        runner = Sync(
+            adapter=ctx.adapter,
+            mapping=ctx.mapping,
+            mapping_source=ctx.mapping_source,
+            policy=ctx.policy,
+            state=ctx.state,
+            target=ctx.target,
+            settings=ctx.loaded.config.sync,
+            on_progress=on_progress,
+        )
+        return runner.run(request)
 
 
 class _Runner:

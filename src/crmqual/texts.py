@@ -741,6 +741,44 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "crmqual report 用 matplotlib 绘图，但它没有安装：pip install 'crmqual[report]'",
     ),
     "demo.report": ("Portfolio report: {path}", "组合报告：{path}"),
+    # -- fleet (issue 23): `crmqual fleet` ---------------------------------------------------
+    "fleet.no_extra": (
+        "crmqual fleet needs the `fleet` extra (Celery, croniter, prometheus-client): "
+        "pip install 'crmqual[fleet]'",
+        "crmqual fleet 需要 `fleet` 扩展（Celery、croniter、prometheus-client）："
+        "pip install 'crmqual[fleet]'",
+    ),
+    "fleet.sent": (
+        "sent {org} to the workers (task {id})",
+        "已将 {org} 发送给工作进程（任务 {id}）",
+    ),
+    "fleet.ran": (
+        "{org}: exit {code}, written {written}, failed {failed}",
+        "{org}：退出码 {code}，写入 {written}，失败 {failed}",
+    ),
+    "fleet.none_due": (
+        "no org is due now (see `crmqual fleet status` for the next times)",
+        "现在没有到期的组织（下次时间见 `crmqual fleet status`）",
+    ),
+    "fleet.col.org": ("org", "组织"),
+    "fleet.col.last_run": ("last run (UTC)", "上次运行（UTC）"),
+    "fleet.col.exit": ("exit", "退出码"),
+    "fleet.col.written": ("written", "写入"),
+    "fleet.col.failed": ("failed", "失败"),
+    "fleet.col.calls": ("API calls", "API 调用"),
+    "fleet.col.quota": ("quota left", "剩余配额"),
+    "fleet.col.success": ("last success", "上次成功"),
+    "fleet.col.next": ("next due (UTC)", "下次运行（UTC）"),
+    "fleet.locked_by": ("{org}: lock held by {holder}", "{org}：锁由 {holder} 持有"),
+    "fleet.stopped": (
+        "{org} is stopped ({why}); fix it, then run `crmqual fleet resume {org}`",
+        "{org} 已停止（{why}）；修复后请运行 `crmqual fleet resume {org}`",
+    ),
+    "fleet.resumed": (
+        "{org} resumed: it runs at its next scheduled time",
+        "{org} 已恢复：将在下次计划时间运行",
+    ),
+    "fleet.not_stopped": ("{org} was not stopped; nothing to do", "{org} 没有停止；无需操作"),
 }
 
 S = TypeVar("S")

@@ -13,6 +13,7 @@ One module per concern, one class each over the shared :class:`~crmqual.state.da
     ``events``     monitoring events and their follow-up items
     ``left_alone`` records a run left alone (override set, or edited by hand), and why
     ``lab``        the policy lab: portfolio snapshots, outcomes, backtests and their rows
+    ``fleet_stops`` orgs of a fleet stopped until an admin resumes them
 
 Where the state lives
     ``default_state_url()`` returns ``$CRMQUAL_STATE_URL`` when it is set, otherwise an
@@ -53,6 +54,7 @@ from crmqual.state.cursors import Cursor
 from crmqual.state.database import CHUNK, alembic_config, default_state_url
 from crmqual.state.events import EventIn, EventRecord
 from crmqual.state.failures import FailureIn, FailureRecord
+from crmqual.state.fleet_stops import FleetStop
 from crmqual.state.lab import BacktestRecord, OutcomeIn, OutcomeRecord, PortfolioRow
 from crmqual.state.ledger import AssessmentIn, AssessmentRecord, AssessmentStatus, WriteRow
 from crmqual.state.left_alone import LeftAloneRecord
@@ -71,6 +73,7 @@ __all__ = [
     "EventRecord",
     "FailureIn",
     "FailureRecord",
+    "FleetStop",
     "LeftAloneRecord",
     "LockHeldError",
     "LockHolder",

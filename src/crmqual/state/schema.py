@@ -15,6 +15,7 @@ __all__ = [
     "cursors",
     "events_table",
     "failures_table",
+    "fleet_stops",
     "locks",
     "metadata",
     "outcomes",
@@ -80,6 +81,17 @@ locks = sa.Table(
     sa.Column("run_id", sa.Integer(), nullable=False),
     sa.Column("acquired_at", UtcDateTime(), nullable=False),
     sa.Column("heartbeat_at", UtcDateTime(), nullable=False),
+)
+
+#: Orgs of a fleet stopped (exit 2 or 6) until `crmqual fleet resume` (``crmqual.fleet``).
+fleet_stops = sa.Table(
+    "fleet_stops",
+    metadata,
+    sa.Column("target", sa.String(200), primary_key=True),
+    sa.Column("org", sa.String(200), nullable=False),
+    sa.Column("exit_code", sa.Integer(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("stopped_at", UtcDateTime(), nullable=False),
 )
 
 cursors = sa.Table(

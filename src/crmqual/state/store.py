@@ -6,6 +6,7 @@ from crmqual.state.cursors import Cursors
 from crmqual.state.events import Events
 from crmqual.state.failures import Failures
 from crmqual.state.field_names import FieldNames
+from crmqual.state.fleet_stops import FleetStops
 from crmqual.state.lab import Lab
 from crmqual.state.ledger import Ledger
 from crmqual.state.left_alone import LeftAlone
@@ -13,7 +14,9 @@ from crmqual.state.runs import Runs
 from crmqual.state.schedule import Schedule
 
 
-class StateStore(Runs, Cursors, Ledger, Schedule, Failures, Events, FieldNames, LeftAlone, Lab):
+class StateStore(
+    Runs, Cursors, Ledger, Schedule, Failures, Events, FieldNames, LeftAlone, Lab, FleetStops
+):
     """crmqual's durable state in one SQL database; see :mod:`crmqual.state` for contracts.
 
     ``StateStore(url)`` opens it (creating and migrating as needed); use it as a context
