@@ -301,7 +301,9 @@ def load_fleet(path: str | Path) -> LoadedFleet:
     problems: list[Problem] = []
     if isinstance(data, dict) and "state" in data:
         # Only the store's URL may hold a secret; an org's inline settings resolve their own.
-        data = dict(data) | {"state": resolve_env_refs(data["state"], "state", source, problems)}
+        state = resolve_env_refs(data["state"], "state", source, problems)
+        if not problems:  # else the raw ${NAME} stays: its one problem is the variable's
+            data = dict(data) | {"state": state}
     problems = locate(problems, source, lines)
     try:
         fleet = validate(Fleet, data, source, extra_checks=_duplicates, lines=lines)

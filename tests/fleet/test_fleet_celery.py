@@ -1,0 +1,115 @@
+"""The fleet on Celery against the real RabbitMQ and PostgreSQL: sandbox orgs served as
+separate processes, two `crmqual fleet worker` processes on a queue named for the test.
+
+Every org synced once, a second round writing 0; a worker SIGKILLed mid-sync and its org
+finished by the other worker, each record written exactly once (the sandbox's write log);
+the same org enqueued twice at once never runs twice at once; a quota stop deferred, not
+retried; a broken org config failing alone (stopped) while the others finish.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from fleetutil import OrgSpec, World, broker_url, until, world
+
+from crmqual.state import StateStore
+
+pytestmark = pytest.mark.slow
+
+
+def finished(w: World, org: str, n: int = 1) -> bool:
+    return sum(r.status != "running" for r in w.runs(org)) >= n
+
+
+def test_every_org_once_then_zero_and_a_broken_org_alone(tmp_path: Path) -> None:
+    specs = [OrgSpec("a", 90), OrgSpec("b", 70), OrgSpec("c", broken=True)]
+    with world(tmp_path, specs, broker=broker_url()) as w:
+        w.start_worker("w1")
+        w.start_worker("w2")
+        w.enqueue()
+        until(lambda: finished(w, "a") and finished(w, "b"), 120, "a and b synced")
+        with StateStore(w.state_url) as store:
+            until(lambda: store.fleet_stop("zoho:c"), 60, "c stopped")
+            stop = store.fleet_stop("zoho:c")
+        assert stop is not None and stop.exit_code == 2 and "batch_sise" in stop.reason
+        for name in ("a", "b"):
+            org = w.orgs[name]
+            (run,) = w.runs(name)
+            assert (run.status, run.counts["written"]) == ("ok", org.spec.accounts)
+            assert set(org.written()) == org.ids() and max(org.written().values()) == 1
+        w.enqueue("a", "b", "c")
+        until(lambda: finished(w, "a", 2) and finished(w, "b", 2), 120, "the second round")
+        assert [r.counts["written"] for r in w.runs("a")] == [90, 0]
+        assert [r.counts["written"] for r in w.runs("b")] == [70, 0]
+        time.sleep(2)  # c's second delivery: skipped (stopped), never a run
+        assert w.runs("c") == []
+        assert "org c is stopped, not run" in w.worker_log("w1") + w.worker_log("w2")
+        status = json.loads(w.crmqual("status", "--json").stdout)
+        assert {o["org"]: o["exit_code"] for o in status["orgs"]} == {"a": 0, "b": 0, "c": 2}
+
+
+def test_a_worker_killed_mid_sync_hands_the_org_to_the_other(tmp_path: Path) -> None:
+    specs = [OrgSpec("slow", 400, latency_ms=40, batch_size=10)]
+    with world(tmp_path, specs, broker=broker_url()) as w:
+        w1, w2 = w.start_worker("w1"), w.start_worker("w2")
+        org = w.orgs["slow"]
+        w.enqueue("slow")
+        until(lambda: len(org.written()) >= 60, 120, "the first writes")
+        with StateStore(w.state_url) as store:
+            holder = store.lock_holder(org.target)
+        assert holder is not None
+        victim = w1 if os.getpgid(holder.pid) == w1.pid else w2
+        os.killpg(victim.pid, signal.SIGKILL)  # the worker and its pool process, mid-sync
+        victim.wait(timeout=30)
+        written_when_killed = len(org.written())
+        assert written_when_killed < org.spec.accounts
+        until(lambda: any(r.status == "ok" for r in w.runs("slow")), 180, "the other worker")
+        killed, resumed = w.runs("slow")
+        assert killed.status == "running"  # its process died with it
+        assert resumed.status == "ok"
+        assert resumed.counts["written"] + written_when_killed >= org.spec.accounts - 10
+        written = org.written()
+        assert set(written) == org.ids(), "a record was lost"
+        assert max(written.values()) == 1, "a record was written twice"
+        survivor = "w2" if victim is w1 else "w1"
+        assert "crmqual.fleet.sync_org" in w.worker_log(survivor)
+
+
+def test_the_same_org_enqueued_twice_never_runs_twice_at_once(tmp_path: Path) -> None:
+    specs = [OrgSpec("twice", 200, latency_ms=20, batch_size=20)]
+    retry = {"locked": {"times": 1, "delay_s": 1}}
+    with world(tmp_path, specs, broker=broker_url(), retry=retry) as w:
+        w.start_worker("w1")
+        w.start_worker("w2")
+        w.enqueue("twice", "twice")
+        until(lambda: finished(w, "twice", 3), 120, "both deliveries")
+        runs = w.runs("twice")
+        ran = [r for r in runs if r.status == "ok"]
+        # The second delivery met the lock (exit 4), was retried after the delay, and then
+        # ran an incremental sync that wrote nothing.
+        assert [r.status for r in runs] == ["ok", "locked", "ok"], runs
+        assert [r.counts["written"] for r in ran] == [200, 0]
+        assert ran[0].finished_at is not None and ran[0].finished_at <= ran[1].started_at
+        written = w.orgs["twice"].written()
+        assert len(written) == 200 and max(written.values()) == 1
+
+
+def test_a_quota_stop_is_deferred_not_retried(tmp_path: Path) -> None:
+    specs = [OrgSpec("quota", 300, credits=6, credit_reserve=2, batch_size=10), OrgSpec("fine", 50)]
+    with world(tmp_path, specs, broker=broker_url()) as w:
+        w.start_worker("w1")
+        w.start_worker("w2")
+        w.enqueue()
+        until(lambda: finished(w, "quota") and finished(w, "fine"), 120, "both orgs")
+        time.sleep(5)  # a retry loop would have run again by now
+        (run,) = w.runs("quota")
+        assert run.status == "quota" and run.summary["exit_code"] == 5
+        assert "deferred to its next window" in w.worker_log("w1") + w.worker_log("w2")
+        (fine,) = w.runs("fine")
+        assert fine.status == "ok"
