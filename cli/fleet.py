@@ -99,7 +99,13 @@ def enqueue(fleet_file: str | None, orgs: tuple[str, ...], lang: str) -> None:
 
 @fleet.command("run")
 @_fleet_option
-@click.option("--parallel", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Orgs run at once (threads; orgs of one concurrency class one after another).",
+)
 @click.argument("orgs", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per org run.")
 @lang_option

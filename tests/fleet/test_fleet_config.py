@@ -71,7 +71,8 @@ def test_every_problem_is_named_with_line_and_key(tmp_path: Path) -> None:
 def test_problems_in_chinese(tmp_path: Path) -> None:
     found = problems(tmp_path, GOOD.replace("Asia/Shanghai", "Mars/Base"), "zh")
     assert found == [
-        f"{tmp_path / 'fleet.yaml'}:6: orgs[1].schedule.timezone: 未知的时区 'Mars/Base'；应为 IANA 名称，例如 Asia/Shanghai 或 UTC"
+        f"{tmp_path / 'fleet.yaml'}:6: orgs[1].schedule.timezone: "
+        "未知的时区 'Mars/Base'；应为 IANA 名称，例如 Asia/Shanghai 或 UTC"
     ]
 
 
