@@ -36,22 +36,20 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 import yaml
 
 from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.zoho.seed import seed_zoho
 from crmqual.state import StateStore
-from zoho_sync import MAPPING, TOKEN_PATH, serve
+from zoho_sync import MAPPING, TOKEN_PATH, bulk_available, serve
 
 HERE = Path(__file__).resolve().parent
 START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
-PG_URL = os.environ.get("CRMQUAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BROKER = os.environ.get("CRMQUAL_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 SECRETS = ("client_id", "client_secret", "refresh_token")
 
@@ -66,6 +64,12 @@ def org_config(folder: Path, org: str, creds: ZohoCredentials) -> Path:
         "api_domain": creds.api_base,
         **{key: "${" + secret_env(org, key) + "}" for key in SECRETS},
     }
+    if bulk_available():  # as bench/zoho_sync.py: Bulk Write uploads to the sandbox's host
+        connection["bulk"] = {
+            "upload_url": creds.upload_url,
+            "poll_interval": 0.2,
+            "poll_max_interval": 1.0,
+        }
     config = {"crm": "zoho", "target": f"bench:{org}", "connection": connection}
     path = folder / "crmqual.yaml"
     path.write_text(yaml.safe_dump(config | {"mapping": str(MAPPING)}), encoding="utf-8")
@@ -99,20 +103,12 @@ def template(folder: Path, accounts: int, latency_ms: int) -> Path:
     return db
 
 
-@contextmanager
-def pg_schema() -> Iterator[str]:
-    base = sa.make_url(PG_URL)
-    schema = f"crmqual_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    try:
-        url = base.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
+def pg_schema(folder: Path) -> AbstractContextManager[str]:
+    """A fresh PostgreSQL schema as the fleet's store (the tests' helper), dropped after."""
+    sys.path.insert(0, str(HERE.parent / "tests" / "state"))
+    from stateutil import state_url_for
+
+    return state_url_for("postgresql", folder)
 
 
 class Round:
@@ -234,7 +230,7 @@ def main() -> None:
         )
         lone: dict[str, int] = {}
         for label in ["sequential", *counts]:
-            with pg_schema() as state:
+            with pg_schema(root) as state:
                 r = Round(root / f"round-{label}", orgs, state)
                 with r.served(db, args.latency_ms):
                     if label == "sequential":

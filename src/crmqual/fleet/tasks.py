@@ -60,7 +60,6 @@ def make_app(fleet: LoadedFleet) -> Celery:
     def sync_org(self: Task, name: str) -> dict[str, Any]:
         return _sync_org(self, fleet, name)
 
-    app.conf.crmqual_fleet = fleet
     return app
 
 
