@@ -177,6 +177,17 @@ class World:
         until(lambda: "ready." in self.worker_log(name), 60, f"worker {name} ready")
         return proc
 
+    def start_beat(self, schedule_file: Path) -> subprocess.Popen[bytes]:
+        """`crmqual fleet beat`, its schedule kept in ``schedule_file``."""
+        log = (self.folder / "beat.log").open("wb")
+        argv = [sys.executable, "-m", "crmqual", "fleet", "beat", "-f", str(self.fleet_file)]
+        argv += ["--", "-s", str(schedule_file), "-l", "info"]
+        proc = subprocess.Popen(
+            argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.workers.append(proc)
+        return proc
+
     def worker_log(self, name: str) -> str:
         path = self.folder / f"{name}.log"
         return path.read_text("utf-8", errors="replace") if path.exists() else ""
@@ -214,6 +225,7 @@ def world(
     broker: str | None,
     metrics: bool = True,
     retry: dict[str, Any] | None = None,
+    cron: str = "0 2 * * *",
 ) -> Iterator[World]:
     from stateutil import state_url_for
 
@@ -231,7 +243,7 @@ def world(
                     "name": s.name,
                     "target": orgs[s.name].target,
                     "config": str(orgs[s.name].config),
-                    "schedule": {"cron": "0 2 * * *", "timezone": "Asia/Shanghai"},
+                    "schedule": {"cron": cron, "timezone": "Asia/Shanghai"},
                     "priority": s.priority,
                     **({"concurrency_class": s.concurrency_class} if s.concurrency_class else {}),
                 }

@@ -121,3 +121,16 @@ def test_a_quota_stop_is_deferred_not_retried(tmp_path: Path) -> None:
         assert "deferred to its next window" in w.worker_log("w1") + w.worker_log("w2")
         (fine,) = w.runs("fine")
         assert fine.status == "ok"
+
+
+def test_beat_sends_each_org_at_its_cron_time_and_skips_a_stopped_one(tmp_path: Path) -> None:
+    specs = [OrgSpec("every", 40), OrgSpec("halted", 40)]
+    with world(tmp_path, specs, broker=broker_url(), cron="* * * * *") as w:
+        with StateStore(w.state_url) as store:
+            store.stop_org("zoho:halted", "halted", 2, "a test's stop")
+        w.start_worker("w1")
+        w.start_beat(tmp_path / "beat-schedule")
+        until(lambda: finished(w, "every"), 150, "beat's first minute")
+        assert w.runs("halted") == []
+        assert "Sending due task every" in (tmp_path / "beat.log").read_text("utf-8")
+        assert "Sending due task halted" not in (tmp_path / "beat.log").read_text("utf-8")

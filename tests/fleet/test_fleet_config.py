@@ -125,3 +125,15 @@ def test_an_unknown_org_names_the_known_ones(tmp_path: Path) -> None:
     fleet = load_fleet(write(tmp_path, GOOD))
     with pytest.raises(ConfigError, match="no org named 'nope'; the fleet has acme-sh, acme-bj"):
         fleet.org("nope")
+
+
+def test_the_commands_refuse_a_broken_fleet_file_before_starting_celery(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from crmqual.cli.main import main
+
+    path = write(tmp_path, GOOD.replace("priority: 7", "priority: high"))
+    for command in ("worker", "beat", "run", "status"):
+        result = CliRunner().invoke(main, ["fleet", command, "-f", str(path), "--lang", "zh"])
+        assert result.exit_code == 2, result.output
+        assert f"{path}:7: orgs[1].priority: 应为整数" in result.stderr

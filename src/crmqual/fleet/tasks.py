@@ -70,14 +70,22 @@ def _queue(name: str) -> Queue:
     )
 
 
-def _beat_entry(fleet: LoadedFleet, org: Org) -> dict[str, Any]:
-    def stopped() -> bool:
-        with StateStore(fleet.state_url) as store:
-            return store.fleet_stop(org.target) is not None
+class Stopped:
+    """Whether an org is stopped, asked of the state store (beat pickles its entries, so a
+    plain class rather than a closure)."""
 
+    def __init__(self, state_url: str, target: str) -> None:
+        self.state_url, self.target = state_url, target
+
+    def __call__(self) -> bool:
+        with StateStore(self.state_url) as store:
+            return store.fleet_stop(self.target) is not None
+
+
+def _beat_entry(fleet: LoadedFleet, org: Org) -> dict[str, Any]:
     return {
         "task": SYNC_ORG,
-        "schedule": OrgCron(org.schedule, stopped),
+        "schedule": OrgCron(org.schedule, Stopped(fleet.state_url, org.target)),
         "args": (org.name,),
         "options": {"queue": fleet.fleet.queue, "priority": org.priority},
     }
