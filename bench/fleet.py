@@ -260,6 +260,11 @@ def main() -> None:
                 )
     result["api_calls_equal"] = all(w["api_calls"] == lone for w in result["workers"].values())
     result["machine"] = {"cpus": os.cpu_count(), "python": platform.python_version()}
+    result["load_average_at_end"] = [round(n, 1) for n in os.getloadavg()]
+    if (args.orgs, args.accounts) != (12, 10_000):
+        result["note"] = (
+            f"run at {args.orgs} orgs of {args.accounts:,} accounts, not issue 23's 12 of 10,000"
+        )
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.output}")

@@ -69,12 +69,13 @@ def class_lock(store: StateStore, org: Org, stale: timedelta) -> Iterator[Callab
 
 def run_org(fleet: LoadedFleet, org: Org, store: StateStore) -> OrgOutcome:
     """Run one org once (no retry here: the caller applies the decision)."""
-    stop = store.fleet_stop(org.target)
-    if stop is not None:
-        message = f"stopped since {stop.stopped_at:%Y-%m-%d %H:%M} UTC (exit {stop.exit_code})"
-        return OrgOutcome(org.name, org.target, stop.exit_code, message, skipped=True)
     outcome = OrgOutcome(org.name, org.target, 0)
     try:
+        stop = store.fleet_stop(org.target)
+        if stop is not None:
+            outcome.exit_code, outcome.skipped = stop.exit_code, True
+            outcome.message = f"stopped since {stop.stopped_at:%Y-%m-%d %H:%M} UTC: {stop.reason}"
+            return outcome
         loaded = fleet.org_config(org)
         stale = lock_stale(loaded)
         outcome.lock_stale_s = stale.total_seconds()
