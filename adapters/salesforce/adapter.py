@@ -18,12 +18,12 @@ from typing import Any
 import requests
 from simple_salesforce.api import Salesforce
 
+from crmqual.adapters.salesforce.admin import SalesforceAdmin, admin_capabilities
 from crmqual.adapters.salesforce.config import SalesforceConnection
 from crmqual.adapters.salesforce.describe import field_specs
 from crmqual.adapters.salesforce.login import OrgSession, SalesforceLogin
 from crmqual.adapters.salesforce.session import OrgHttp
 from crmqual.contract import (
-    Adapter,
     Capabilities,
     FieldSpec,
     Limits,
@@ -34,7 +34,7 @@ from crmqual.errors import UnsupportedError
 from crmqual.http import HttpSettings
 
 
-class SalesforceAdapter(Adapter):
+class SalesforceAdapter(SalesforceAdmin):
     name = "salesforce"
     id_field = "Id"
     modified_field = "SystemModstamp"
@@ -63,6 +63,8 @@ class SalesforceAdapter(Adapter):
         self.login = SalesforceLogin(self.org.http, connection, key_file=key_file)
         self.org.http.auth = self.login
         self.capabilities = Capabilities(provisioning=frozenset())
+        # -- the admin path (sfadmin: provisioning, access, layouts, follow-ups) --
+        self.capabilities = admin_capabilities(self.capabilities, connection)
         self._sf: Salesforce | None = None
         self._described: dict[str, dict[str, Any]] | None = None
 

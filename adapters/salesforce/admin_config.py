@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from crmqual.errors import Invalid
 
 #: A permission set's API name (``Name``): letters, digits and single underscores, starting
-#: with a letter, at most 80 characters (Salesforce's developer-name rule, as for fields).
-_API_NAME = r"^[A-Za-z](?:[A-Za-z0-9]|_(?!_))*$"
+#: with a letter and not ending with an underscore, at most 80 characters (Salesforce's
+#: developer-name rule, as for fields).
+_API_NAME = r"^[A-Za-z](?:_?[A-Za-z0-9])*$"
 
 
 class SalesforceAccessSettings(BaseModel):

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from crmqual.adapters.salesforce.admin_config import SalesforceAdminSettings
 from crmqual.errors import Invalid
 from crmqual.http import HttpSettings
 
@@ -111,6 +112,8 @@ class SalesforceConnection(BaseModel):
     concurrency: int = Field(4, ge=1, le=25)  # 25 long-running requests per org (5: Developer)
     limits: SalesforceApiLimits = SalesforceApiLimits()
     bulk: SalesforceBulkSettings = SalesforceBulkSettings()
+    #: Access to the output fields and their place on the layouts (``admin_config``).
+    admin: SalesforceAdminSettings = SalesforceAdminSettings()
 
     @field_validator("login_url")
     @classmethod

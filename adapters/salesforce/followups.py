@@ -27,7 +27,7 @@ import re
 from datetime import date
 from typing import Any
 
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from crmqual.contract import FollowUp

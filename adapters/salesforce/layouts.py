@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from simple_salesforce import Salesforce
+from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from crmqual.adapters.salesforce.metadata import tooling_query
@@ -69,7 +69,7 @@ def read_layouts(sf: Salesforce, sobject: str = "Account") -> list[Layout]:
     for row in tooling_query(sf, soql):
         body = sf.restful(f"tooling/sobjects/Layout/{row['Id']}")
         meta = body.get("Metadata") if isinstance(body, dict) else None
-        if not isinstance(meta, dict):
+        if not isinstance(body, dict) or not isinstance(meta, dict):
             raise ApiError(f"Salesforce gave the layout {row.get('Name')} no Metadata")
         full_name = str(body.get("FullName") or f"{sobject}-{row.get('Name')}")
         layouts.append(Layout(str(row["Id"]), str(row.get("Name") or ""), full_name, meta))
