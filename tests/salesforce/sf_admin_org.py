@@ -40,8 +40,11 @@ def make_box(db: Path, accounts: int = 20) -> SalesforceSandbox:
     return box
 
 
-def connection(creds: SalesforceCredentials, **admin: Any) -> SalesforceConnection:
-    """Client credentials on the sandbox's My Domain, run as the integration user."""
+def connection(
+    creds: SalesforceCredentials, reserve: int = 0, **admin: Any
+) -> SalesforceConnection:
+    """Client credentials on the sandbox's My Domain, run as the integration user;
+    ``admin``: the ``connection.admin`` sections (``access``, ``layouts``)."""
     access = {"integration_user": creds.username, **admin.pop("access", {})}
     return SalesforceConnection.model_validate(
         {
@@ -49,13 +52,16 @@ def connection(creds: SalesforceCredentials, **admin: Any) -> SalesforceConnecti
             "login_url": creds.instance_url,
             "client_id": creds.client_id,
             "client_secret": creds.client_secret,
+            "api_reserve": reserve,
             "admin": {"access": access, **admin},
         }
     )
 
 
-def adapter(creds: SalesforceCredentials, **admin: Any) -> SalesforceAdapter:
-    return SalesforceAdapter(connection(creds, **admin), settings=FAST, sleep=lambda s: None)
+def adapter(creds: SalesforceCredentials, reserve: int = 0, **admin: Any) -> SalesforceAdapter:
+    return SalesforceAdapter(
+        connection(creds, reserve, **admin), settings=FAST, sleep=lambda s: None
+    )
 
 
 def layout_fields(box: SalesforceSandbox, layout: str, section: str) -> list[str]:
