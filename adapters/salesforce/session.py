@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ import requests
 from crmqual.adapters.salesforce.config import SalesforceConnection
 from crmqual.adapters.salesforce.errors import DAILY_LIMIT_MESSAGE, SALESFORCE_TABLE, error_of
 from crmqual.errors import QuotaReachedError
-from crmqual.http import Action, HttpClient, HttpSettings, Verdict, new_session
+from crmqual.http import Action, HttpClient, HttpSettings, Operation, Verdict, new_session
 
 LIMIT_HEADER = "Sforce-Limit-Info"
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -60,11 +62,24 @@ class _TrustingSession(requests.Session):
 
 class ClientSession(requests.Session):
     """The ``session=`` simple-salesforce gets: every request it makes is sent by crmqual's
-    ``HttpClient`` (its answers are returned, its failures raised as crmqual errors)."""
+    ``HttpClient`` (its answers are returned, its failures raised as crmqual errors).
+
+    Inside ``once(operation)`` the requests of this thread are sent with ``resend=False`` and
+    as attempts of ``operation`` (see ``HttpClient.request``): a write whose answer is lost is
+    not sent again blindly, its operation finds out first what was applied."""
 
     def __init__(self, http: HttpClient) -> None:
         super().__init__()
         self.http = http
+        self._local = threading.local()
+
+    @contextmanager
+    def once(self, operation: Operation | None = None) -> Iterator[None]:
+        self._local.once = (operation,)
+        try:
+            yield
+        finally:
+            self._local.once = None
 
     def request(  # type: ignore[override]
         self,
@@ -76,6 +91,7 @@ class ClientSession(requests.Session):
         json: Any = None,
         **_ignored: Any,  # timeout, stream, proxies, allow_redirects: the client's own
     ) -> requests.Response:
+        once = getattr(self._local, "once", None)
         return self.http.request(
             method,
             url,
@@ -84,6 +100,8 @@ class ClientSession(requests.Session):
             json=json,
             headers=dict(headers or {}),
             endpoint=endpoint_name(method, url),
+            resend=once is None,
+            within=None if once is None else once[0],
         )
 
 
