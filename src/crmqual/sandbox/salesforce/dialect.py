@@ -87,7 +87,8 @@ class SalesforceDialect:
             f"{box.quota.concurrency} concurrent long requests; faults {faults.name}",
         ]
         env = {name: credentials[key] for key, name in SECRET_NAMES.items()}
-        config = rehearsal_config(server.base_url, db, credentials["ca_file"])
+        ca_file = str(Path(credentials["ca_file"]).resolve())
+        config = rehearsal_config(server.base_url, db, ca_file)
         return Serving(server, credentials, summary, env, config)
 
     def stats(self, db: Path) -> dict[str, Any]:
