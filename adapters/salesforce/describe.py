@@ -1,4 +1,7 @@
-"""An sObject's describe (``GET sobjects/{name}/describe``) as crmqual's ``FieldSpec``s."""
+"""An sObject's describe (``GET sobjects/{name}/describe``) as crmqual's ``FieldSpec``s.
+
+Custom fields have no integer type: a Number field is a double, and with scale 0 it behaves
+as an integer (salesforce.md 8.1), so that is what crmqual reads it as."""
 
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ TYPES: dict[str, FieldType] = {
 
 def field_spec(field: Mapping[str, Any]) -> FieldSpec:
     kind = TYPES.get(str(field.get("type", "")), FieldType.TEXT)
+    if kind == FieldType.NUMBER and field.get("scale") == 0:
+        kind = FieldType.INTEGER  # a Number with no decimals: Salesforce's integer field
     values = tuple(
         str(v["value"])
         for v in field.get("picklistValues") or ()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simple_salesforce.api import Salesforce
@@ -69,31 +69,38 @@ def soql(
     fields: Sequence[str], sobject: str, since: datetime | None = None, *, order: bool = True
 ) -> str:
     """``SELECT fields FROM sobject [WHERE SystemModstamp >= since] [ORDER BY ...]``."""
-    text = f"SELECT {', '.join(fields)} FROM {sobject}"
-    if since is not None:
-        text += format_soql(f" WHERE {MODIFIED} >= {{}}", _utc(since))
+    text = f"SELECT {', '.join(fields)} FROM {sobject}{_since(since)}"
     if order:
         text += f" ORDER BY {MODIFIED}, {ID}"
     return text
 
 
 def count_soql(sobject: str, since: datetime | None) -> str:
-    text = f"SELECT COUNT() FROM {sobject}"
-    if since is not None:
-        text += format_soql(f" WHERE {MODIFIED} >= {{}}", _utc(since))
-    return text
+    return f"SELECT COUNT() FROM {sobject}{_since(since)}"
+
+
+def _since(since: datetime | None) -> str:
+    return "" if since is None else format_soql(f" WHERE {MODIFIED} >= {{:literal}}", when(since))
+
+
+def when(instant: datetime) -> str:
+    """A SOQL dateTime literal, unquoted, in UTC: whole seconds (``2026-05-01T00:00:00Z``), or
+    milliseconds where the instant has a fraction, rounded up: Salesforce keeps times to the
+    millisecond, so ``>=`` it still means "at or after the instant" (the fractional form is
+    an assumption, not in the reference)."""
+    if instant.tzinfo is None:
+        raise ValueError("a watermark must carry a time zone")
+    moment = instant.astimezone(UTC)
+    millis = -(-moment.microsecond // 1000)  # rounded up
+    whole = moment.replace(microsecond=0) + timedelta(milliseconds=millis)
+    text = whole.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{whole.microsecond // 1000:03d}Z" if whole.microsecond else f"{text}Z"
 
 
 def by_ids_soql(fields: Sequence[str], sobject: str, ids: Sequence[str]) -> str:
     return f"SELECT {', '.join(fields)} FROM {sobject}" + format_soql(
         f" WHERE {ID} IN {{}}", list(ids)
     )
-
-
-def _utc(instant: datetime) -> datetime:
-    if instant.tzinfo is None:
-        raise ValueError("a watermark must carry a time zone")
-    return instant.astimezone(UTC)
 
 
 def plain(record: dict[str, Any]) -> dict[str, Any]:

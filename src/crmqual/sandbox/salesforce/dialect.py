@@ -87,7 +87,9 @@ class SalesforceDialect:
             f"{box.quota.concurrency} concurrent long requests; faults {faults.name}",
         ]
         env = {name: credentials[key] for key, name in SECRET_NAMES.items()}
-        return Serving(server, credentials, summary, env, None)
+        ca_file = str(Path(credentials["ca_file"]).resolve())
+        config = rehearsal_config(server.base_url, db, ca_file)
+        return Serving(server, credentials, summary, env, config)
 
     def stats(self, db: Path) -> dict[str, Any]:
         box = SalesforceSandbox(db)
@@ -95,6 +97,28 @@ class SalesforceDialect:
             return stats(box.store, box.api_usage())
         finally:
             box.close()
+
+
+def rehearsal_config(base_url: str, db: Path, ca_file: str) -> str:
+    """A crmqual.yaml for rehearsing against this sandbox: the JWT bearer flow with logins at
+    its origin, the credentials as environment references like a real org's, its CA file (new
+    at every start), a state store beside the file."""
+    return f"""# crmqual configuration for the local Salesforce sandbox at {base_url}
+# (database {db}), written by `crmqual sandbox serve --write-config`. The credentials are
+# the sandbox's own, read from the environment like a real org's: source the file
+# `--env-file` wrote.
+# Next: `crmqual check`, `crmqual provision`, `crmqual sync --dry-run`, `crmqual sync`.
+crm: salesforce
+target: salesforce-sandbox
+connection:
+  flow: jwt
+  login_url: {base_url}
+  client_id: ${{{SECRET_NAMES["client_id"]}}}
+  username: ${{{SECRET_NAMES["username"]}}}
+  private_key_file: ${{{SECRET_NAMES["private_key_file"]}}}
+  ca_file: {ca_file}
+state: sqlite:///crmqual-sandbox-state.sqlite
+"""
 
 
 def _allowance(text: str) -> int:

@@ -14,7 +14,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -186,7 +186,9 @@ def _value(row: Row, fdef: FieldDef) -> Any:
 def _literal_value(fdef: FieldDef, literal: Literal) -> Any:
     value = literal.value
     if literal.kind == "datetime":
-        return iso(value)
+        # Salesforce compares to the millisecond: a literal's fraction counts (stored times
+        # are whole seconds, and their text sorts before the same second with a fraction)
+        return iso(value) if not value.microsecond else value.astimezone(UTC).isoformat()
     if literal.kind == "date" and isinstance(value, date):
         return value.isoformat()
     if fdef.data_type in ("id", "reference") and isinstance(value, str):
