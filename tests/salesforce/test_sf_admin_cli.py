@@ -148,8 +148,8 @@ def test_check_dry_run_provision_twice_remove_and_delete(served: Served) -> None
     assert code == 2 and "nothing was removed" in err
     assert _section(box, "Account Layout") == sorted(OUTPUTS)
 
-    code, refused = served.json("provision", "--remove", "--delete-fields")
-    assert code == 2  # --json cannot ask: --yes is needed
+    code, out, err = served.crmqual("provision", "--remove", "--delete-fields", "--json")
+    assert code == 2 and "add --yes" in err  # --json cannot ask
     code, removed = served.json("provision", "--remove", "--delete-fields", "--yes")
     assert code == 0, removed
     assert len(removed["removed"]) == 4 + len(OUTPUTS)
