@@ -362,7 +362,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "crmqual demo --crm {crm}：crmqual 还没有 {crm} 适配器，无法演示；请改用 --crm {others}",
     ),
     "demo.layouts": (
-        "salespeople see them on the Accounts layouts {layouts}",
+        "salespeople see them on the account page layouts: {layouts}",
         "销售人员可在客户布局 {layouts} 上看到这些字段",
     ),
     "demo.first": ("first sync ", "第一次同步"),

@@ -167,6 +167,13 @@ class SalesforceSandbox:
         found = self.store.get_records(ACCOUNT, [number]).get(number)
         return None if found is None else full_row(found, sf_id(PREFIXES[ACCOUNT], number))
 
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every Account's fields as stored, by id (for the demo's summary)."""
+        from crmqual.sandbox.store import Scan
+
+        for found in self.store.scan(Scan(ACCOUNT)):
+            yield full_row(found, sf_id(PREFIXES[ACCOUNT], found.id))
+
     def account_ids(self) -> list[str]:
         from crmqual.sandbox.store import Scan
 

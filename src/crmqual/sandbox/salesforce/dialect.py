@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,43 @@ class SalesforceDialect:
             box.close()
 
     def demo(self, db: Path) -> DemoSandbox:
-        raise NotImplementedError("crmqual has no Salesforce adapter yet")
+        return SalesforceDemo(SalesforceSandbox(db))
+
+
+class SalesforceDemo:
+    """The Salesforce sandbox as `crmqual demo --crm salesforce` drives it: in process on the
+    org's My Domain, logged in with client credentials as the integration user, the output
+    fields readable by the org's Standard Users once provisioned."""
+
+    name_field = "Name"
+
+    def __init__(self, box: SalesforceSandbox) -> None:
+        self.box = box
+
+    def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
+        seed_salesforce(self.box.store, accounts, seed, bad_rate=bad_rate, on_progress=on_progress)
+
+    @contextmanager
+    def connected(self) -> Iterator[dict[str, Any]]:
+        with self.box.inprocess() as creds:
+            yield {
+                "flow": "client_credentials",
+                "login_url": creds.instance_url,
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret,
+                "admin": {
+                    "access": {
+                        "integration_user": creds.username,
+                        "read_profiles": ["Standard User"],
+                    }
+                },
+            }
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return self.box.records()
+
+    def close(self) -> None:
+        self.box.close()
 
 
 def rehearsal_config(base_url: str, db: Path, ca_file: str) -> str:
