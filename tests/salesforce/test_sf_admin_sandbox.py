@@ -10,10 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sf_admin_org import NAMES, OUTPUTS, adapter, layout_fields, make_box
 
-from crmqual.contract import CheckStatus, FieldSpec, FieldType, FollowUp, StepKind
-from crmqual.errors import ErrorKind
+from crmqual.cli.main import main
+from crmqual.config import load_config
+from crmqual.contract import BuildContext, CheckStatus, FieldSpec, FieldType, FollowUp, StepKind
+from crmqual.errors import ConfigError, ErrorKind
+from crmqual.registry import connection_problems, make_adapter
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
 from crmqual.sandbox.salesforce.ids import PREFIXES, sf_id
 from crmqual.sandbox.salesforce.quota import Quota
@@ -368,3 +372,38 @@ def test_a_followup_for_a_missing_account_is_recorded_as_such(
     item = FollowUp("0123456789abcdef01234567", gone[:18], "Downgrade", "")
     assert sf.create_followup(item) == "none:account-not-found"
     assert _records(box, "Task") == []
+
+
+def test_init_writes_the_admin_settings_and_a_bad_one_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("SALESFORCE_CLIENT_ID", "SALESFORCE_USERNAME", "SALESFORCE_PRIVATE_KEY_FILE"):
+        monkeypatch.setenv(name, "x")
+    assert CliRunner().invoke(main, ["init", "--crm", "salesforce"]).exit_code == 0
+    loaded = load_config(tmp_path / "crmqual.yaml")
+    connection = dict(loaded.config.connection)
+    assert connection_problems("salesforce", connection, "crmqual.yaml") == []
+    assert connection["admin"]["access"]["read_profiles"] == ["Standard User"]
+    connection["admin"]["access"]["edit_permission_set"] = "crmqual Output"  # a space
+    connection["admin"]["layouts"]["wrong"] = 1
+    problems = connection_problems("salesforce", connection, "crmqual.yaml")
+    keys = sorted(p.key for p in problems)
+    assert keys == [
+        "connection.admin.access.edit_permission_set",
+        "connection.admin.layouts.wrong",
+    ]
+    with pytest.raises(ConfigError):
+        make_adapter("salesforce", connection, "crmqual.yaml", BuildContext(tmp_path))
+
+
+def test_the_record_address_comes_from_my_domain_only(creds: SalesforceCredentials) -> None:
+    sf = adapter(creds)
+    account = "001000000000042AAA"
+    assert sf.record_url(account) == (
+        f"https://crmqual-sandbox.my.salesforce.com/lightning/r/Account/{account}/view"
+    )
+    shared = sf.connection.model_copy(
+        update={"login_url": "https://login.salesforce.com", "flow": "jwt"}
+    )
+    assert type(sf)(shared).record_url(account) is None
