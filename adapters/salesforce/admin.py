@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from simple_salesforce.api import Salesforce
 
+from crmqual.adapters.layout_choice import chosen
 from crmqual.adapters.salesforce import layouts
 from crmqual.adapters.salesforce.access import AccessPlan, PermissionSets
 from crmqual.adapters.salesforce.check import run_check
@@ -148,7 +149,7 @@ class SalesforceAdmin(Adapter):
     def _plan_layouts(self, plan: ProvisionPlan, specs: Sequence[FieldSpec]) -> None:
         settings = self.connection.admin.layouts
         found = layouts.read_layouts(self.sf, self.object_name)
-        targets, unknown = layouts.chosen(found, settings.names)
+        targets, unknown = chosen(found, settings.names)
         plan.conflicts += [
             f"admin.layouts.names: {self.object_name} has no page layout {name!r}"
             for name in unknown
@@ -186,7 +187,7 @@ class SalesforceAdmin(Adapter):
         settings = self.connection.admin.layouts
         specs = list({s.api_name: s for s in specs}.values())
         found = layouts.read_layouts(self.sf, self.object_name)
-        targets, _ = layouts.chosen(found, settings.names)
+        targets, _ = chosen(found, settings.names)
         for layout in targets:
             missing = layouts.missing(layout, specs)
             if missing:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from crmqual.adapters.layout_choice import chosen
 from crmqual.adapters.salesforce import layouts
 from crmqual.adapters.salesforce.describe import field_specs
 from crmqual.adapters.salesforce.metadata import FieldMetadata, custom
@@ -222,7 +223,7 @@ def _permission_sets(report: CheckReport, admin: SalesforceAdmin, specs: list[Fi
 def _layouts(report: CheckReport, admin: SalesforceAdmin, outputs: Sequence[str]) -> None:
     settings = admin.connection.admin.layouts
     found = layouts.read_layouts(admin.sf, admin.object_name)
-    targets, unknown = layouts.chosen(found, settings.names)
+    targets, unknown = chosen(found, settings.names)
     for name in unknown:
         report.add(
             f"layout {name}",

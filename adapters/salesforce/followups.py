@@ -23,63 +23,41 @@ crash between the two is healed by the lookup on the next run.
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
+from crmqual.adapters import followup_tasks
+from crmqual.adapters.followup_tasks import marker, subject
 from crmqual.contract import FollowUp
 from crmqual.errors import ApiError
 from crmqual.http import HttpClient, Operation
 
 log = logging.getLogger(__name__)
 
-SUBJECT_MAX = 255
-#: A Task crmqual could not make because the account is gone: recorded so it is not retried.
-NO_ACCOUNT = "none:account-not-found"
-_EVENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-
-
-def marker(event_id: str) -> str:
-    """The text that ties a Task to its event, kept at the end of the Subject."""
-    return f"[crmqual:{event_id}]"
-
-
-def subject(item: FollowUp) -> str:
-    """The follow-up's subject with the marker, cut to 255 characters (the marker kept)."""
-    tag = " " + marker(item.event_id)
-    return item.subject[: SUBJECT_MAX - len(tag)].rstrip() + tag
-
 
 class SalesforceTasks:
     """Creates and finds follow-up Tasks through simple-salesforce on crmqual's client."""
 
-    def __init__(self, sf: Salesforce, http: HttpClient, sobject: str = "Account") -> None:
+    def __init__(
+        self,
+        sf: Salesforce,
+        http: HttpClient,
+        sobject: str = "Account",
+        today: Callable[[], date] = date.today,
+    ) -> None:
         self.sf = sf
         self.http = http
         self.sobject = sobject
+        #: the Task's due date (the day it is made)
+        self.today = today
 
-    def ensure(self, item: FollowUp, today: date | None = None) -> str:
+    def ensure(self, item: FollowUp) -> str:
         """The id of the Task for ``item.event_id``: the existing one, else a new one."""
-        if not _EVENT_ID.match(item.event_id):
-            raise ValueError(f"event id {item.event_id!r} cannot be used as a Task marker")
-        found = self.find(item.event_id)
-        if found is not None:
-            return found
-        owner = item.owner or self.owner_of(item.account_id)
-        if owner is None:
-            log.warning(
-                "follow-up %s: account %s not found in Salesforce; no Task made",
-                item.event_id,
-                item.account_id,
-            )
-            return NO_ACCOUNT
-        return self.http.retrying(
-            lambda operation: self.create(item, owner, today, within=operation),
-            reconcile=lambda: self.find(item.event_id),
-        )
+        return followup_tasks.ensure(self, self.http, item, "Salesforce")
 
     def find(self, event_id: str) -> str | None:
         """The id of the first Task whose Subject carries the event's marker, if any."""
@@ -103,14 +81,7 @@ class SalesforceTasks:
             raise ApiError(f"Salesforce gave account {account_id} no OwnerId")
         return str(owner)
 
-    def create(
-        self,
-        item: FollowUp,
-        owner: str,
-        today: date | None = None,
-        *,
-        within: Operation | None = None,
-    ) -> str:
+    def create(self, item: FollowUp, owner: str, *, within: Operation | None = None) -> str:
         """``POST sobjects/Task``; the new Task's id. Sent once (``resend=False``)."""
         task: dict[str, Any] = {
             "Subject": subject(item),
@@ -119,7 +90,7 @@ class SalesforceTasks:
             "OwnerId": owner,
             "Status": "Not Started",
             "Priority": "High",
-            "ActivityDate": (today or date.today()).isoformat(),
+            "ActivityDate": self.today().isoformat(),
         }
         answer = self.http.request(
             "POST",

@@ -76,17 +76,6 @@ def read_layouts(sf: Salesforce, sobject: str = "Account") -> list[Layout]:
     return layouts
 
 
-def chosen(layouts: Sequence[Layout], names: Sequence[str]) -> tuple[list[Layout], list[str]]:
-    """(the layouts named, names no layout has); every layout when ``names`` is empty."""
-    if not names:
-        return list(layouts), []
-    by_name = {layout.name.casefold(): layout for layout in layouts}
-    return (
-        [by_name[n.casefold()] for n in names if n.casefold() in by_name],
-        [n for n in names if n.casefold() not in by_name],
-    )
-
-
 def missing(layout: Layout, specs: Sequence[FieldSpec]) -> list[FieldSpec]:
     """The fields of ``specs`` not on the layout yet, in their order."""
     placed = layout.placed()
