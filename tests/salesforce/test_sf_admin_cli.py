@@ -140,6 +140,9 @@ def test_check_dry_run_provision_twice_remove_and_delete(served: Served) -> None
     assert code == 0, err
     assert "权限集" in text and "布局" in text
 
+    code, out, err = served.crmqual("provision", "--delete-fields")
+    assert code == 2 and "--delete-fields works with --remove only" in err
+
     code, out, err = served.crmqual("provision", "--remove", "--dry-run")
     assert code == 0, err
     assert out.count("would remove") == 4  # two sections, two permission sets

@@ -407,3 +407,15 @@ def test_the_record_address_comes_from_my_domain_only(creds: SalesforceCredentia
         update={"login_url": "https://login.salesforce.com", "flow": "jwt"}
     )
     assert type(sf)(shared).record_url(account) is None
+
+
+def test_an_output_that_is_no_custom_field_is_a_conflict(
+    box: SalesforceSandbox, creds: SalesforceCredentials
+) -> None:
+    standard = FieldSpec("Description", FieldType.TEXTAREA, "Description")
+    plan = adapter(creds).provision([*OUTPUTS, standard])
+    assert plan.conflicts == [
+        "Description: crmqual creates custom fields, whose API names end in __c: name the "
+        "output so in the mapping"
+    ]
+    assert _changes(box) == []
