@@ -47,6 +47,7 @@ from crmqual.sandbox.salesforce.backend import (
     SalesforceCredentials,
     SalesforceSandbox,
 )
+from crmqual.sandbox.salesforce.call import SalesforceLimits
 from crmqual.sandbox.salesforce.seed import seed_salesforce
 from crmqual.sandbox.store import WriteEntry
 
@@ -144,10 +145,12 @@ def open_org(
     batch_size: int | None = BATCH,
     connection: dict[str, Any] | None = None,
     serve_extra: Callable[[SalesforceSandbox], Sequence[str]] = lambda box: (),
+    limits: SalesforceLimits | None = None,
 ) -> Iterator[Org]:
     inprocess = mode == "inprocess"
     box = SalesforceSandbox(
         tmp_path / "sf.db",
+        limits=limits,
         faults=PROFILES[faults] if inprocess and faults else None,
         fault_seed=fault_seed,
         sleep=_no_sleep if inprocess else time.sleep,
@@ -351,13 +354,36 @@ def test_flaky_faults_and_reruns_end_where_a_fault_free_run_does(
         assert struck, "no fault struck: this run proves nothing"
         assert inputs(org.box) == before, "a field crmqual does not own was changed"
         assert_only_outputs_written(org)
-        assert {str(w.record_id) for w in org.ours() if w.changes} >= set()
+        assert len({w.record_id for w in org.ours()}) == ACCOUNTS
         code, settle = org.sync()
         assert (code, settle["written"]) == (0, 0)
         print(
             f"\nflaky {mode} {path} seed {fault_seed}: sync exits {synced}; {len(struck)} faults "
             f"in {len(org.box.calls())} calls ({dict(Counter(c.status for c in struck))})"
         )
+
+
+# -- sessions that end mid-run ---------------------------------------------------------------
+@pytest.mark.parametrize("path", ["rest", "bulk"])
+def test_sessions_that_end_mid_run_are_renewed_and_the_run_completes(
+    tmp_path: Path, path: str, reference: dict[str, dict[str, Any]]
+) -> None:
+    """Every session ends after 6 API calls (401 INVALID_SESSION_ID): each is renewed by
+    logging in again and the refused request is sent once more, Bulk 2.0 jobs included."""
+    bulk = path == "bulk"
+    with open_org(
+        tmp_path, "inprocess", limits=SalesforceLimits(session_calls=6),
+        batch_size=None if bulk else BATCH, connection={"bulk": BULK} if bulk else None,
+    ) as org:  # fmt: skip
+        setup = len(org.box.calls())  # the fields made by hand, with sessions of their own
+        code, summary = org.sync()
+        assert (code, summary["written"], summary["failed"]) == (0, ACCOUNTS, 0), summary
+        assert outputs(org.box) == reference
+        calls = org.box.calls()[setup:]
+        refused = [c for c in calls if c.status == 401]
+        logins = [c for c in calls if c.path.endswith("/oauth2/token")]
+        assert len(refused) >= 2 and len(logins) == len(refused) + 1
+        assert len(org.ours()) == ACCOUNTS
 
 
 # -- the daily API allowance --------------------------------------------------------------------
