@@ -66,6 +66,10 @@ from crmqual.contract import StepKind
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
 from crmqual.sandbox.salesforce.seed import seed_salesforce
 
+# The Zoho benchmark's runner: `crmqual` as a subprocess with its peak RSS, and `git` (this
+# file's folder is on the import path when it runs as a script).
+from zoho_sync import _git, crmqual
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 MAPPING = ROOT / "mappings" / "salesforce.yaml"
@@ -189,38 +193,6 @@ def make_outputs(config: Path, env: dict[str, str], creds: SalesforceCredentials
     return "by hand (Tooling API + field-level security)"
 
 
-def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, float, float]:
-    """Run ``crmqual ARGS -c config``; exit code, stdout, wall seconds, peak RSS in MB."""
-    argv = [sys.executable, "-m", "crmqual", *args, "-c", str(config)]
-    out_path = config.with_name("out.txt")
-    with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
-        began = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        peak_kb = 0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            peak_kb = max(peak_kb, _hwm_kb(proc.pid))
-            time.sleep(0.02)
-        seconds = time.perf_counter() - began
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    # The child's own high-water mark (VmHWM, reset at exec); ru_maxrss only as the fallback.
-    peak = peak_kb or usage.ru_maxrss
-    return proc.returncode, out_path.read_text("utf-8"), seconds, peak / 1024
-
-
-def _hwm_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        return 0
-    return 0
-
-
 def sync_run(name: str, box: SalesforceSandbox, config: Path, env: dict[str, str]) -> Run:
     before, spent = Counter(box.call_counts()), int(box.api_usage()["spent"])
     code, out, seconds, rss = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
@@ -262,11 +234,6 @@ def hand_edits(box: SalesforceSandbox, share: float) -> int:
             record_id, {"Overdue_Max_Days__c": days + 30 + n % 60, "Overdue_Count__c": count + 2}
         )
     return len(chosen)
-
-
-def _git(*args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
-    return done.stdout.strip()
 
 
 def main() -> None:
