@@ -18,7 +18,10 @@ The output fields are made beforehand the way an admin makes them by hand
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -412,3 +415,38 @@ def test_the_daily_allowance_stops_a_run_with_exit_5_and_the_next_run_finishes(
         written = Counter(w.record_id for w in org.ours())
         assert len(written) == ACCOUNTS and set(written.values()) == {1}
         assert outputs(org.box) == reference
+
+
+# -- `crmqual sandbox serve --crm salesforce --write-config` ----------------------------------
+def test_the_served_sandbox_writes_a_config_that_syncs(tmp_path: Path) -> None:
+    """The rehearsal path: the config and env file the sandbox writes work as they are."""
+    box = SalesforceSandbox(tmp_path / "sf.db")
+    seed_salesforce(box.store, 40, seed=SEED)
+    _provision_by_hand(box)
+    box.close()
+    config, env_file = tmp_path / "conf" / "crmqual.yaml", tmp_path / "sandbox.env"
+    config.parent.mkdir()
+    argv = [*SalesforceSandbox(tmp_path / "sf.db").serve_command(0)]
+    argv += ["--write-config", str(config), "--env-file", str(env_file)]
+    with (tmp_path / "serve.log").open("w") as log:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        deadline = time.monotonic() + 60
+        while not (env_file.exists() and env_file.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        env = dict(os.environ)
+        for line in env_file.read_text("utf-8").splitlines():
+            name, _, value = line.removeprefix("export ").partition("=")
+            env[name] = shlex.split(value)[0] if value else ""
+        text = config.read_text("utf-8")
+        assert "flow: jwt" in text and "${SALESFORCE_PRIVATE_KEY_FILE}" in text
+        assert env["SALESFORCE_PRIVATE_KEY_FILE"] not in text
+        done = subprocess.run(
+            [sys.executable, "-m", "crmqual", "sync", "--json", "-c", str(config)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        assert (done.returncode, summary["written"]) == (0, 40), done.stderr
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
