@@ -35,7 +35,6 @@ from crmqual.contract import (
     ReadQuery,
     RecordResult,
 )
-from crmqual.errors import UnsupportedError
 from crmqual.http import HttpSettings
 
 T = TypeVar("T")
@@ -136,7 +135,11 @@ class SalesforceAdapter(Adapter):
             _translated(lambda: self.sf.query(f"SELECT Id FROM {self.object_name} LIMIT 1"))
             seen = self.org.server_time(max_age=60.0)
         if seen is None:
-            raise UnsupportedError("Salesforce answered without a Date header")
+            raise api_error(
+                "Salesforce answered without a Date header, so its time is unknown: check "
+                "for a proxy in between that drops it",
+                "Salesforce 的应答没有 Date 头，无法得知其时间：请检查中间是否有代理去掉了它",
+            )
         return seen
 
     def describe(self) -> dict[str, FieldSpec]:
