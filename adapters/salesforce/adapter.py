@@ -24,6 +24,7 @@ from crmqual.adapters.salesforce.bulk import BulkJobs
 from crmqual.adapters.salesforce.collections import Collections
 from crmqual.adapters.salesforce.config import SalesforceConnection
 from crmqual.adapters.salesforce.describe import field_specs
+from crmqual.adapters.salesforce.errors import api_error, not_json
 from crmqual.adapters.salesforce.login import OrgSession, SalesforceLogin
 from crmqual.adapters.salesforce.query import RestQuery, select_fields, soql
 from crmqual.adapters.salesforce.session import OrgHttp
@@ -34,7 +35,6 @@ from crmqual.contract import (
     ReadQuery,
     RecordResult,
 )
-from crmqual.errors import ApiError, UnsupportedError
 from crmqual.http import HttpSettings
 
 T = TypeVar("T")
@@ -137,7 +137,11 @@ class SalesforceAdapter(SalesforceAdmin):
             _translated(lambda: self.sf.query(f"SELECT Id FROM {self.object_name} LIMIT 1"))
             seen = self.org.server_time(max_age=60.0)
         if seen is None:
-            raise UnsupportedError("Salesforce answered without a Date header")
+            raise api_error(
+                "Salesforce answered without a Date header, so its time is unknown: check "
+                "for a proxy in between that drops it",
+                "Salesforce 的应答没有 Date 头，无法得知其时间：请检查中间是否有代理去掉了它",
+            )
         return seen
 
     def describe(self) -> dict[str, FieldSpec]:
@@ -158,7 +162,7 @@ class SalesforceAdapter(SalesforceAdmin):
             threshold = self.connection.bulk.read_threshold
             if threshold is not None and count >= threshold:
                 text = soql(fields, self.object_name, query.since)
-                pages = self.bulk.query(text, self._types())
+                pages = self.bulk.query(text, self._types(), self.connection.limits.query_batch)
             else:
                 pages = self.rest.pages(fields, query.since)
         for page in _translated_pages(pages):
@@ -204,9 +208,9 @@ def _translated(call: Callable[[], T]) -> T:
     try:
         return call()
     except SalesforceError as exc:
-        raise ApiError(f"Salesforce: {exc}") from None
-    except ValueError as exc:
-        raise ApiError(f"Salesforce answered a body that is not JSON: {exc}") from None
+        raise api_error(f"Salesforce: {exc}", f"Salesforce：{exc}") from None
+    except ValueError:
+        raise not_json("a request", "请求") from None
 
 
 def _translated_pages(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:

@@ -7,7 +7,8 @@ aborted and the run stops with an error naming it.
 
 Query: results are fetched page by page (``maxRecords = bulk.page_records``, following
 ``Sforce-Locator`` until ``null``), each page's CSV turned into records typed by the
-object's describe (empty cells are null): memory holds one page.
+object's describe (empty cells are null) a few thousand at a time: memory holds one results
+page's text and one page of records.
 
 Update: one CSV (``Id`` and the fields written; a value to clear is ``#N/A``, an empty cell
 would leave it unchanged), one job: created, uploaded, closed, polled. Then every record gets
@@ -26,6 +27,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
+from itertools import islice
 from typing import Any
 
 from simple_salesforce.api import Salesforce
@@ -33,11 +35,12 @@ from simple_salesforce.bulk2 import JobState, Operation, ResultsType, _Bulk2Clie
 from simple_salesforce.exceptions import SalesforceError
 
 from crmqual.adapters.salesforce.config import SalesforceBulkSettings
+from crmqual.adapters.salesforce.errors import api_error, not_json
 from crmqual.adapters.salesforce.query import ID, Page
 from crmqual.adapters.salesforce.session import ClientSession
 from crmqual.adapters.salesforce.values import to_csv
 from crmqual.contract import RecordResult
-from crmqual.errors import ApiError, CrmqualError, TransientError
+from crmqual.errors import CrmqualError, TransientError
 from crmqual.http import Operation as HttpOperation
 
 log = logging.getLogger(__name__)
@@ -89,26 +92,31 @@ class BulkJobs:
         return getattr(self._sf().bulk2, self.sobject)._client  # type: ignore[no-any-return]
 
     # -- query -------------------------------------------------------------------------------
-    def query(self, soql: str, types: Mapping[str, str]) -> Iterator[Page]:
+    def query(self, soql: str, types: Mapping[str, str], page_size: int) -> Iterator[Page]:
+        """The query's rows in pages of ``page_size`` records (a results page of
+        ``bulk.page_records`` rows is split as it is read)."""
         client = self._client()
         job = _call(lambda: client.create_job(Operation.query, query=soql))
         job_id = str(job["id"])
         info = self._wait(client, job_id, is_query=True)
         if info.get("state") != JobState.job_complete:
-            raise ApiError(
-                f"Salesforce's Bulk API 2.0 query job {job_id} ended {info.get('state')}: "
-                f"{info.get('errorMessage') or 'no reason given'}; the next run reads again"
+            state, why = info.get("state"), info.get("errorMessage") or "no reason given"
+            raise api_error(
+                f"Salesforce's Bulk API 2.0 query job {job_id} ended {state}: {why}; the next "
+                "run reads again",
+                f"Salesforce 的 Bulk API 2.0 查询作业 {job_id} 以 {state} 结束：{why}；"
+                "下次运行会重新读取",
             )
         locator = ""
         while True:
             result = _call(
                 partial(client.get_query_results, job_id, locator, self.settings.page_records)
             )
-            page = [
+            rows = csv.DictReader(io.StringIO(result["records"], newline=""))
+            while page := [
                 {name: from_csv(cell, types.get(name, "string")) for name, cell in row.items()}
-                for row in csv.DictReader(io.StringIO(result["records"], newline=""))
-            ]
-            if page:
+                for row in islice(rows, page_size)
+            ]:
                 yield page
             locator = str(result.get("locator") or "")
             if not locator:
@@ -185,10 +193,13 @@ class BulkJobs:
                 return info
             if waited + interval > self.settings.deadline:
                 self._abort(client, job_id, is_query)
-                raise ApiError(
+                raise api_error(
                     f"Salesforce's Bulk API 2.0 job {job_id} did not finish within "
                     f"{self.settings.deadline:g} s of waiting (last state {state}); it was "
-                    "aborted: raise connection.bulk.deadline or run again later"
+                    "aborted: raise connection.bulk.deadline or run again later",
+                    f"Salesforce 的 Bulk API 2.0 作业 {job_id} 在等待 {self.settings.deadline:g} "
+                    f"秒内没有完成（最后状态 {state}），已中止：请调大 connection.bulk.deadline，"
+                    "或稍后再运行",
                 )
             self.sleep(interval)
             waited += interval
@@ -222,6 +233,8 @@ def _call(request: Callable[[], Any]) -> Any:
     try:
         return request()
     except SalesforceError as exc:
-        raise ApiError(f"Salesforce Bulk API 2.0: {exc}") from None
-    except ValueError as exc:
-        raise ApiError(f"Salesforce Bulk API 2.0 answered a body that is not JSON: {exc}") from None
+        raise api_error(
+            f"Salesforce Bulk API 2.0: {exc}", f"Salesforce Bulk API 2.0：{exc}"
+        ) from None
+    except ValueError:
+        raise not_json("a Bulk API 2.0 request", " Bulk API 2.0 请求") from None

@@ -19,11 +19,11 @@ from typing import Any
 
 from simple_salesforce.api import Salesforce
 
+from crmqual.adapters.salesforce.errors import api_error, not_json
 from crmqual.adapters.salesforce.query import ID, chunks
 from crmqual.adapters.salesforce.session import ClientSession
 from crmqual.adapters.salesforce.values import carries, to_json
 from crmqual.contract import RecordResult
-from crmqual.errors import ApiError
 from crmqual.http import Operation
 
 log = logging.getLogger(__name__)
@@ -95,15 +95,17 @@ class Collections:
             try:
                 answer = self._sf().restful("composite/sobjects", method="PATCH", json=body)
             except ValueError:  # a 200 whose body is not JSON
-                raise ApiError(
-                    f"Salesforce answered a collections update of {len(batch)} records with a "
-                    "body that is not JSON"
+                raise not_json(
+                    f"a collections update of {len(batch)} records",
+                    f"{len(batch)} 条记录的集合更新",
                 ) from None
         if not isinstance(answer, list) or len(answer) != len(batch):
             got = len(answer) if isinstance(answer, list) else "no"
-            raise ApiError(
+            raise api_error(
                 f"Salesforce answered a collections update of {len(batch)} records with {got} "
-                "results"
+                "results; the next run reads these records again before writing",
+                f"Salesforce 对 {len(batch)} 条记录的集合更新返回了 {got} 个结果；下次运行会先重新"
+                "读取这些记录再写入",
             )
         return [save_result(rid, item) for (rid, _), item in zip(batch, answer, strict=True)]
 

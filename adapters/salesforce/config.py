@@ -13,7 +13,15 @@ import re
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from crmqual.adapters.salesforce.admin_config import SalesforceAdminSettings
 from crmqual.errors import Invalid
@@ -83,9 +91,9 @@ class SalesforceConnection(BaseModel):
     #: Where logins go: https://login.salesforce.com (production), https://test.salesforce.com
     #: (sandbox orgs) or the org's My Domain, e.g. https://acme.my.salesforce.com (required
     #: by client credentials).
-    login_url: str = PRODUCTION_LOGIN
+    login_url: str = Field(PRODUCTION_LOGIN, validate_default=True)
     #: The REST API version, e.g. "62.0" (no leading v).
-    api_version: str = "62.0"
+    api_version: str = Field("62.0", validate_default=True)
     #: The external client app's consumer key (jwt, client_credentials).
     client_id: str | None = None
     client_secret: SecretStr | None = None  # client_credentials
@@ -117,21 +125,40 @@ class SalesforceConnection(BaseModel):
 
     @field_validator("login_url")
     @classmethod
-    def _base_url(cls, value: str) -> str:
-        if not value.startswith(("https://", "http://")) or not urlsplit(value).hostname:
+    def _base_url(cls, value: str, info: ValidationInfo) -> str:
+        host = urlsplit(value).hostname
+        if not value.startswith(("https://", "http://")) or not host:
             raise Invalid(
                 "must be a URL such as https://login.salesforce.com",
                 "应为网址，例如 https://login.salesforce.com",
+            )
+        if info.data.get("flow") == Flow.CLIENT_CREDENTIALS and host in _SHARED_HOSTS:
+            raise Invalid(
+                "flow client_credentials needs the org's My Domain as login_url (e.g. "
+                f"https://acme.my.salesforce.com); Salesforce refuses it on {host}",
+                "flow client_credentials 需要把组织的 My Domain 设为 login_url（例如 "
+                f"https://acme.my.salesforce.com）；Salesforce 在 {host} 上拒绝此方式",
             )
         return value.rstrip("/")
 
     @field_validator("api_version")
     @classmethod
-    def _version(cls, value: str) -> str:
+    def _version(cls, value: str, info: ValidationInfo) -> str:
         if not _VERSION.match(value):
             raise Invalid(
                 f"{value!r} is not an API version: write it like 62.0 (no leading v)",
                 f"{value!r} 不是 API 版本：请写成 62.0 这样（前面不加 v）",
+            )
+        if info.data.get("flow") == Flow.PASSWORD and float(value) >= SOAP_LOGIN_UNAVAILABLE_FROM:
+            raise Invalid(
+                f"flow password uses SOAP login(), which Salesforce does not offer from API "
+                f"version {SOAP_LOGIN_UNAVAILABLE_FROM} on (and retires in Summer '27): use "
+                "flow jwt or client_credentials with an external client app, or set "
+                "api_version to 64.0 or lower",
+                f"flow password 使用 SOAP login()，Salesforce 从 API 版本 "
+                f"{SOAP_LOGIN_UNAVAILABLE_FROM} 起不再提供（并将在 2027 年夏季版停用）：请改用 "
+                "外部客户端应用的 flow jwt 或 client_credentials，或把 api_version 设为 64.0 "
+                "或更低",
             )
         return value
 
@@ -147,26 +174,6 @@ class SalesforceConnection(BaseModel):
                 "references), or choose another flow",
                 f"flow {self.flow.value} 需要 {names}：请设置它们（密钥写成 ${{ENV}} 引用），"
                 "或选择其他 flow",
-            )
-        host = urlsplit(self.login_url).hostname or ""
-        if self.flow == Flow.CLIENT_CREDENTIALS and host in _SHARED_HOSTS:
-            raise Invalid(
-                "flow client_credentials needs the org's My Domain as login_url (e.g. "
-                "https://acme.my.salesforce.com); Salesforce refuses it on "
-                f"{host}",
-                "flow client_credentials 需要把组织的 My Domain 设为 login_url（例如 "
-                f"https://acme.my.salesforce.com）；Salesforce 在 {host} 上拒绝此方式",
-            )
-        if self.flow == Flow.PASSWORD and float(self.api_version) >= SOAP_LOGIN_UNAVAILABLE_FROM:
-            raise Invalid(
-                f"flow password uses SOAP login(), which Salesforce does not offer from API "
-                f"version {SOAP_LOGIN_UNAVAILABLE_FROM} on (and retires in Summer '27): use "
-                "flow jwt or client_credentials with an external client app, or set "
-                "api_version to 64.0 or lower",
-                f"flow password 使用 SOAP login()，Salesforce 从 API 版本 "
-                f"{SOAP_LOGIN_UNAVAILABLE_FROM} 起不再提供（并将在 2027 年夏季版停用）：请改用 "
-                "外部客户端应用的 flow jwt 或 client_credentials，或把 api_version 设为 64.0 "
-                "或更低",
             )
         return self
 

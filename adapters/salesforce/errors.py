@@ -14,6 +14,7 @@ from xml.parsers.expat import ExpatError
 
 from simple_salesforce.util import getUniqueElementValueFromXmlString
 
+from crmqual.errors import ApiError
 from crmqual.http import DEFAULT_TABLE, Action, Rule
 
 #: salesforce.md 7: 403 REQUEST_LIMIT_EXCEEDED is both the spent daily allowance (this
@@ -61,3 +62,19 @@ def error_of(body: Any, text: bytes = b"") -> tuple[str, str]:
             return "", ""
         return code, message
     return "", ""
+
+
+def api_error(en: str, zh: str) -> ApiError:
+    """An ``ApiError`` of the adapter's own, in English and Chinese."""
+    error = ApiError(en)
+    error.zh = zh
+    return error
+
+
+def not_json(what: str, what_zh: str) -> ApiError:
+    return api_error(
+        f"Salesforce answered {what} with a body that is not JSON; run again later, and if it "
+        "persists check for a proxy or maintenance page in between",
+        f"Salesforce 对{what_zh}的应答不是 JSON；请稍后再运行，若一直如此，请检查中间是否有代理或"
+        "维护页面",
+    )

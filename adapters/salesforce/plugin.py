@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import importlib.util
 from importlib import resources
 
 from crmqual.adapters.salesforce.config import SalesforceConnection
 from crmqual.contract import Adapter, AdapterPlugin, BuildContext
+from crmqual.errors import ConfigError, Problem
+
+MISSING = (
+    "crm: salesforce needs simple-salesforce, which is not installed: "
+    "pip install 'crmqual[salesforce]'"
+)
+MISSING_ZH = (
+    "crm: salesforce 需要 simple-salesforce，但它没有安装：pip install 'crmqual[salesforce]'"
+)
 
 
 def _build(connection: SalesforceConnection, context: BuildContext) -> Adapter:
+    if importlib.util.find_spec("simple_salesforce") is None:
+        raise ConfigError([Problem("crmqual.yaml", "crm", MISSING, zh=MISSING_ZH)])
     from crmqual.adapters.salesforce.adapter import SalesforceAdapter
 
     ca_file = context.path(connection.ca_file) if connection.ca_file else None
