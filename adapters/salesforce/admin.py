@@ -222,9 +222,9 @@ class SalesforceAdmin(Adapter):
         if not delete_fields:
             return done
         api = self.fields_api()
-        for name, found in api.find([s.api_name for s in wanted if custom(s.api_name)]).items():
+        for name, field_id in api.existing([s.api_name for s in wanted]).items():
             if not dry_run:
-                api.delete(found)
+                api.delete(field_id)
             done.append(Note(f"field {name} and its values", f"字段 {name} 及其所有值"))
         return done
 

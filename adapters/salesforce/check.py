@@ -89,7 +89,7 @@ def _describe(admin: SalesforceAdmin) -> dict[str, dict[str, Any]]:
 
 
 def _tooling(admin: SalesforceAdmin, names: Sequence[str]) -> dict[str, Any]:
-    return dict(FieldMetadata(admin.sf, admin.object_name).find(names))
+    return dict(FieldMetadata(admin.sf, admin.object_name).existing(names))
 
 
 def _step(report: CheckReport, item: str, call: Callable[[], None]) -> bool:

@@ -128,21 +128,26 @@ class FieldMetadata:
         self.sf = sf
         self.sobject = sobject
 
-    def find(self, api_names: Sequence[str]) -> dict[str, ToolingField]:
-        """The custom fields among ``api_names`` that exist, with their Metadata (one query,
-        then one GET per field found: Tooling gives ``Metadata`` one record at a time)."""
+    def existing(self, api_names: Sequence[str]) -> dict[str, str]:
+        """The custom fields among ``api_names`` that exist: name -> CustomField id (one
+        query, whatever the fields' field-level security)."""
         wanted = {developer_name(n).lower(): n for n in api_names if custom(n)}
         if not wanted:
             return {}
         soql = format_soql(
             "SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = {}", self.sobject
         )
-        found: dict[str, ToolingField] = {}
+        found: dict[str, str] = {}
         for row in tooling_query(self.sf, soql):
             name = wanted.get(str(row.get("DeveloperName") or "").lower())
             if name is not None:
-                found[name] = self.read(str(row["Id"]), name)
+                found[name] = str(row["Id"])
         return found
+
+    def find(self, api_names: Sequence[str]) -> dict[str, ToolingField]:
+        """The custom fields among ``api_names`` that exist, with their Metadata (one query,
+        then one GET per field found: Tooling gives ``Metadata`` one record at a time)."""
+        return {name: self.read(i, name) for name, i in self.existing(api_names).items()}
 
     def read(self, field_id: str, api_name: str) -> ToolingField:
         body = self.sf.restful(f"tooling/sobjects/CustomField/{field_id}")
@@ -178,9 +183,9 @@ class FieldMetadata:
         body = {"FullName": f"{self.sobject}.{field.api_name}", "Metadata": meta}
         self.sf.restful(f"tooling/sobjects/CustomField/{field.id}", method="PATCH", json=body)
 
-    def delete(self, field: ToolingField) -> None:
+    def delete(self, field_id: str) -> None:
         """Delete the field: its values on every record go with it."""
-        self.sf.restful(f"tooling/sobjects/CustomField/{field.id}", method="DELETE")
+        self.sf.restful(f"tooling/sobjects/CustomField/{field_id}", method="DELETE")
 
 
 def tooling_query(sf: Salesforce, soql: str) -> Iterator[dict[str, Any]]:

@@ -291,10 +291,6 @@ def test_remove_deletes_the_section_assignments_sets_and_fields(
     )
     _query(org, "tooling/query/", "FROM CustomField",
            [{"Id": "00N000000000009AAA", "DeveloperName": "Credit_Limit"}])  # fmt: skip
-    org.get(
-        f"{API}/tooling/sobjects/CustomField/00N000000000009AAA",
-        json={"FullName": "Account.Credit_Limit__c", "Metadata": {"type": "Currency"}},
-    )
     for path in ("sobjects/PermissionSetAssignment/0Pa000000000001AAA",
                  "sobjects/PermissionSet/0PS000000000001AAA",
                  "tooling/sobjects/CustomField/00N000000000009AAA"):  # fmt: skip
