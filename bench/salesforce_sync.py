@@ -2,20 +2,19 @@
 the minimum the documented sizes allow for the path the adapter took.
 
 Run by hand: ``python bench/salesforce_sync.py [--accounts N | --100k | --1m] [--latency-ms 50]
-[--dir DIR] [--keep] [--no-stability] [--output FILE]``. Steps: seed N accounts into a fresh sandbox file
-(clock frozen while seeding), serve it with ``crmqual sandbox serve --crm salesforce --json
---latency-ms L --credits 100000000`` (a separate process, HTTPS on loopback; an allowance the
-runs never reach), make crmqual's output fields (``crmqual provision`` where the adapter
-provisions, else by hand through the Tooling API and field-level security, as the tests
-do), then run ``crmqual sync --json`` as a subprocess three times: the full sync, a settling
-run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
-incremental run. The adapter keeps its default thresholds: reads of 10,000 records or more
-are Bulk API 2.0 query jobs (results in pages of 10,000), writes of 2,000 or more Bulk API
-2.0 update jobs of 10,000 rows; below them REST queries (batchSize 2,000) and sObject
-Collections (200 records). For each run it prints wall time, accounts per second, the sync
-process's peak RSS (its ``VmHWM``, polled every 20 ms), HTTP calls by endpoint (the
-sandbox's call log, diffed per run) and the org's API usage (the sandbox's ledger: every call
-but the login), next to
+[--dir DIR] [--keep] [--no-stability] [--output FILE]``. Steps: seed N accounts into a fresh
+sandbox file (clock frozen while seeding), serve it with ``crmqual sandbox serve --crm
+salesforce --json --latency-ms L --credits 100000000`` (a separate process, HTTPS on loopback;
+an allowance the runs never reach), make crmqual's output fields (``crmqual provision`` where
+the adapter provisions, else by hand through the Tooling API and field-level security, as the
+tests do), then run ``crmqual sync --json`` as a subprocess three times: the full sync, a
+settling run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
+incremental run. The adapter keeps its default thresholds: reads of 10,000 records or more are
+Bulk API 2.0 query jobs (results in pages of 10,000), writes of 2,000 or more Bulk API 2.0
+update jobs of 10,000 rows; below them REST queries (batchSize 2,000) and sObject Collections
+(200 records). For each run it prints wall time, accounts per second, the sync process's peak
+RSS (its ``VmHWM``, polled every 20 ms), HTTP calls by endpoint (the sandbox's call log, diffed
+per run) and the org's API usage (the sandbox's ledger: every call but the login), next to
 
     minimum = login + describe + SELECT COUNT() (the size that picks the path)
             + reads:  REST  ceil(read / 2,000)                        (query pages)
