@@ -156,7 +156,10 @@ def write_config(
         "ca_file": creds.ca_file,
         **{key: "${" + env + "}" for key, env in SECRETS.items()},
         # The sandbox's jobs advance a state per status poll, not per second: short waits
-        # change no call count, only the time spent sleeping between polls.
+        # change no call count, only the time spent sleeping between polls. It also does a
+        # job's work inside that poll (100,000 rows take minutes on a loaded machine), so a
+        # poll may take as long as Salesforce allows any call (ten minutes, salesforce.md 7).
+        "read_timeout": 600,
         "bulk": {"poll_interval": 0.2, "poll_max_interval": 1.0},
     }
     config = {
