@@ -52,7 +52,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -65,9 +64,10 @@ from crmqual.contract import StepKind
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
 from crmqual.sandbox.salesforce.seed import seed_salesforce
 
-# The Zoho benchmark's runner: `crmqual` as a subprocess with its peak RSS, and `git` (this
-# file's folder is on the import path when it runs as a script).
-from zoho_sync import _git, crmqual
+# The Zoho benchmark's runner (`crmqual` as a subprocess with its peak RSS), its run record
+# and printout (`credits` there: the org's API usage here), and `git`; this file's folder is
+# on the import path when it runs as a script.
+from zoho_sync import Run, _git, crmqual, show
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -83,30 +83,6 @@ SECRETS = {
     "username": "BENCH_SF_USERNAME",
     "private_key_file": "BENCH_SF_PRIVATE_KEY_FILE",
 }
-
-
-@dataclass
-class Run:
-    name: str
-    summary: dict[str, Any]
-    seconds: float
-    peak_rss_mb: float
-    calls: Counter[str]
-    usage: int
-    minimum: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "api_calls": sum(self.calls.values()),
-            "min_api_calls": self.minimum,
-            "duration_s": round(self.seconds, 2),
-            "peak_rss_mb": round(self.peak_rss_mb, 1),
-            "credits": self.usage,
-            "read": self.summary.get("read"),
-            "written": self.summary.get("written"),
-            "accounts_per_second": round(self.summary.get("read", 0) / self.seconds, 1),
-            "calls_by_endpoint": dict(sorted(self.calls.items())),
-        }
 
 
 def _count(calls: Counter[str], method: str, tail: str) -> int:
@@ -212,19 +188,6 @@ def sync_run(name: str, box: SalesforceSandbox, config: Path, env: dict[str, str
     usage = int(box.api_usage()["spent"]) - spent
     low = minimum(calls, int(summary["read"]), int(summary["written"]))
     return Run(name, summary, seconds, rss, calls, usage, low)
-
-
-def show(run: Run) -> None:
-    total = sum(run.calls.values())
-    over = (total - run.minimum) / run.minimum * 100 if run.minimum else 0.0
-    print(
-        f"{run.name:<12} {run.seconds:8.1f} s  {run.summary['read'] / run.seconds:8.0f} acc/s  "
-        f"peak RSS {run.peak_rss_mb:6.1f} MB  read {run.summary['read']:>9,}  "
-        f"written {run.summary['written']:>9,}  calls {total:>6,} (minimum {run.minimum:,}, "
-        f"{over:+.1f} %)  org API usage {run.usage:,}"
-    )
-    for endpoint, count in sorted(run.calls.items()):
-        print(f"{'':14}{endpoint:<56} {count:>7,}")
 
 
 def hand_edits(box: SalesforceSandbox, share: float) -> int:
