@@ -2,20 +2,19 @@
 the minimum the documented sizes allow for the path the adapter took.
 
 Run by hand: ``python bench/salesforce_sync.py [--accounts N | --100k | --1m] [--latency-ms 50]
-[--dir DIR] [--keep] [--output FILE]``. Steps: seed N accounts into a fresh sandbox file
-(clock frozen while seeding), serve it with ``crmqual sandbox serve --crm salesforce --json
---latency-ms L --credits 100000000`` (a separate process, HTTPS on loopback; an allowance the
-runs never reach), make crmqual's output fields (``crmqual provision`` where the adapter
-provisions, else by hand through the Tooling API and field-level security, as the tests
-do), then run ``crmqual sync --json`` as a subprocess three times: the full sync, a settling
-run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
-incremental run. The adapter keeps its default thresholds: reads of 10,000 records or more
-are Bulk API 2.0 query jobs (results in pages of 10,000), writes of 2,000 or more Bulk API
-2.0 update jobs of 10,000 rows; below them REST queries (batchSize 2,000) and sObject
-Collections (200 records). For each run it prints wall time, accounts per second, the sync
-process's peak RSS (its ``VmHWM``, polled every 20 ms), HTTP calls by endpoint (the
-sandbox's call log, diffed per run) and the org's API usage (the sandbox's ledger: every call
-but the login), next to
+[--dir DIR] [--keep] [--no-stability] [--output FILE]``. Steps: seed N accounts into a fresh
+sandbox file (clock frozen while seeding), serve it with ``crmqual sandbox serve --crm
+salesforce --json --latency-ms L --credits 100000000`` (a separate process, HTTPS on loopback;
+an allowance the runs never reach), make crmqual's output fields (``crmqual provision`` where
+the adapter provisions, else by hand through the Tooling API and field-level security, as the
+tests do), then run ``crmqual sync --json`` as a subprocess three times: the full sync, a
+settling run, and, after 1 % of the accounts got hand edits of their inputs in the sandbox, the
+incremental run. The adapter keeps its default thresholds: reads of 10,000 records or more are
+Bulk API 2.0 query jobs (results in pages of 10,000), writes of 2,000 or more Bulk API 2.0
+update jobs of 10,000 rows; below them REST queries (batchSize 2,000) and sObject Collections
+(200 records). For each run it prints wall time, accounts per second, the sync process's peak
+RSS (its ``VmHWM``, polled every 20 ms), HTTP calls by endpoint (the sandbox's call log, diffed
+per run) and the org's API usage (the sandbox's ledger: every call but the login), next to
 
     minimum = login + describe + SELECT COUNT() (the size that picks the path)
             + reads:  REST  ceil(read / 2,000)                        (query pages)
@@ -53,7 +52,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,9 +64,10 @@ from crmqual.contract import StepKind
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
 from crmqual.sandbox.salesforce.seed import seed_salesforce
 
-# The Zoho benchmark's runner: `crmqual` as a subprocess with its peak RSS, and `git` (this
-# file's folder is on the import path when it runs as a script).
-from zoho_sync import _git, crmqual
+# The Zoho benchmark's runner (`crmqual` as a subprocess with its peak RSS), its run record
+# and printout (`credits` there: the org's API usage here), and `git`; this file's folder is
+# on the import path when it runs as a script.
+from zoho_sync import Run, _git, crmqual, show
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -84,30 +83,6 @@ SECRETS = {
     "username": "BENCH_SF_USERNAME",
     "private_key_file": "BENCH_SF_PRIVATE_KEY_FILE",
 }
-
-
-@dataclass
-class Run:
-    name: str
-    summary: dict[str, Any]
-    seconds: float
-    peak_rss_mb: float
-    calls: Counter[str]
-    usage: int
-    minimum: int
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "api_calls": sum(self.calls.values()),
-            "min_api_calls": self.minimum,
-            "duration_s": round(self.seconds, 2),
-            "peak_rss_mb": round(self.peak_rss_mb, 1),
-            "credits": self.usage,
-            "read": self.summary.get("read"),
-            "written": self.summary.get("written"),
-            "accounts_per_second": round(self.summary.get("read", 0) / self.seconds, 1),
-            "calls_by_endpoint": dict(sorted(self.calls.items())),
-        }
 
 
 def _count(calls: Counter[str], method: str, tail: str) -> int:
@@ -148,14 +123,19 @@ def serve(box: SalesforceSandbox, latency_ms: int, log: Path) -> tuple[subproces
     return proc, SalesforceCredentials(**json.loads(line))
 
 
-def write_config(folder: Path, creds: SalesforceCredentials) -> tuple[Path, dict[str, str]]:
+def write_config(
+    folder: Path, creds: SalesforceCredentials, stability: bool
+) -> tuple[Path, dict[str, str]]:
     connection: dict[str, Any] = {
         "flow": "jwt",
         "login_url": creds.login_url,
         "ca_file": creds.ca_file,
         **{key: "${" + env + "}" for key, env in SECRETS.items()},
         # The sandbox's jobs advance a state per status poll, not per second: short waits
-        # change no call count, only the time spent sleeping between polls.
+        # change no call count, only the time spent sleeping between polls. It also does a
+        # job's work inside that poll (100,000 rows take minutes on a loaded machine), so a
+        # poll may take as long as Salesforce allows any call (ten minutes, salesforce.md 7).
+        "read_timeout": 600,
         "bulk": {"poll_interval": 0.2, "poll_max_interval": 1.0},
     }
     config = {
@@ -164,6 +144,7 @@ def write_config(folder: Path, creds: SalesforceCredentials) -> tuple[Path, dict
         "connection": connection,
         "mapping": str(MAPPING),
         "state": "sqlite:///state.sqlite",
+        "sync": {"stability": stability},
     }
     path = folder / "crmqual.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
@@ -209,19 +190,6 @@ def sync_run(name: str, box: SalesforceSandbox, config: Path, env: dict[str, str
     return Run(name, summary, seconds, rss, calls, usage, low)
 
 
-def show(run: Run) -> None:
-    total = sum(run.calls.values())
-    over = (total - run.minimum) / run.minimum * 100 if run.minimum else 0.0
-    print(
-        f"{run.name:<12} {run.seconds:8.1f} s  {run.summary['read'] / run.seconds:8.0f} acc/s  "
-        f"peak RSS {run.peak_rss_mb:6.1f} MB  read {run.summary['read']:>9,}  "
-        f"written {run.summary['written']:>9,}  calls {total:>6,} (minimum {run.minimum:,}, "
-        f"{over:+.1f} %)  org API usage {run.usage:,}"
-    )
-    for endpoint, count in sorted(run.calls.items()):
-        print(f"{'':14}{endpoint:<56} {count:>7,}")
-
-
 def hand_edits(box: SalesforceSandbox, share: float) -> int:
     """A person's edits of inputs on `share` of the accounts: more overdue days and counts."""
     ids = box.account_ids()
@@ -246,6 +214,12 @@ def main() -> None:
     parser.add_argument("--changed", type=float, default=0.01, help="share hand-edited")
     parser.add_argument("--dir", type=Path, default=None, help="where the files go")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox and state files")
+    parser.add_argument(
+        "--no-stability",
+        action="store_true",
+        help="sync.stability: false (the end-of-run portfolio snapshot, which loads every "
+        "account's latest assessment, is left out: the adapter's and the sync's own memory)",
+    )
     parser.add_argument("--output", type=Path, default=HERE / "results" / "salesforce_sync.json")
     args = parser.parse_args()
     n: int = args.accounts
@@ -259,7 +233,7 @@ def main() -> None:
         print(f"seeded {n:,} accounts in {time.perf_counter() - began:.1f} s ({folder})")
         box.clock.resume()
         proc, creds = serve(box, args.latency_ms, folder / "serve.log")
-        config, env = write_config(folder, creds)
+        config, env = write_config(folder, creds, not args.no_stability)
         how = make_outputs(config, env, creds)
         print(f"latency {args.latency_ms} ms a call; output fields made {how}")
         full = sync_run("full", box, config, env)
@@ -287,6 +261,7 @@ def main() -> None:
         "hand_edited": edited,
         "latency_ms": args.latency_ms,
         "output_fields_made": how,
+        "stability_snapshot": not args.no_stability,
         "counting": "login, describe and SELECT COUNT() per run; a Collections call as one API "
         "call (not confirmed); two status polls per Bulk 2.0 job",
         "commit": _git("rev-parse", "--short", "HEAD"),
@@ -301,8 +276,10 @@ def main() -> None:
     if args.output.exists():
         sizes = json.loads(args.output.read_text(encoding="utf-8")).get("sizes", {})
     kept = ("full", "settling", "incremental", "commit")
-    sizes[str(n)] = {k: result[k] for k in kept if k in result}
-    result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: int(kv[0])))
+    sizes[str(n) + (" without stability" if args.no_stability else "")] = {
+        k: result[k] for k in kept if k in result
+    }
+    result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: (int(kv[0].split()[0]), kv[0])))
     if "100000" in sizes and "1000000" in sizes:
         result["peak_rss_1m_over_100k"] = round(
             sizes["1000000"]["full"]["peak_rss_mb"] / sizes["100000"]["full"]["peak_rss_mb"], 2
