@@ -251,21 +251,57 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
 @click.option(
     "--remove",
     is_flag=True,
-    help="Take crmqual's section off the page layouts instead (the fields and their values stay).",
+    help="Take crmqual's section off the page layouts instead, and the access it granted "
+    "(the fields and their values stay).",
 )
+@click.option(
+    "--delete-fields",
+    is_flag=True,
+    help="With --remove: delete the output fields too, and every value they hold (asks first).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask before --delete-fields deletes.")
 @lang_option
-def provision(config_path: str, dry_run: bool, as_json: bool, remove: bool, lang: str) -> None:
+def provision(
+    config_path: str,
+    dry_run: bool,
+    as_json: bool,
+    remove: bool,
+    delete_fields: bool,
+    yes: bool,
+    lang: str,
+) -> None:
     """Create crmqual's output fields in the CRM and place them on its page layouts
-    (idempotent; never alters or deletes a field)."""
+    (idempotent; never alters or deletes a field, unless --remove --delete-fields)."""
+    if delete_fields and not remove:
+        raise click.UsageError(t("prov.delete_needs_remove", lang))
     with fail_on_config_error(as_json=as_json), open_context(config_path) as ctx:
         if remove:
-            _remove_section(ctx, dry_run, as_json, lang)
+            if delete_fields and not dry_run and not yes:
+                _confirm_delete(ctx, as_json, lang)
+            _remove_section(ctx, dry_run, as_json, lang, delete_fields)
         else:
             _provision(ctx, dry_run, as_json, lang)
 
 
-def _remove_section(ctx: Context, dry_run: bool, as_json: bool, lang: str) -> None:
-    removed = ctx.adapter.unplace(dry_run)
+def _confirm_delete(ctx: Context, as_json: bool, lang: str) -> None:
+    """Ask before deleting the output fields (their values cannot be had back by crmqual)."""
+    fields = ", ".join(ctx.mapping.output_fields)
+    if as_json:  # nobody to ask
+        raise CliError(t("prov.delete_unconfirmed", lang, fields=fields), ExitCode.CONFIG)
+    question = t("prov.delete_confirm", lang, crm=ctx.loaded.config.crm, fields=fields)
+    try:
+        agreed = click.confirm(question, default=False, err=True)
+    except click.Abort:  # end of input: no answer is no
+        agreed = False
+    if not agreed:
+        raise CliError(t("prov.delete_declined", lang), ExitCode.CONFIG)
+
+
+def _remove_section(
+    ctx: Context, dry_run: bool, as_json: bool, lang: str, delete_fields: bool = False
+) -> None:
+    wanted = wanted_fields(ctx.mapping, ctx.policy.policy)
+    removed = ctx.adapter.unprovision(wanted, dry_run, delete_fields)
     if as_json:
         answer = {"dry_run": dry_run, "removed": [note.text(lang) for note in removed]}
         click.echo(json.dumps(answer, ensure_ascii=False))

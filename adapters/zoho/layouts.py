@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from crmqual.adapters.layout_choice import chosen as chosen  # this module's API too
 from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.contract import FieldSpec
 from crmqual.errors import ApiError
@@ -76,17 +77,6 @@ def _layout(item: Mapping[str, Any]) -> Layout:
         if isinstance(s, dict)
     )
     return Layout(str(item.get("id")), str(item.get("name") or ""), sections)
-
-
-def chosen(layouts: Sequence[Layout], names: Sequence[str]) -> tuple[list[Layout], list[str]]:
-    """(the layouts named, names no layout has); every layout when ``names`` is empty."""
-    if not names:
-        return list(layouts), []
-    by_name = {layout.name.casefold(): layout for layout in layouts}
-    return (
-        [by_name[n.casefold()] for n in names if n.casefold() in by_name],
-        [n for n in names if n.casefold() not in by_name],
-    )
 
 
 def placements(

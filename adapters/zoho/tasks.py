@@ -30,9 +30,10 @@ lookup on the next run. Scopes: ``ZohoCRM.modules.tasks.CREATE`` (or ``.ALL``),
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
+from crmqual.adapters import followup_tasks
+from crmqual.adapters.followup_tasks import subject
 from crmqual.adapters.zoho.api import ZohoApi
 from crmqual.contract import FollowUp
 from crmqual.errors import ApiError
@@ -41,21 +42,6 @@ from crmqual.http import Operation
 log = logging.getLogger(__name__)
 
 TASKS = "Tasks"
-SUBJECT_MAX = 255
-#: A Task crmqual could not make because the account is gone: recorded so it is not retried.
-NO_ACCOUNT = "none:account-not-found"
-_EVENT_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
-
-
-def marker(event_id: str) -> str:
-    """The text that ties a Task to its event, kept at the end of the Subject."""
-    return f"[crmqual:{event_id}]"
-
-
-def subject(item: FollowUp) -> str:
-    """The follow-up's subject with the marker, cut to Zoho's 255 characters (the marker kept)."""
-    tag = " " + marker(item.event_id)
-    return item.subject[: SUBJECT_MAX - len(tag)].rstrip() + tag
 
 
 class ZohoTasks:
@@ -74,30 +60,7 @@ class ZohoTasks:
 
     def ensure(self, item: FollowUp) -> str:
         """The id of the Task for ``item.event_id``: the existing one, else a new one."""
-        if not _EVENT_ID.match(item.event_id):
-            raise ValueError(f"event id {item.event_id!r} cannot be used as a Task marker")
-        found = self.find(item.event_id)
-        if found is not None:
-            return found
-        owner = item.owner or self.owner_of(item.account_id)
-        if owner is None:
-            log.warning(
-                "follow-up %s: account %s not found in Zoho; no Task made",
-                item.event_id,
-                item.account_id,
-            )
-            return NO_ACCOUNT
-        return self.api.http.retrying(
-            lambda operation: self.create(item, owner, within=operation),
-            reconcile=lambda: self._found_after_failure(item.event_id),
-        )
-
-    def _found_after_failure(self, event_id: str) -> str | None:
-        """The Task a failed create may have made; None: send the create again."""
-        found = self.find(event_id)
-        if found is None:
-            log.info("follow-up %s: the create failed and made no Task; sending it again", event_id)
-        return found
+        return followup_tasks.ensure(self, self.api.http, item, "Zoho")
 
     # -- the calls ----------------------------------------------------------------------------
     def find(self, event_id: str) -> str | None:

@@ -486,6 +486,20 @@ class Adapter(ABC):
         ``dry_run``, would be) removed. For ``crmqual provision --remove``."""
         raise self._unsupported(StepKind.PLACE_ON_LAYOUT)
 
+    def unprovision(
+        self, wanted: Sequence[FieldSpec], dry_run: bool = False, delete_fields: bool = False
+    ) -> list[Note]:
+        """What ``crmqual provision --remove`` takes out: the layout section (``unplace``) and
+        whatever else the adapter provisioned besides the fields (e.g. access grants); with
+        ``delete_fields``, the ``wanted`` output fields too, and every value they hold. What
+        was (or, with ``dry_run``, would be) removed."""
+        if delete_fields:
+            raise UnsupportedError(
+                f"{self.name}: crmqual cannot delete fields through this CRM's API; "
+                "delete them by hand in the CRM's settings"
+            )
+        return self.unplace(dry_run)
+
     def _unsupported(self, step: StepKind) -> UnsupportedError:
         what = step.value.replace("_", " ")
         return UnsupportedError(

@@ -116,6 +116,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "check.item.credentials": ("credentials", "凭据"),
     "check.item.read scope": ("read scope", "读取权限"),
     "check.item.write scope": ("write scope", "写入权限"),
+    # -- Salesforce check items (issue 16, admin path) --
+    "check.item.login": ("login", "登录"),
+    "check.item.API usage": ("API usage", "API 用量"),
+    "check.item.read access": ("read access", "读取权限"),
+    "check.item.edit access": ("edit access", "编辑权限"),
+    "check.item.output fields": ("output fields", "输出字段"),
+    "check.item.permission set": ("permission set", "权限集"),
+    "check.item.layout": ("layout", "布局"),
     "check.found_by_label": ("found by label {labels}", "按标签找到 {labels}"),
     "check.by_provision": ("by `crmqual provision`", "由 `crmqual provision` 创建"),
     "check.by_hand": (
@@ -160,6 +168,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "没有布局带有 crmqual 的分区：无需移除",
     ),
     "prov.conflicts": ("conflicting fields, nothing was changed:", "字段冲突，未做任何变更："),
+    # -- provision --remove --delete-fields (Salesforce admin path, issue 16) --
+    "prov.delete_needs_remove": (
+        "--delete-fields works with --remove only: crmqual provision --remove --delete-fields",
+        "--delete-fields 只能与 --remove 一起使用：crmqual provision --remove --delete-fields",
+    ),
+    "prov.delete_confirm": (
+        "Delete crmqual's output fields {fields} from {crm}, with every value they hold? "
+        "This cannot be undone by crmqual",
+        "要从 {crm} 删除 crmqual 的输出字段 {fields} 及其所有值吗？crmqual 无法撤销此操作",
+    ),
+    "prov.delete_declined": (
+        "nothing was removed: the fields were not confirmed for deletion (add --yes to skip "
+        "the question)",
+        "未移除任何内容：没有确认删除字段（加 --yes 可跳过询问）",
+    ),
+    "prov.delete_unconfirmed": (
+        "--delete-fields deletes {fields} and their values: add --yes to confirm (nothing "
+        "was removed)",
+        "--delete-fields 会删除 {fields} 及其值：请加 --yes 确认（未移除任何内容）",
+    ),
     "prov.manual": (
         "to do by hand in {crm} (its API cannot), then run `crmqual check`:",
         "需在 {crm} 中手动完成（其 API 无法完成），然后运行 `crmqual check`：",
@@ -334,7 +362,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "crmqual demo --crm {crm}：crmqual 还没有 {crm} 适配器，无法演示；请改用 --crm {others}",
     ),
     "demo.layouts": (
-        "salespeople see them on the Accounts layouts {layouts}",
+        "salespeople see them on the account page layouts: {layouts}",
         "销售人员可在客户布局 {layouts} 上看到这些字段",
     ),
     "demo.first": ("first sync ", "第一次同步"),

@@ -21,9 +21,9 @@ from responses import matchers
 from zoho_backend import ZohoBackend
 from zoho_payloads import API, connection, token_body
 
+from crmqual.adapters.followup_tasks import NO_ACCOUNT, SUBJECT_MAX, marker, subject
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho.config import ZohoApiLimits
-from crmqual.adapters.zoho.tasks import NO_ACCOUNT, SUBJECT_MAX, marker, subject
 from crmqual.cli.main import main
 from crmqual.contract import FollowUp
 from crmqual.errors import ApiError

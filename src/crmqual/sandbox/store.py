@@ -226,6 +226,17 @@ class SandboxStore:
                 (module, definition.api_name, row[0], definition.model_dump_json()),
             )
 
+    def drop_field(self, module: str, api_name: str) -> None:
+        """Delete a field and every record's value of it (a CRM deleting a custom field)."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM fields WHERE module=? AND api_name=?", (module, api_name))
+            path = '$."' + api_name.replace('"', "") + '"'
+            conn.execute(
+                "UPDATE records SET data=json_remove(data, ?) WHERE module=? AND "
+                "json_type(data, ?) IS NOT NULL",
+                (path, module, path),
+            )
+
     def fields(self, module: str) -> list[FieldDef]:
         rows = self._conn().execute(
             "SELECT def FROM fields WHERE module=? ORDER BY position", (module,)
@@ -279,6 +290,20 @@ class SandboxStore:
             )
             found.update((row[1], _record(row)) for row in rows)
         return found
+
+    def delete_records(self, module: str, ids: Iterable[int]) -> int:
+        """Delete records (not logged as writes: the sandbox logs writes to accounts only)."""
+        wanted = list(ids)
+        with self.transaction() as conn:
+            deleted = 0
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ",".join("?" * len(chunk))
+                cur = conn.execute(
+                    f"DELETE FROM records WHERE module=? AND id IN ({marks})", (module, *chunk)
+                )
+                deleted += cur.rowcount
+            return deleted
 
     def count(self, module: str) -> int:
         row = self._conn().execute("SELECT COUNT(*) FROM records WHERE module=?", (module,))

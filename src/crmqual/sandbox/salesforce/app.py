@@ -47,6 +47,7 @@ _ROUTES: tuple[tuple[str, str, str], ...] = (
     (f"{_D}/sobjects/<sobject>", "POST", "create"),
     (f"{_D}/sobjects/<sobject>/<record>", "GET", "get_record"),
     (f"{_D}/sobjects/<sobject>/<record>", "PATCH", "patch_record"),
+    (f"{_D}/sobjects/<sobject>/<record>", "DELETE", "delete_record"),
     (f"{_D}/composite/sobjects", "PATCH", "collections"),
     (f"{_D}/limits", "GET", "limits"),
     (f"{_D}/jobs/query", "POST", "create_query"),
@@ -67,6 +68,8 @@ _ROUTES: tuple[tuple[str, str, str], ...] = (
     (f"{_D}/tooling/sobjects/CustomField", "POST", "create_field"),
     (f"{_D}/tooling/sobjects/<sobject>/<record>", "GET", "get_tooling"),
     (f"{_D}/tooling/sobjects/Layout/<record>", "PATCH", "patch_layout"),
+    (f"{_D}/tooling/sobjects/CustomField/<record>", "PATCH", "patch_field"),
+    (f"{_D}/tooling/sobjects/CustomField/<record>", "DELETE", "delete_field"),
     ("/services/Soap/u/<version>", "POST", "soap_login"),
     ("/services/Soap/m/<version>", "POST", "metadata_soap"),
     ("/services/Soap/m/<version>/<org>", "POST", "metadata_soap"),
@@ -244,6 +247,8 @@ class SalesforceApp:
             return sobjects.get_record(call, args["sobject"], args["record"])
         if endpoint == "patch_record":
             return sobjects.patch_record(call, args["sobject"], args["record"])
+        if endpoint == "delete_record":
+            return sobjects.delete_record(call, args["sobject"], args["record"])
         if endpoint == "collections":
             return sobjects.collections_patch(call)
         if endpoint == "limits":
@@ -254,6 +259,10 @@ class SalesforceApp:
             return tooling.get_tooling(call, args["sobject"], args["record"])
         if endpoint == "patch_layout":
             return tooling.patch_layout(call, args["record"])
+        if endpoint == "patch_field":
+            return tooling.patch_custom_field(call, args["record"])
+        if endpoint == "delete_field":
+            return tooling.delete_custom_field(call, args["record"])
         return self._bulk(call, endpoint, args)
 
     def _bulk(self, call: Call, endpoint: str, args: dict[str, Any]) -> Response:

@@ -33,7 +33,7 @@ from crmqual.sandbox.salesforce.schema import (
     install,
 )
 from crmqual.sandbox.salesforce.tls import material_dir, server_tls, write_private_key
-from crmqual.sandbox.salesforce.tooling import install_layout
+from crmqual.sandbox.salesforce.tooling import add_layout, install_layout
 from crmqual.sandbox.salesforce.values import full_row
 from crmqual.sandbox.server import SandboxServer
 from crmqual.sandbox.store import CallEntry, SandboxStore, StoredRecord, WriteEntry, iso
@@ -167,6 +167,13 @@ class SalesforceSandbox:
         found = self.store.get_records(ACCOUNT, [number]).get(number)
         return None if found is None else full_row(found, sf_id(PREFIXES[ACCOUNT], number))
 
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every Account's fields as stored, by id (for the demo's summary)."""
+        from crmqual.sandbox.store import Scan
+
+        for found in self.store.scan(Scan(ACCOUNT)):
+            yield full_row(found, sf_id(PREFIXES[ACCOUNT], found.id))
+
     def account_ids(self) -> list[str]:
         from crmqual.sandbox.store import Scan
 
@@ -184,6 +191,16 @@ class SalesforceSandbox:
 
     def count(self) -> int:
         return self.store.count(ACCOUNT)
+
+    def add_layout(self, name: str) -> str:
+        """A second (third ...) Account page layout, a copy of the first; its id."""
+        return add_layout(self.store, name, iso(self.clock.now()))
+
+    def layouts(self) -> dict[str, dict[str, Any]]:
+        """Each Account layout's Metadata by its Name, as stored."""
+        from crmqual.sandbox.store import Scan
+
+        return {str(r.data["Name"]): r.data["Metadata"] for r in self.store.scan(Scan("Layout"))}
 
     def writes(self, after_seq: int = 0) -> list[WriteEntry]:
         return self.store.writes(after_seq)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,9 @@ class SalesforceDialect:
             f"{box.quota.concurrency} concurrent long requests; faults {faults.name}",
         ]
         env = {name: credentials[key] for key, name in SECRET_NAMES.items()}
-        return Serving(server, credentials, summary, env, None)
+        ca_file = str(Path(credentials["ca_file"]).resolve())
+        config = rehearsal_config(server.base_url, db, ca_file)
+        return Serving(server, credentials, summary, env, config)
 
     def stats(self, db: Path) -> dict[str, Any]:
         box = SalesforceSandbox(db)
@@ -98,7 +101,65 @@ class SalesforceDialect:
             box.close()
 
     def demo(self, db: Path) -> DemoSandbox:
-        raise NotImplementedError("crmqual has no Salesforce adapter yet")
+        return SalesforceDemo(SalesforceSandbox(db))
+
+
+class SalesforceDemo:
+    """The Salesforce sandbox as `crmqual demo --crm salesforce` drives it: in process on the
+    org's My Domain, logged in with client credentials as the integration user, the output
+    fields readable by the org's Standard Users once provisioned."""
+
+    name_field = "Name"
+
+    def __init__(self, box: SalesforceSandbox) -> None:
+        self.box = box
+
+    def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
+        seed_salesforce(self.box.store, accounts, seed, bad_rate=bad_rate, on_progress=on_progress)
+
+    @contextmanager
+    def connected(self) -> Iterator[dict[str, Any]]:
+        with self.box.inprocess() as creds:
+            yield {
+                "flow": "client_credentials",
+                "login_url": creds.instance_url,
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret,
+                "admin": {
+                    "access": {
+                        "integration_user": creds.username,
+                        "read_profiles": ["Standard User"],
+                    }
+                },
+            }
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return self.box.records()
+
+    def close(self) -> None:
+        self.box.close()
+
+
+def rehearsal_config(base_url: str, db: Path, ca_file: str) -> str:
+    """A crmqual.yaml for rehearsing against this sandbox: the JWT bearer flow with logins at
+    its origin, the credentials as environment references like a real org's, its CA file (new
+    at every start), a state store beside the file."""
+    return f"""# crmqual configuration for the local Salesforce sandbox at {base_url}
+# (database {db}), written by `crmqual sandbox serve --write-config`. The credentials are
+# the sandbox's own, read from the environment like a real org's: source the file
+# `--env-file` wrote.
+# Next: `crmqual check`, `crmqual provision`, `crmqual sync --dry-run`, `crmqual sync`.
+crm: salesforce
+target: salesforce-sandbox
+connection:
+  flow: jwt
+  login_url: {base_url}
+  client_id: ${{{SECRET_NAMES["client_id"]}}}
+  username: ${{{SECRET_NAMES["username"]}}}
+  private_key_file: ${{{SECRET_NAMES["private_key_file"]}}}
+  ca_file: {ca_file}
+state: sqlite:///crmqual-sandbox-state.sqlite
+"""
 
 
 def _allowance(text: str) -> int:

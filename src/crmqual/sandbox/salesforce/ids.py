@@ -18,6 +18,7 @@ _BODY = 12
 PREFIXES = {
     "Account": "001",
     "User": "005",
+    "Profile": "00e",
     "Task": "00T",
     "Organization": "00D",
     "CustomField": "00N",

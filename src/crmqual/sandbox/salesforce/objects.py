@@ -31,7 +31,15 @@ TOOLING_OBJECTS: dict[str, dict[str, str]] = {
     },
     "Layout": {"Name": "string", "FullName": "string", "TableEnumOrId": "string"},
 }
-_READONLY_OTHERS = {"User": {"Name": "string", "Username": "string", "IsActive": "boolean"}}
+_READONLY_OTHERS = {
+    "User": {
+        "Name": "string",
+        "Username": "string",
+        "IsActive": "boolean",
+        "ProfileId": "reference",
+    },
+    "Profile": {"Name": "string"},
+}
 
 
 @dataclass(frozen=True)

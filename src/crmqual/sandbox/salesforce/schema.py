@@ -23,13 +23,22 @@ ORG_NUMBER = 1
 #: record numbers of the org's users (module `User`)
 API_USER_NUMBER = 1
 HAND_USER_NUMBER = 2
+#: the org's profiles (module `Profile`): record number -> Name. Every user has one; an
+#: admin names profiles to give their active users read access to crmqual's fields.
+PROFILES = {1: "System Administrator", 2: "Standard User", 3: "Credit Controller"}
 USERS: tuple[dict[str, Any], ...] = (
-    {"n": 1, "Name": "Integration User", "Username": "integration@crmqual-sandbox.example"},
-    {"n": 2, "Name": "Li Wei", "Username": "li.wei@crmqual-sandbox.example"},
-    {"n": 3, "Name": "Maria Garcia", "Username": "maria.garcia@crmqual-sandbox.example"},
-    {"n": 4, "Name": "James Smith", "Username": "james.smith@crmqual-sandbox.example"},
-    {"n": 5, "Name": "Zhang Min", "Username": "zhang.min@crmqual-sandbox.example"},
-)
+    {"n": 1, "Name": "Integration User", "Username": "integration@crmqual-sandbox.example",
+     "profile": 1},
+    {"n": 2, "Name": "Li Wei", "Username": "li.wei@crmqual-sandbox.example", "profile": 2},
+    {"n": 3, "Name": "Maria Garcia", "Username": "maria.garcia@crmqual-sandbox.example",
+     "profile": 2},
+    {"n": 4, "Name": "James Smith", "Username": "james.smith@crmqual-sandbox.example",
+     "profile": 2},
+    {"n": 5, "Name": "Zhang Min", "Username": "zhang.min@crmqual-sandbox.example", "profile": 3},
+    # a salesperson who left: inactive, so never given access, and cannot log in
+    {"n": 6, "Name": "Former Rep", "Username": "former.rep@crmqual-sandbox.example",
+     "profile": 2, "inactive": True},
+)  # fmt: skip
 OWNER_NUMBERS = (2, 3, 4, 5)
 ORG_ID = sf_id(PREFIXES["Organization"], ORG_NUMBER)
 API_USER_ID = sf_id(PREFIXES["User"], API_USER_NUMBER)
@@ -184,6 +193,10 @@ def install(store: SandboxStore, now: str) -> OrgSecrets:
         for name, label, kind, opts in _STANDARD:
             store.put_field(ACCOUNT, standard_field(name, label, kind, opts))
         store.insert_records(
+            "Profile",
+            [StoredRecord("Profile", n, now, now, {"Name": name}) for n, name in PROFILES.items()],
+        )
+        store.insert_records(
             "User",
             [
                 StoredRecord(
@@ -191,7 +204,12 @@ def install(store: SandboxStore, now: str) -> OrgSecrets:
                     u["n"],
                     now,
                     now,
-                    {"Name": u["Name"], "Username": u["Username"], "IsActive": True},
+                    {
+                        "Name": u["Name"],
+                        "Username": u["Username"],
+                        "IsActive": not u.get("inactive"),
+                        "ProfileId": sf_id(PREFIXES["Profile"], u["profile"]),
+                    },
                 )
                 for u in USERS
             ],
@@ -210,6 +228,6 @@ def install(store: SandboxStore, now: str) -> OrgSecrets:
 def user_exists(username: str) -> int | None:
     """The record number of the active user called `username`, or None."""
     for u in USERS:
-        if u["Username"].lower() == username.lower():
+        if u["Username"].lower() == username.lower() and not u.get("inactive"):
             return int(u["n"])
     return None

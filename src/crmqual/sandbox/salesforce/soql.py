@@ -7,7 +7,8 @@ Conditions: `field op literal` with `= != <> < <= > >=`, `field [NOT] IN (litera
 `field LIKE 'pattern'`, joined by `AND` / `OR` / `NOT` with parentheses. Literals: quoted
 strings with SOQL's backslash escapes, unquoted dateTime (`2026-05-01T00:00:00Z`, with
 fractions or a `+hh:mm` offset) and date (`2026-05-01`) literals, numbers, `true`, `false`,
-`null`. Errors are Salesforce's: `MALFORMED_QUERY` (400) for syntax, `INVALID_FIELD` for
+`null`. `SELECT COUNT() FROM Object [WHERE condition]` counts rows (answered as `totalSize`
+with no records). Errors are Salesforce's: `MALFORMED_QUERY` (400) for syntax, `INVALID_FIELD` for
 unknown fields and for literals of the wrong kind, `INVALID_TYPE` for an unknown object.
 """
 
@@ -88,6 +89,8 @@ class Query:
     limit: int | None = None
     offset: int = 0
     field_pos: dict[str, int] = field(default_factory=dict)
+    #: `SELECT COUNT() FROM ...`: only `totalSize` is answered, no records
+    count: bool = False
 
 
 def _string(text: str, start: int) -> tuple[str, int]:
@@ -212,6 +215,14 @@ class _Parser:
         self.expect("SELECT")
         fields: list[str] = []
         positions: dict[str, int] = {}
+        if self._count():
+            self.expect("FROM")
+            query = Query(self.text, [], self.name().text, count=True)
+            if self.keyword("WHERE"):
+                query.where = self.expr()
+            if self.peek().kind != "end":
+                raise self.fail()
+            return query
         while True:
             token = self.name()
             fields.append(token.text)
@@ -250,6 +261,14 @@ class _Parser:
         if self.peek().kind != "end":
             raise self.fail()
         return query
+
+    def _count(self) -> bool:
+        """`COUNT()` as the whole field list (SOQL's row count; no alias, no field)."""
+        head = self.tokens[self.i : self.i + 3]
+        if [t.text.upper() if t.kind == "name" else t.text for t in head] != ["COUNT", "(", ")"]:
+            return False
+        self.i += 3
+        return True
 
     def integer(self) -> int:
         token = self.take()

@@ -1,5 +1,5 @@
-"""The Tooling API's REST side (salesforce.md 8.2): `CustomField` create and read on Account,
-the Account `Layout` read and update, and `tooling/query` over both.
+"""The Tooling API's REST side (salesforce.md 8.2): `CustomField` create, read, update and
+delete on Account, the Account `Layout` read and update, and `tooling/query` over both.
 
 A CustomField is a record of module `CustomField` (its `Metadata` as sent) and a `FieldDef` of
 Account; it stays invisible to describe, query and writes until field-level security grants
@@ -178,6 +178,72 @@ def post_custom_field(call: Call) -> Response:
     return json_response({"id": new_id, "success": True, "errors": [], "warnings": []}, 201)
 
 
+def patch_custom_field(call: Call, record: str) -> Response:
+    """`PATCH tooling/sobjects/CustomField/{id}` `{"Metadata": {...}}` (a `FullName`, if
+    sent, must be the field's): the Metadata replaces the field's (e.g. a picklist's values),
+    204. The sandbox keeps a field's type: another `type` is 400 FIELD_INTEGRITY_EXCEPTION
+    (Salesforce converts some types; the sandbox does not)."""
+    rec = _tooling_record(call, "CustomField", record)
+    body = call.json()
+    if not isinstance(body, dict) or not isinstance(body.get("Metadata"), dict):
+        raise _integrity("Metadata is required", ["Metadata"])
+    full_name = str(rec.data["FullName"])
+    if body.get("FullName", full_name) != full_name:
+        raise _integrity("FullName cannot be changed", ["FullName"])
+    meta = body["Metadata"]
+    if meta.get("type") != rec.data["Metadata"].get("type"):
+        raise _integrity("The sandbox does not change a field's type", ["type"])
+    now = iso(call.now)
+    fdef = field_def(full_name, meta, rec.id, now)
+    with call.store.transaction():
+        call.store.put_field(ACCOUNT, fdef.model_copy(update={"created_time": rec.created_time}))
+        data = {**rec.data, "Metadata": meta}
+        call.store.update_record(
+            StoredRecord("CustomField", rec.id, rec.created_time, now, data),
+            source="api", client="tooling", user_id=str(call.user),
+            changes={"Metadata": ("(field)", "(field)")},
+        )  # fmt: skip
+    return Response(status=204)
+
+
+def delete_custom_field(call: Call, record: str) -> Response:
+    """`DELETE tooling/sobjects/CustomField/{id}`, 204: the field goes with every record's
+    value of it, its FieldPermissions and its place on the layouts (as Salesforce takes a
+    deleted field off layouts; its 15-day undelete is not emulated)."""
+    rec = _tooling_record(call, "CustomField", record)
+    name = str(rec.data["FullName"]).partition(".")[2]
+    with call.store.transaction():
+        call.store.drop_field(ACCOUNT, name)
+        call.store.delete_records("CustomField", [rec.id])
+        grants = [
+            r.id
+            for r in call.store.scan(Scan("FieldPermissions"))
+            if str(r.data.get("Field", "")).lower() == f"{ACCOUNT}.{name}".lower()
+        ]
+        call.store.delete_records("FieldPermissions", grants)
+        for layout in list(call.store.scan(Scan("Layout"))):
+            _drop_from_layout(call, layout, name)
+    return Response(status=204)
+
+
+def _drop_from_layout(call: Call, layout: StoredRecord, name: str) -> None:
+    meta = layout.data["Metadata"]
+    changed = False
+    for section in meta.get("layoutSections") or []:
+        for column in section.get("layoutColumns") or []:
+            items = column.get("layoutItems") or []
+            kept = [i for i in items if str(i.get("field", "")).lower() != name.lower()]
+            changed = changed or len(kept) != len(items)
+            column["layoutItems"] = kept
+    if changed:
+        now = iso(call.now)
+        call.store.update_record(
+            StoredRecord("Layout", layout.id, layout.created_time, now, layout.data),
+            source="api", client="layout", user_id=str(call.user),
+            changes={"Metadata": ("(layout)", "(layout)")},
+        )  # fmt: skip
+
+
 def _tooling_record(call: Call, sobject: str, record: str) -> StoredRecord:
     number = record_number(sobject, record)
     found = call.store.get_records(sobject, [number]) if number is not None else {}
@@ -302,6 +368,16 @@ def install_layout(store: SandboxStore, now: str) -> None:
         "Metadata": meta,
     }
     store.insert_records("Layout", [StoredRecord("Layout", number, now, now, data)])
+
+
+def add_layout(store: SandboxStore, name: str, now: str) -> str:
+    """Another Account layout (`Name` `name`), a copy of the first one's sections, as an
+    admin makes one for a team; its Layout id."""
+    first = next(store.scan(Scan("Layout")))
+    number = store.next_ids(1, 1_000)[0]
+    data = {**first.data, "Name": name, "FullName": f"{ACCOUNT}-{name}"}
+    store.insert_records("Layout", [StoredRecord("Layout", number, now, now, data)])
+    return sf_id(PREFIXES["Layout"], number)
 
 
 def custom_fields(store: SandboxStore) -> list[StoredRecord]:
