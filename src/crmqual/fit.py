@@ -299,21 +299,24 @@ def cross_validate(sample: Sample, k: int = FOLDS) -> float | None:
 
 
 def out_of_time(sample: Sample, share: float = 0.3) -> dict[str, Any] | None:
-    """Fit on the earliest rows, score the latest ``share``; None when the rows are not
-    dated or either part has too few outcomes."""
+    """Fit on the earlier rows, score the later ones: the later part starts at the date
+    the latest ``share`` of the rows begins with (a whole cohort stays on one side). None
+    when the rows are not dated, all share one date, or the earlier part holds too few
+    bad outcomes or the later part no bad or no good one."""
     if not sample.dates or any(d is None for d in sample.dates):
         return None
-    order = sorted(range(len(sample.bad)), key=lambda i: sample.dates[i])  # type: ignore[arg-type, return-value]
-    cut = int(len(order) * (1 - share))
-    early, late = sample.take(order[:cut]), sample.take(order[cut:])
+    days: list[date] = [d for d in sample.dates if d is not None]
+    start = sorted(days)[min(len(days) - 1, int(len(days) * (1 - share)))]
+    early = sample.take([i for i, d in enumerate(days) if d < start])
+    late = sample.take([i for i, d in enumerate(days) if d >= start])
     if sum(early.bad) < MIN_BAD or not any(late.bad) or all(late.bad):
         return None
     card = fit_card(early)
     risk = [-math.floor(card.score(v) + 0.5) for v in late.values]
     return {
         "auc": auc(risk, late.bad),
-        "fitted_until": str(early.dates[-1]),
-        "scored_from": str(late.dates[0]),
+        "fitted_until": str(max(d for d in early.dates if d is not None)),
+        "scored_from": str(start),
         "scored_rows": len(late.bad),
         "scored_bad": sum(late.bad),
     }

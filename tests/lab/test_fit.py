@@ -273,3 +273,58 @@ def test_without_the_fit_extra_the_command_says_which_to_install(
     result = invoke("policy", "fit", "--outcomes", str(source), "--out", str(tmp_path / "x.yaml"))
     assert result.exit_code == 2
     assert "crmqual[fit]" in result.stderr
+
+
+def test_fit_from_the_state_stores_outcomes_with_an_out_of_time_cohort(tmp_path: Path) -> None:
+    """Two cohorts of stored inputs (January and July), outcomes recorded in the window
+    after each: the fit reads them as the backtest does and scores July out of time."""
+    from datetime import UTC, date, datetime
+
+    from stateutil import assessment, new_run
+
+    from crmqual.state import OutcomeIn, StateStore
+
+    target = "file-history"
+    store = StateStore(f"sqlite:///{tmp_path / 'state.sqlite'}")
+    outcomes = []
+    for cohort, (at, seed) in enumerate(
+        ((datetime(2026, 1, 5, tzinfo=UTC), 20), (datetime(2026, 7, 5, tzinfo=UTC), 21))
+    ):
+        rows = history(seed, n=900)
+        ids = [f"K{cohort}-{c['id']}" for c, _ in rows]
+        run = new_run(store, target)
+        store.record_pending(
+            run,
+            target,
+            [
+                assessment(i, "B", assessed_at=at, account={**c, "id": i})
+                for i, (c, _) in zip(ids, rows, strict=True)
+            ],
+        )
+        store.mark_written(target, ids, run_id=run)
+        day = date(at.year, at.month + 2, 1)
+        outcomes += [
+            OutcomeIn(i, "defaulted", day) for i, (_, bad) in zip(ids, rows, strict=True) if bad
+        ]
+    store.record_outcomes(target, outcomes, source="test")
+    config = tmp_path / "crmqual.yaml"
+    config.write_text(
+        f"crm: file\ntarget: {target}\nstate: sqlite:///{tmp_path / 'state.sqlite'}\n"
+        "connection: {input: accounts.csv, output: outputs.csv}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "fitted.yaml"
+    args = ["policy", "fit", "-c", str(config), "--out", str(out), "--window", "6m", "--json"]
+    result = invoke(*args, "--as-of", "2026-07-31", "--as-of", "2026-01-31")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    # July's portfolio holds January's accounts not yet bad too (their January inputs)
+    january_bad = sum(o.account_id.startswith("K0-") for o in outcomes)
+    assert answer["rows"] == 900 + 900 + (900 - january_bad)
+    assert answer["bad"] == len(outcomes)
+    later = answer["out_of_time"]
+    assert later["fitted_until"] == "2026-01-31" and later["scored_from"] == "2026-07-31"
+    assert 0.6 < later["auc"] <= 1
+    assert invoke("policy", "check", str(out)).exit_code == 0
+    neither = invoke("policy", "fit", "-c", str(config), "--out", str(out))
+    assert neither.exit_code == 2 and "--as-of DATE" in neither.stderr
