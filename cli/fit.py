@@ -171,7 +171,13 @@ def fit(
         kfold = cross_validate(data)
         later = out_of_time(data)
     base_auc = auc([-r.score for r in base_results], data.bad)
-    _write(out_file, policy.model_dump(mode="json", by_alias=True, exclude_none=True), card)
+    try:
+        _write(out_file, policy.model_dump(mode="json", by_alias=True, exclude_none=True), card)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise CliError(
+            t("fit.cannot_write", lang, file=out_file, why=why), ExitCode.CONFIG
+        ) from None
     written = load_policy(out_file)  # what a credit manager will load: the same policy
     answer: dict[str, Any] = {
         "out": out_file,

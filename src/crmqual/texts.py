@@ -842,6 +842,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "已写入 {file}（版本 {version}）：可用 `crmqual policy check {file}` 检查，"
         "用 `crmqual policy diff {base} {file}` 比较",
     ),
+    "fit.cannot_write": (
+        "cannot write {file}: {why}; choose a folder that exists and that you may write to",
+        "无法写入 {file}：{why}；请选择一个存在且可写入的目录",
+    ),
     "fit.bad_rate_option": (
         "--approval-rate must be a share between 0 and 1 (e.g. 0.85), not {value}",
         "--approval-rate 必须是 0 到 1 之间的比例（如 0.85），而不是 {value}",

@@ -261,6 +261,15 @@ def test_a_file_without_outcomes_and_a_bad_option_are_refused(tmp_path: Path) ->
     assert rate.exit_code == 2 and "between 0 and 1" in rate.stderr
 
 
+def test_an_out_file_in_a_missing_folder_is_refused_before_a_traceback(tmp_path: Path) -> None:
+    source = tmp_path / "history.csv"
+    write_history(source, history(13), dated=False)
+    out = tmp_path / "no" / "such" / "fitted.yaml"
+    result = invoke("policy", "fit", "--outcomes", str(source), "--out", str(out), "--lang", "zh")
+    assert result.exit_code == 2
+    assert "无法写入" in result.stderr and "Traceback" not in result.output
+
+
 def test_without_the_fit_extra_the_command_says_which_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
