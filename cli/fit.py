@@ -282,6 +282,19 @@ def _from_file(
     return Sample(values, bad, dates if dated else []), accounts, moments, skipped
 
 
+class _Dumper(yaml.SafeDumper):
+    """Lists of plain values on one line (`bands: [0.3, 0.55]`), as the shipped policy
+    writes them; mappings as blocks."""
+
+
+def _flow_list(dumper: yaml.SafeDumper, items: list[Any]) -> yaml.Node:
+    flat = all(not isinstance(i, dict | list) for i in items)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flat)
+
+
+_Dumper.add_representer(list, _flow_list)
+
+
 def _write(path: str, data: dict[str, Any], card: Any) -> None:
     """The policy as YAML a credit manager can read and edit, with how it was made on top."""
     header = (
@@ -290,7 +303,7 @@ def _write(path: str, data: dict[str, Any], card: Any) -> None:
         f"# {card.points_to_double_odds} score points double the odds of a good outcome.\n"
         "# Edit it as any policy; check it with `crmqual policy check`.\n"
     )
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
     Path(path).write_text(header + body, encoding="utf-8")
 
 

@@ -261,12 +261,12 @@ def fit_card(sample: Sample, regularisation: float = REGULARISATION) -> Card:
 
 
 def _round(points: float) -> float:
-    return round(min(100.0, max(0.0, points)), 1)
+    return round(float(min(100.0, max(0.0, points))), 1)
 
 
 def _round_band(threshold: float) -> float:
     """Thresholds to 4 significant digits: readable, and the bins barely move."""
-    return float(f"{threshold:.4g}")
+    return float(f"{float(threshold):.4g}")
 
 
 def _monotone(points: list[float], rises: bool) -> list[float]:
