@@ -21,7 +21,8 @@ riskier) of:
   assessed by the engine on this one;
 - ``auc_gbm_cv``: scikit-learn's HistGradientBoostingClassifier(random_state=0), defaults,
   on the same indicator values the fit bins (missing = NaN) and the same folds
-  (StratifiedKFold(5, shuffle=True, random_state=0)).
+  (StratifiedKFold(5, shuffle=True, random_state=0)); ``auc_gbm_cv_with_amounts`` gives it
+  the rebuilt statement amounts too (size, which no ratio of the card carries).
 
 Rows where Z'' is undefined are left out of every figure. Writes
 ``bench/results/score_quality.json``.
@@ -209,18 +210,38 @@ def sample(accounts: list[Account], bad: list[bool]) -> Sample:
     return Sample([indicator_values(a, AS_OF.date()) for a in accounts], bad)
 
 
-def gbm_cv(data: Sample) -> float | None:
-    """The pinned boosting model on the fit's indicator values and folds."""
+#: The statement amounts rebuilt from the ratios (for the boosting model's second figure).
+AMOUNTS = (
+    "total_assets",
+    "total_liabilities",
+    "equity",
+    "current_liabilities",
+    "current_assets",
+    "retained_earnings",
+    "ebit",
+    "net_income",
+    "interest_expense",
+    "revenue",
+    "prior_revenue",
+    "inventory",
+    "depreciation",
+)
+
+
+def gbm_cv(data: Sample, accounts: list[Account] | None = None) -> float | None:
+    """The pinned boosting model on the fit's indicator values and folds; with
+    ``accounts``, their statement amounts (size among them) are added to its inputs."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    x = np.array(
-        [
-            [math.nan if not isinstance(v[n], int | float) else float(v[n]) for n in FIT_INDICATORS]
-            for v in data.values
-        ],
-        dtype=float,
-    )
+    def number(v: Any) -> float:
+        return math.nan if not isinstance(v, int | float) else float(v)
+
+    rows = [[number(v[n]) for n in FIT_INDICATORS] for v in data.values]
+    if accounts is not None:
+        amounts = [[number(getattr(a, n)) for n in AMOUNTS] for a in accounts]
+        rows = [r + m for r, m in zip(rows, amounts, strict=True)]
+    x = np.array(rows, dtype=float)
     x = x[:, ~np.isnan(x).all(axis=0)]  # inputs this data never has (the credit record)
     y = np.array(data.bad, dtype=int)
     risk = np.zeros(len(y))
@@ -266,6 +287,7 @@ def evaluate(loaded: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
         "auc_fitted_cv": _r(fitted_cv),
         "auc_fitted_cross": _r(auc([-assess(a, fitted, as_of=AS_OF).score for a in accounts], bad)),
         "auc_gbm_cv": _r(gbm_cv(full)),
+        "auc_gbm_cv_with_amounts": _r(gbm_cv(full, accounts)),
         "auc_policy_statements_only": _r(
             auc([-assess(a, policy, as_of=AS_OF).score for a in masked], bad)
         ),
@@ -286,6 +308,7 @@ KEYS = (
     ("auc_fitted_cv", "fitted card, 5-fold"),
     ("auc_fitted_cross", "fitted card, other file"),
     ("auc_gbm_cv", "boosting, 5-fold"),
+    ("auc_gbm_cv_with_amounts", "boosting, 5-fold, + statement amounts"),
     ("auc_policy_statements_only", "default policy, statements only"),
     ("auc_equal_weight_statements_only", "equal-weight card, statements only"),
 )
