@@ -752,7 +752,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "请补充结果记录（`crmqual outcomes import`）、放宽 --window 或增加 --as-of 日期后重新拟合",
     ),
     "fit.no_extra": (
-        "crmqual policy fit needs the `fit` extra ({module} is not installed):"
+        "crmqual policy fit needs what the `fit` extra installs ({module} is missing here):"
         " pip install 'crmqual[fit]'",
         "crmqual policy fit 需要安装 `fit` 扩展（未安装 {module}）：pip install 'crmqual[fit]'",
     ),
@@ -763,8 +763,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "这些客户中没有任何指标能区分好坏结果（信息值均未达到 0.02）；请检查输入是否为各结果"
         "观察期开始时的数据，或补充结果记录",
     ),
-    "fit.reason_low": ("Weak {label} ({value}).", "{label}偏弱（{value}）。"),
-    "fit.reason_high": ("High {label} ({value}).", "{label}偏高（{value}）。"),
+    "fit.reason_low": ("{label} is weak ({value}).", "{label}偏弱（{value}）。"),
+    "fit.reason_high": ("{label} is high ({value}).", "{label}偏高（{value}）。"),
     "fit.dim.financial_health": ("Financial health", "财务状况"),
     "fit.dim.profitability": ("Profitability", "盈利能力"),
     "fit.dim.repayment_capacity": ("Repayment capacity", "还款能力"),
@@ -780,13 +780,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "（defaulted、overdue_90、written_off 或 paid_as_agreed）",
     ),
     "fit.bad_outcome": (
-        "line {line} (id {id}): outcome {value!r} is not one of defaulted, overdue_90,"
-        " written_off, paid_as_agreed; row left out",
+        "on line {line} (id {id}), the outcome {value!r} is not one of defaulted, overdue_90,"
+        " written_off, paid_as_agreed; the row is left out",
         "第 {line} 行（id {id}）：结果 {value!r} 不是 defaulted、overdue_90、written_off、"
         "paid_as_agreed 之一；已跳过该行",
     ),
     "fit.bad_date": (
-        "line {line} (id {id}): as_of {value!r} is not a date; the row is fitted but not"
+        "on line {line} (id {id}), as_of {value!r} is not a date; the row is fitted but not"
         " dated, so no out-of-time figure",
         "第 {line} 行（id {id}）：as_of {value!r} 不是日期；该行参与拟合但无日期，"
         "因此不做跨时间检验",
@@ -798,7 +798,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "（状态库中的客户和已记录结果），二者不能同时给出",
     ),
     "fit.heading": (
-        "Fitted on {rows} accounts ({bad} bad) from {source}; base policy {base}",
+        "Fitted on {rows} accounts with {bad} bad outcomes, from {source}; base policy {base}",
         "基于{source}的 {rows} 个客户（坏 {bad} 个）拟合；基准政策 {base}",
     ),
     "fit.indicators": (
@@ -806,17 +806,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "保留 {n} 个指标；评分每增加 {pdo} 分，好结果的几率翻倍",
     ),
     "fit.line": (
-        "  {indicator}: {direction}, weight {weight}, bands {bands}, points {points},"
-        " missing {missing}",
-        "  {indicator}：{direction}，权重 {weight}，分段 {bands}，得分 {points}，缺失 {missing}",
+        "  {indicator}, {direction} as it rises, with weight {weight}: in bands {bands} it"
+        " scores {points}, and a missing value scores {missing}",
+        "  {indicator}（{direction}），权重 {weight}：分段 {bands}，得分 {points}，"
+        "缺失得 {missing}",
     ),
     "fit.kfold": (
         "Out of sample, {k}-fold: ROC AUC {fitted} (the base policy on the same rows: {base})",
         "样本外（{k} 折）：ROC AUC {fitted}（基准政策在同样数据上：{base}）",
     ),
     "fit.oot": (
-        "Out of time (fitted up to {until}, scored {rows} accounts from {since}, {bad} bad):"
-        " ROC AUC {auc}",
+        "Out of time (fitted on the rows up to {until}, then scoring {rows} accounts from"
+        " {since}, {bad} of them bad): ROC AUC {auc}",
         "跨时间（拟合至 {until}，对 {since} 起的 {rows} 个客户评分，坏 {bad} 个）：ROC AUC {auc}",
     ),
     "fit.no_oot": (
@@ -837,8 +838,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "按要求 {rate} 的客户高于 E 级",
     ),
     "fit.wrote": (
-        "Wrote {file} (version {version}): check it with `crmqual policy check {file}` and"
-        " compare it with `crmqual policy diff {base} {file}`",
+        "The new policy is in {file}, as version {version}: check it with `crmqual policy check"
+        " {file}` and compare it with `crmqual policy diff {base} {file}`",
         "已写入 {file}（版本 {version}）：可用 `crmqual policy check {file}` 检查，"
         "用 `crmqual policy diff {base} {file}` 比较",
     ),
