@@ -1,20 +1,41 @@
-"""How well the default policy's score ranks real bankruptcies, next to Altman's Z''.
+"""How well scores rank real bankruptcies: the default policy, Altman's Z'', an
+equal-weight card, a card fitted with `crmqual policy fit`'s code, and a boosting model.
 
-Run by hand: ``python bench/score_quality.py [--data DIR]``. Reads the labelled Polish
-bankruptcy files (``../shared/data/polish_{1,5}year.csv``), rebuilds absolute amounts
-from the ratios as the data set's README describes, maps every row onto the common
-model, assesses it with the default policy, and prints the ROC AUC of the score (lower
-score = riskier) against the bankruptcy label, next to the AUC of Z'' computed here on
-the same rows. Rows where Z'' is undefined are left out of both. Writes
+Run by hand: ``python bench/score_quality.py [--data DIR]`` (needs the ``fit`` extra).
+Reads the labelled Polish bankruptcy files (``../shared/data/polish_{1,5}year.csv``),
+rebuilds absolute amounts from the ratios as the data set's README describes, maps every
+row onto the common model and prints, per file, the ROC AUC (bankrupt = 1, lower score =
+riskier) of:
+
+- ``auc_policy``: the default policy's score;
+- ``auc_zscore``: Altman's Z'' from the ratios (the data README's formula);
+- ``auc_equal_weight``: an untrained card of the default policy's statement ratios, each
+  with the policy's own bands, points spread evenly over them, equal weights, missing =
+  the middle;
+- ``auc_policy_statements_only`` (and ``auc_equal_weight_statements_only``): the same with
+  the credit record, the cash-flow inputs (depreciation, operating cash flow) and the
+  prior period masked, as where only statements are on file;
+- ``auc_fitted_cv``: `crmqual.fit`'s card, 5-fold (each fold scored by a card fitted on
+  the other four), scored as the engine scores it (rounded to whole points);
+- ``auc_fitted_cross``: the card fitted on the other file, written as a policy and
+  assessed by the engine on this one;
+- ``auc_gbm_cv``: scikit-learn's HistGradientBoostingClassifier(random_state=0), defaults,
+  on the same indicator values the fit bins (missing = NaN) and the same folds
+  (StratifiedKFold(5, shuffle=True, random_state=0)); ``auc_gbm_cv_with_amounts`` gives it
+  the rebuilt statement amounts too (size, which no ratio of the card carries).
+
+Rows where Z'' is undefined are left out of every figure. Writes
 ``bench/results/score_quality.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import json
 import math
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,28 +43,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from crmqual.engine import assess
+from crmqual.fit import (
+    FIT_INDICATORS,
+    Sample,
+    cross_validate,
+    fit_card,
+    fitted_policy,
+    folds,
+    grade_floors,
+    grade_shares,
+)
+from crmqual.indicators import indicator_values
+from crmqual.metrics import auc
 from crmqual.model import Account
-from crmqual.policy import load_policy
+from crmqual.policy import Policy, load_policy
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
 AS_OF = datetime(2013, 12, 31, tzinfo=UTC)  # the data's last observation year
-#: The statement items the bench rebuilds; "complete" rows have every one of them.
-FINANCIAL_INPUTS = (
-    "total_assets",
-    "total_liabilities",
-    "equity",
-    "current_liabilities",
-    "current_assets",
-    "retained_earnings",
-    "ebit",
-    "net_income",
-    "interest_expense",
-    "revenue",
-    "prior_revenue",
-    "inventory",
-    "depreciation",
-)
 
 
 def _num(row: dict[str, str], col: str) -> float | None:
@@ -117,60 +134,184 @@ def to_account(index: int, values: dict[str, Any]) -> tuple[Account, list[str]]:
                 data.pop(name, None)
 
 
-def roc_auc(scores: list[float], labels: list[int]) -> float:
-    """Probability that a random positive scores above a random negative (ties count half)."""
-    order = sorted(range(len(scores)), key=scores.__getitem__)
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and scores[order[j + 1]] == scores[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[order[k]] = (i + j) / 2 + 1
-        i = j + 1
-    positives = sum(labels)
-    negatives = len(labels) - positives
-    rank_sum = sum(r for r, y in zip(ranks, labels, strict=True) if y == 1)
-    return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives)
+#: Masked for the statements-only figures: the credit record, the cash-flow inputs and the
+#: prior period.
+STATEMENTS_ONLY_MASK: dict[str, Any] = {
+    "depreciation": None,
+    "operating_cash_flow": None,
+    "prior_revenue": None,
+    "overdue_count": None,
+    "overdue_max_days": None,
+    "overdue_amount": None,
+    "defaults": None,
+    "external_score": None,
+}
+#: The statement ratios of the default policy (those this data can give).
+STATEMENT_RATIOS = (
+    "debt_ratio",
+    "equity_ratio",
+    "current_ratio",
+    "quick_ratio",
+    "altman_z2",
+    "net_margin",
+    "roa",
+    "cash_flow_to_debt",
+    "interest_cover",
+    "revenue_growth",
+)
 
 
-def evaluate(path: Path) -> dict[str, Any]:
-    policy = load_policy()
-    risk, zrisk, labels, complete = [], [], [], []
-    skipped_z = 0
-    dropped_fields = 0
+def equal_weight_card(policy: Policy) -> list[tuple[str, list[float], bool]]:
+    """(indicator, the policy's bands, rises with safety) for each statement ratio."""
+    return [
+        (i.indicator, i.bands, i.direction == "safer")
+        for d in policy.scorecard.dimensions
+        for i in d.indicators
+        if i.indicator in STATEMENT_RATIOS
+    ]
+
+
+def equal_weight_score(card: list[tuple[str, list[float], bool]], values: dict[str, Any]) -> float:
+    total = 0.0
+    for name, bands, safer in card:
+        v = values[name]
+        if v is None:
+            total += 0.5
+            continue
+        share = bisect.bisect_right(bands, v) / len(bands)
+        total += share if safer else 1 - share
+    return total / len(card)
+
+
+def load(path: Path) -> dict[str, Any]:
+    accounts, zscores, labels = [], [], []
+    skipped_z = dropped_fields = 0
     with path.open(newline="") as f:
         for index, row in enumerate(csv.DictReader(f)):
             z = z2_from_ratios(row)
             if z is None or not math.isfinite(z):
                 skipped_z += 1
                 continue
-            values = rebuild(row)
-            account, dropped = to_account(index, values)
+            account, dropped = to_account(index, rebuild(row))
             dropped_fields += len(dropped)
-            result = assess(account, policy, as_of=AS_OF)
-            risk.append(-float(result.score))
-            zrisk.append(-z)
-            labels.append(int(row["class"]))
-            complete.append(all(getattr(account, k) is not None for k in FINANCIAL_INPUTS))
-    picked = [i for i, ok in enumerate(complete) if ok]
+            accounts.append(account)
+            zscores.append(z)
+            labels.append(int(row["class"]) == 1)
     return {
-        "rows": len(labels),
-        "bankrupt": sum(labels),
-        "rows_without_z2": skipped_z,
-        "fields_dropped_as_impossible": dropped_fields,
-        "auc_policy": round(roc_auc(risk, labels), 4),
-        "auc_zscore": round(roc_auc(zrisk, labels), 4),
-        "complete_rows": len(picked),
-        "auc_policy_complete": round(
-            roc_auc([risk[i] for i in picked], [labels[i] for i in picked]), 4
+        "accounts": accounts,
+        "z": zscores,
+        "bad": labels,
+        "skipped_z": skipped_z,
+        "dropped": dropped_fields,
+    }
+
+
+def sample(accounts: list[Account], bad: list[bool]) -> Sample:
+    return Sample([indicator_values(a, AS_OF.date()) for a in accounts], bad)
+
+
+#: The statement amounts rebuilt from the ratios (for the boosting model's second figure).
+AMOUNTS = (
+    "total_assets",
+    "total_liabilities",
+    "equity",
+    "current_liabilities",
+    "current_assets",
+    "retained_earnings",
+    "ebit",
+    "net_income",
+    "interest_expense",
+    "revenue",
+    "prior_revenue",
+    "inventory",
+    "depreciation",
+)
+
+
+def gbm_cv(data: Sample, accounts: list[Account] | None = None) -> float | None:
+    """The pinned boosting model on the fit's indicator values and folds; with
+    ``accounts``, their statement amounts (size among them) are added to its inputs."""
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    def number(v: Any) -> float:
+        return math.nan if not isinstance(v, int | float) else float(v)
+
+    rows = [[number(v[n]) for n in FIT_INDICATORS] for v in data.values]
+    if accounts is not None:
+        amounts = [[number(getattr(a, n)) for n in AMOUNTS] for a in accounts]
+        rows = [r + m for r, m in zip(rows, amounts, strict=True)]
+    x = np.array(rows, dtype=float)
+    x = x[:, ~np.isnan(x).all(axis=0)]  # inputs this data never has (the credit record)
+    y = np.array(data.bad, dtype=int)
+    risk = np.zeros(len(y))
+    for train, test in folds(data.bad):
+        model = HistGradientBoostingClassifier(random_state=0).fit(x[train], y[train])
+        risk[test] = model.predict_proba(x[test])[:, 1]
+    return auc(list(risk), data.bad)
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def evaluate(loaded: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    policy = load_policy()
+    accounts, bad = loaded["accounts"], loaded["bad"]
+    masked = [a.model_copy(update=STATEMENTS_ONLY_MASK) for a in accounts]
+    full = sample(accounts, bad)
+    only = sample(masked, bad)
+    card = equal_weight_card(policy)
+    started = time.perf_counter()
+    fitted_cv = cross_validate(full)
+    fit_seconds = time.perf_counter() - started
+    base_grades = [assess(a, policy, as_of=AS_OF).grade for a in other["accounts"]]
+    other_sample = sample(other["accounts"], other["bad"])
+    fitted_card = fit_card(other_sample)
+    other_scores = [fitted_card.score(v) for v in other_sample.values]
+    fitted = fitted_policy(
+        policy,
+        fitted_card,
+        grade_floors(other_scores, grade_shares(base_grades)),
+        "bench-fitted",
+        "fitted by bench/score_quality.py on the other file",
+    )
+    return {
+        "rows": len(bad),
+        "bankrupt": sum(bad),
+        "rows_without_z2": loaded["skipped_z"],
+        "fields_dropped_as_impossible": loaded["dropped"],
+        "auc_policy": _r(auc([-assess(a, policy, as_of=AS_OF).score for a in accounts], bad)),
+        "auc_zscore": _r(auc([-z for z in loaded["z"]], bad)),
+        "auc_equal_weight": _r(auc([-equal_weight_score(card, v) for v in full.values], bad)),
+        "auc_fitted_cv": _r(fitted_cv),
+        "auc_fitted_cross": _r(auc([-assess(a, fitted, as_of=AS_OF).score for a in accounts], bad)),
+        "auc_gbm_cv": _r(gbm_cv(full)),
+        "auc_gbm_cv_with_amounts": _r(gbm_cv(full, accounts)),
+        "auc_policy_statements_only": _r(
+            auc([-assess(a, policy, as_of=AS_OF).score for a in masked], bad)
         ),
-        "auc_zscore_complete": round(
-            roc_auc([zrisk[i] for i in picked], [labels[i] for i in picked]), 4
+        "auc_equal_weight_statements_only": _r(
+            auc([-equal_weight_score(card, v) for v in only.values], bad)
         ),
+        "fitted_cv_seconds": round(fit_seconds, 1),
+        "fitted_cross_indicators": [x.indicator for x in fitted_card.lines],
+        "fitted_cross_points_to_double_odds": fitted_card.points_to_double_odds,
         "policy_version": policy.version,
     }
+
+
+KEYS = (
+    ("auc_policy", "default policy"),
+    ("auc_zscore", "Altman Z''"),
+    ("auc_equal_weight", "equal-weight card"),
+    ("auc_fitted_cv", "fitted card, 5-fold"),
+    ("auc_fitted_cross", "fitted card, other file"),
+    ("auc_gbm_cv", "boosting, 5-fold"),
+    ("auc_gbm_cv_with_amounts", "boosting, 5-fold, + statement amounts"),
+    ("auc_policy_statements_only", "default policy, statements only"),
+    ("auc_equal_weight_statements_only", "equal-weight card, statements only"),
+)
 
 
 def main() -> None:
@@ -178,18 +319,21 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "score_quality.json")
     args = parser.parse_args()
-    results = {}
-    for name in ("polish_1year", "polish_5year"):
-        r = evaluate(args.data / f"{name}.csv")
+    names = ("polish_1year", "polish_5year")
+    loaded = {n: load(args.data / f"{n}.csv") for n in names}
+    results: dict[str, Any] = {}
+    for name, other in zip(names, reversed(names), strict=True):
+        r = evaluate(loaded[name], loaded[other])
+        ratio = r["auc_fitted_cv"] / r["auc_gbm_cv"]
+        r["fitted_cv_to_gbm"] = round(ratio, 4)
         results[name] = r
         print(
-            f"{name}: {r['rows']} rows ({r['bankrupt']} bankrupt; {r['rows_without_z2']} without"
-            f" Z'' left out)  AUC policy {r['auc_policy']:.4f}  Z'' {r['auc_zscore']:.4f}"
+            f"{name}: {r['rows']} rows, {r['bankrupt']} bankrupt"
+            f" ({r['rows_without_z2']} without Z'' left out)"
         )
-        print(
-            f"{name}, complete rows only: {r['complete_rows']} rows"
-            f"  AUC policy {r['auc_policy_complete']:.4f}  Z'' {r['auc_zscore_complete']:.4f}"
-        )
+        for key, label in KEYS:
+            print(f"  {label:38s} {r[key]:.4f}")
+        print(f"  {'fitted 5-fold / boosting':38s} {ratio:.4f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {args.out}")

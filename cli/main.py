@@ -14,6 +14,7 @@ from crmqual.cli.assess import assess
 from crmqual.cli.check import check
 from crmqual.cli.demo import demo
 from crmqual.cli.errors import ChineseUsageError
+from crmqual.cli.fit import fit
 from crmqual.cli.fleet import fleet
 from crmqual.cli.init import init
 from crmqual.cli.lab import backtest, diff, outcomes
@@ -87,6 +88,7 @@ LIBRARIES = ("alembic", "sqlalchemy")
 
 policy.add_command(diff)
 policy.add_command(backtest)
+policy.add_command(fit)
 
 for command in (
     demo,

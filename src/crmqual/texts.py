@@ -812,6 +812,116 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "{org} 已恢复：将在下次计划时间运行",
     ),
     "fleet.not_stopped": ("{org} was not stopped; nothing to do", "{org} 没有停止；无需操作"),
+    # -- issue 20: `crmqual policy fit` (a scorecard fitted to the company's own history) --
+    "fit.too_few": (
+        "too few outcomes to fit a scorecard: {bad} bad and {good} good; at least {min_bad}"
+        " bad and {min_good} good are needed, so that each of the 5 folds that measure the"
+        " card out of sample holds 10 bad outcomes or more. Record more outcomes (`crmqual"
+        " outcomes import`), widen --window or add --as-of dates, then fit again",
+        "结果记录太少，无法拟合评分卡：坏 {bad} 个、好 {good} 个；至少需要坏 {min_bad} 个、"
+        "好 {min_good} 个，这样用于样本外检验的 5 折中每折都有不少于 10 个坏结果。"
+        "请补充结果记录（`crmqual outcomes import`）、放宽 --window 或增加 --as-of 日期后重新拟合",
+    ),
+    "fit.no_extra": (
+        "crmqual policy fit needs what the `fit` extra installs ({module} is missing here):"
+        " pip install 'crmqual[fit]'",
+        "crmqual policy fit 需要安装 `fit` 扩展（未安装 {module}）：pip install 'crmqual[fit]'",
+    ),
+    "fit.nothing": (
+        "no indicator tells bad from good outcomes in these accounts (none reaches an"
+        " information value of 0.02); check that the inputs are the ones as of each outcome's"
+        " window, or record more outcomes",
+        "这些客户中没有任何指标能区分好坏结果（信息值均未达到 0.02）；请检查输入是否为各结果"
+        "观察期开始时的数据，或补充结果记录",
+    ),
+    "fit.reason_low": ("{label} is weak ({value}).", "{label}偏弱（{value}）。"),
+    "fit.reason_high": ("{label} is high ({value}).", "{label}偏高（{value}）。"),
+    "fit.dim.financial_health": ("Financial health", "财务状况"),
+    "fit.dim.profitability": ("Profitability", "盈利能力"),
+    "fit.dim.repayment_capacity": ("Repayment capacity", "还款能力"),
+    "fit.dim.credit_record": ("Credit record", "信用记录"),
+    "fit.dim.business_stability": ("Business stability", "业务稳定性"),
+    "fit.dim.legal_compliance": ("Legal compliance", "法律合规性"),
+    "fit.dim.reputation_operations": ("Reputation and operations", "行业信誉与运营能力"),
+    "fit.dim.esg": ("ESG", "环境社会治理"),
+    "fit.no_outcome_column": (
+        "{file} has no `outcome` column: give each account's inputs with its outcome"
+        " (defaulted, overdue_90, written_off or paid_as_agreed) in one row",
+        "{file} 没有 `outcome` 列：每行应给出客户的输入数据及其结果"
+        "（defaulted、overdue_90、written_off 或 paid_as_agreed）",
+    ),
+    "fit.bad_outcome": (
+        "on line {line} (id {id}), the outcome {value!r} is not one of defaulted, overdue_90,"
+        " written_off, paid_as_agreed; the row is left out",
+        "第 {line} 行（id {id}）：结果 {value!r} 不是 defaulted、overdue_90、written_off、"
+        "paid_as_agreed 之一；已跳过该行",
+    ),
+    "fit.bad_date": (
+        "on line {line} (id {id}), as_of {value!r} is not a date; the row is fitted but not"
+        " dated, so no out-of-time figure",
+        "第 {line} 行（id {id}）：as_of {value!r} 不是日期；该行参与拟合但无日期，"
+        "因此不做跨时间检验",
+    ),
+    "fit.file_or_store": (
+        "give --outcomes FILE (inputs and outcomes in one CSV/JSONL) or --as-of DATE (the"
+        " state store's accounts and recorded outcomes), not both",
+        "请给出 --outcomes FILE（一个 CSV/JSONL 中含输入和结果）或 --as-of DATE"
+        "（状态库中的客户和已记录结果），二者不能同时给出",
+    ),
+    "fit.heading": (
+        "Fitted on {rows} accounts with {bad} bad outcomes, from {source}; base policy {base}",
+        "基于{source}的 {rows} 个客户（坏 {bad} 个）拟合；基准政策 {base}",
+    ),
+    "fit.indicators": (
+        "{n} indicators kept; {pdo} score points double the odds of a good outcome",
+        "保留 {n} 个指标；评分每增加 {pdo} 分，好结果的几率翻倍",
+    ),
+    "fit.line": (
+        "  {indicator}, {direction} as it rises, with weight {weight}: in bands {bands} it"
+        " scores {points}, and a missing value scores {missing}",
+        "  {indicator}（{direction}），权重 {weight}：分段 {bands}，得分 {points}，"
+        "缺失得 {missing}",
+    ),
+    "fit.kfold": (
+        "Out of sample, {k}-fold: ROC AUC {fitted} (the base policy on the same rows: {base})",
+        "样本外（{k} 折）：ROC AUC {fitted}（基准政策在同样数据上：{base}）",
+    ),
+    "fit.oot": (
+        "Out of time (fitted on the rows up to {until}, then scoring {rows} accounts from"
+        " {since}, {bad} of them bad): ROC AUC {auc}",
+        "跨时间（拟合至 {until}，对 {since} 起的 {rows} 个客户评分，坏 {bad} 个）：ROC AUC {auc}",
+    ),
+    "fit.no_oot": (
+        "No out-of-time figure: the rows are not dated, or the earlier part holds too few bad"
+        " outcomes",
+        "无跨时间检验：数据没有日期，或较早部分的坏结果太少",
+    ),
+    "fit.grades": (
+        "Grade floors A {A}, B {B}, C {C}, D {D}, E 0 ({why})",
+        "等级下限 A {A}、B {B}、C {C}、D {D}、E 0（{why}）",
+    ),
+    "fit.keep_shares": (
+        "each grade keeps the base policy's share of these accounts",
+        "各等级保持基准政策下的客户占比",
+    ),
+    "fit.approval": (
+        "{rate} of these accounts above E, as asked",
+        "按要求 {rate} 的客户高于 E 级",
+    ),
+    "fit.wrote": (
+        "The new policy is in {file}, as version {version}: check it with `crmqual policy check"
+        " {file}` and compare it with `crmqual policy diff {base} {file}`",
+        "已写入 {file}（版本 {version}）：可用 `crmqual policy check {file}` 检查，"
+        "用 `crmqual policy diff {base} {file}` 比较",
+    ),
+    "fit.cannot_write": (
+        "cannot write {file}: {why}; choose a folder that exists and that you may write to",
+        "无法写入 {file}：{why}；请选择一个存在且可写入的目录",
+    ),
+    "fit.bad_rate_option": (
+        "--approval-rate must be a share between 0 and 1 (e.g. 0.85), not {value}",
+        "--approval-rate 必须是 0 到 1 之间的比例（如 0.85），而不是 {value}",
+    ),
 }
 
 S = TypeVar("S")

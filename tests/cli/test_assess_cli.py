@@ -90,12 +90,12 @@ def test_unknown_columns_are_warned_about(tmp_path: Path) -> None:
 def test_explain_shows_the_reasoning_in_either_language() -> None:
     code, out, _ = invoke("assess", str(SAMPLE), "--explain", "ACC-004", "--as-of", "2026-06-30")
     assert code == 0
-    for part in ("Scorecard", "debt_ratio", "Credit limit", "Reasons", "Grade   D"):
+    for part in ("Scorecard", "debt_ratio", "Credit limit", "Reasons", "Grade   E"):
         assert part in out
     code, out, _ = invoke(
         "assess", str(SAMPLE), "--explain", "ACC-004", "--lang", "zh", "--as-of", "2026-06-30"
     )
-    assert code == 0 and "风险较高" in out
+    assert code == 0 and "风险很高" in out
 
 
 def test_explain_of_an_unknown_id_fails() -> None:
@@ -157,10 +157,10 @@ def test_negative_values_are_named_negative_in_both_languages() -> None:
 
 
 def test_explain_shows_ratios_as_percentages_and_zh_amounts_in_wan() -> None:
-    args = ("assess", str(SAMPLE), "--explain", "ACC-004", "--as-of", "2026-06-30")
+    args = ("assess", str(SAMPLE), "--explain", "ACC-010", "--as-of", "2026-06-30")
     _, out, _ = invoke(*args)
-    assert "83.0 %" in out and "0.8295" not in out and "142,000 CNY" in out
+    assert "85.2 %" in out and "0.852" not in out and "4,500,000 CNY" in out
     _, out, _ = invoke(*args, "--lang", "zh")
-    assert "83.0%" in out and "14.2 万元" in out
+    assert "85.2%" in out and "450.0 万元" in out
     for key in ("financial_health", "terms_days", "capacity_equity", "debt_ratio"):
         assert key not in out

@@ -65,8 +65,9 @@ def test_thin_data_goes_to_review(policy: Policy, as_of: datetime) -> None:
     assert a.status == "review"
     assert "RV_INCOMPLETE_DATA" in codes(a)
     assert "INCOMPLETE_DATA" in a.flags
-    assert a.credit_limit is None  # nothing to size a limit on
-    assert "LIMIT_NO_FINANCIALS" in codes(a)
+    # Every input missing scores as the worst band: grade E, whose terms are prepayment,
+    # so the limit is 0 (prepay) rather than "no limit for want of figures".
+    assert (a.grade, a.credit_limit, a.payment_terms) == ("E", 0, "PREPAY")
 
 
 def test_currencies_are_never_mixed_silently(
