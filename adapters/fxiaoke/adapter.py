@@ -142,4 +142,4 @@ def _console_step(step: ProvisionStep) -> ProvisionStep:
         detail = f"add the options {', '.join(step.values)} (in this order)"
     else:
         detail = f"create it in the console as {zh} ({native}), section “{SECTION}”"
-    return ProvisionStep(StepKind.MANUAL, step.field, step.values, detail, SECTION)
+    return ProvisionStep(StepKind.MANUAL, step.field, step.values, detail, SECTION, native)

@@ -73,7 +73,7 @@ class FxField:
         if value is None or value == "" or value == []:
             return None
         kind = self.native_type
-        if self.options and kind in ("select_one", "select_many", "record_type"):
+        if self.options and isinstance(value, str | list):  # select, country, province...
             labels = {code: lbl for lbl, code in self.options}
             if isinstance(value, list):
                 return [labels.get(str(v), str(v)) for v in value]

@@ -30,6 +30,7 @@ ENV_NAMES = {
     "app_secret": "FXIAOKE_APP_SECRET",
     "permanent_code": "FXIAOKE_PERMANENT_CODE",
     "open_user_id": "FXIAOKE_OPEN_USER_ID",
+    "employee_id": "FXIAOKE_EMPLOYEE_ID",
     "corp_id": "FXIAOKE_CORP_ID",
 }
 
@@ -107,7 +108,8 @@ class FxiaokeDialect:
             *(f"  field added    {f.label} -> {f.api_name}" for f in added),
         ]
         env = {name: credentials[key] for key, name in ENV_NAMES.items()}
-        return Serving(server, credentials, summary, env, None)
+        config = rehearsal_config(server.base_url, db, s.rate_per_second)
+        return Serving(server, credentials, summary, env, config)
 
     def stats(self, db: Path) -> dict[str, Any]:
         box = FxiaokeSandbox(db)
@@ -151,6 +153,31 @@ class FxiaokeDialect:
             ]
         finally:
             box.close()
+
+
+def rehearsal_config(base_url: str, db: Path, rate: int) -> str:
+    """A crmqual.yaml for rehearsing against this sandbox: its host, header-mode tokens, the
+    credentials as environment references like a real tenant's (source the `--env-file`),
+    crmqual's own rate just under the sandbox's, a state store beside the file."""
+    own = max(rate - 1, 1) if rate else 1000
+    return f"""# crmqual configuration for the local Fxiaoke sandbox at {base_url} (database {db}),
+# written by `crmqual sandbox serve --write-config`. The credentials are the sandbox's own,
+# read from the environment like a real tenant's: source the file `--env-file` wrote.
+# Next: `crmqual provision` (the fields to create: `crmqual sandbox fields add --crm fxiaoke`
+# is the console), `crmqual check`, `crmqual sync --dry-run`, `crmqual sync`.
+crm: fxiaoke
+target: fxiaoke-sandbox
+connection:
+  base_url: {base_url}
+  token_mode: header
+  app_id: ${{FXIAOKE_APP_ID}}
+  app_secret: ${{FXIAOKE_APP_SECRET}}
+  permanent_code: ${{FXIAOKE_PERMANENT_CODE}}
+  user: ${{FXIAOKE_EMPLOYEE_ID}}
+  limits:
+    rate_per_second: {own}
+state: sqlite:///crmqual-sandbox-state.sqlite
+"""
 
 
 DIALECT = FxiaokeDialect()
