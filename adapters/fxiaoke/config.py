@@ -30,7 +30,7 @@ class FxiaokeLimits(BaseModel):
     rate_per_second: float = Field(5.0, gt=0)
     #: How far before the watermark an incremental read starts (seconds), so that records
     #: saved in the same second as the previous run's start are read again, not lost.
-    overlap_seconds: float = Field(5.0, ge=0)
+    overlap_seconds: float = Field(1.0, ge=0)
 
 
 class FxiaokeCodes(BaseModel):

@@ -18,7 +18,7 @@ Memory holds one page at a time, whatever the size of the tenant.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from crmqual.adapters.fxiaoke.api import QUERY, FxiaokeApi
@@ -32,10 +32,16 @@ MODIFIED = "last_modified_time"
 ORDER = [{"fieldName": MODIFIED, "isAsc": True}, {"fieldName": ID, "isAsc": True}]
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ms(instant: datetime) -> int:
+    """The first whole epoch millisecond at or after ``instant`` (times are kept in ms:
+    ``GTE`` it finds exactly the records saved at or after ``instant``)."""
     if instant.tzinfo is None:
         raise ValueError("a watermark must carry a time zone")
-    return int(instant.timestamp() * 1000)
+    micros = (instant - EPOCH) // timedelta(microseconds=1)
+    return -(-micros // 1000)
 
 
 class FxiaokeReader:
