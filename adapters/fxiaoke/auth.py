@@ -23,7 +23,7 @@ from typing import Any
 
 from crmqual.adapters.fxiaoke.config import FxiaokeConnection
 from crmqual.adapters.fxiaoke.errors import envelope
-from crmqual.errors import AuthError, CrmUnavailableError
+from crmqual.errors import ApiError, AuthError, CrmUnavailableError
 from crmqual.http import SECRETS, HttpClient
 
 HEADER_TOKEN = "/oauth2.0/token"
@@ -127,14 +127,17 @@ class FxiaokeTokens:
             body["grantType"] = "app_secret"
             params = trace_params()
         path = HEADER_TOKEN if self.mode == "header" else BODY_TOKEN
-        response = self._http.request(
-            "POST",
-            self.token_url,
-            params=params,
-            json=body,
-            authenticated=False,
-            endpoint=f"POST {path}",
-        )
+        try:
+            response = self._http.request(
+                "POST",
+                self.token_url,
+                params=params,
+                json=body,
+                authenticated=False,
+                endpoint=f"POST {path}",
+            )
+        except (AuthError, ApiError) as exc:
+            raise _refused(self.token_url, exc.code) from None
         answer = envelope(response)
         if answer is None:
             raise CrmUnavailableError(
@@ -144,12 +147,7 @@ class FxiaokeTokens:
         key = "accessToken" if self.mode == "header" else "corpAccessToken"
         token = answer.get(key)
         if answer["errorCode"] != 0 or not isinstance(token, str) or not token:
-            raise AuthError(
-                f"Fxiaoke refused a token at {self.token_url}: errorCode {answer['errorCode']} "
-                "(check app_id, app_secret and permanent_code, and that the app is authorised "
-                "for this tenant)",
-                code=str(answer["errorCode"]),
-            )
+            raise _refused(self.token_url, str(answer["errorCode"]))
         SECRETS.register(token)
         lifetime = _seconds(answer.get("expiresIn"))
         self._token = token
@@ -159,6 +157,20 @@ class FxiaokeTokens:
         else:
             self.corp_id = str(answer.get("corpId") or self.corp_id or "")
         self.minted += 1
+
+
+def _refused(url: str, code: str) -> AuthError:
+    error = AuthError(
+        f"Fxiaoke refused a token at {url}: errorCode {code}; check app_id, app_secret and "
+        "permanent_code, and that the app is authorised for this tenant, then run "
+        "`crmqual check`",
+        code=code,
+    )
+    error.zh = (
+        f"纷享销客拒绝在 {url} 发放令牌：errorCode {code}；请核对 app_id、app_secret 和 "
+        "permanent_code，并确认应用已授权给本企业，然后运行 `crmqual check`"
+    )
+    return error
 
 
 def _seconds(raw: Any) -> float:
