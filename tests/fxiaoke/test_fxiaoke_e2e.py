@@ -25,7 +25,6 @@ import pytest
 from fx_backend import crmqual, env, serve, write_config
 
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
-from crmqual.sandbox.fxiaoke.schema import record_id
 from crmqual.sandbox.fxiaoke.seed import seed_fxiaoke
 from crmqual.sandbox.fxiaoke.settings import FxiaokeSettings
 
