@@ -32,6 +32,8 @@ ACCOUNTS = 60
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 AS_OF = "2026-03-02"
 STAMP = "评估时间"
+FOLLOWUP = "ActiveRecordObj"
+BAD_CREDIT = {"违约次数": 3, "最长逾期天数": 240, "被执行记录数": 4, "逾期次数": 9}
 OUTPUT_LABELS = (
     "信用准入状态",
     "风险等级",
@@ -193,6 +195,21 @@ def test_provision_check_full_second_and_incremental_sync(
         t.box.hand_edit(someone, {revenue: round(wan * 3, 6)})  # a salesperson's edit
         code, third = t.sync()
         assert code == 0 and 1 <= third["read"] < ACCOUNTS, third
+
+        # a downgrade: the account's credit record turns bad; one follow-up for its owner
+        before = {r["_id"] for r in t.box.records(FOLLOWUP)}
+        worse = {t.box.field(label).api_name: n for label, n in BAD_CREDIT.items()}
+        good = next(r for r in t.box.records() if outputs(t)[r["_id"]]["风险等级"][:1] in "AB")
+        t.box.hand_edit(good["_id"], worse)
+        code, fourth = t.sync()
+        assert code == 0, fourth
+        made = [r for r in t.box.records(FOLLOWUP) if r["_id"] not in before]
+        assert made and {r["account_id"] for r in made} == {good["_id"]}
+        assert all(r["owner"] == good["owner"] for r in made)
+        markers = [r["name"].rsplit("[crmqual:", 1)[1] for r in made]
+        assert len(set(markers)) == len(made)  # one per event (the downgrade, each new flag)
+        assert t.sync()[0] == 0
+        assert len(list(t.box.records(FOLLOWUP))) == len(before) + len(made)
 
 
 def wait_for_writes(t: Tenant, entries: int, proc: subprocess.Popen[str]) -> None:
