@@ -16,8 +16,14 @@ from crmqual.mapping import Mapping, load_mapping, resolve_output_fields
 from crmqual.policy import load_policy
 from crmqual.registry import make_adapter
 from crmqual.state import StateStore, default_state_url
+from crmqual.texts import CONFIG_META
 
 CONFIG_ENV = "CRMQUAL_CONFIG"
+
+
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    ctx.meta[CONFIG_META] = value  # for the language the configuration names (--lang)
+    return value
 
 
 def config_option(fn: click.decorators.FC) -> click.decorators.FC:
@@ -29,6 +35,8 @@ def config_option(fn: click.decorators.FC) -> click.decorators.FC:
         default=lambda: os.environ.get(CONFIG_ENV, "crmqual.yaml"),
         show_default="crmqual.yaml, or $CRMQUAL_CONFIG",
         help="The configuration file.",
+        callback=_remember_config,
+        is_eager=True,
     )(fn)
 
 

@@ -38,7 +38,8 @@ from crmqual.errors import ApiError
 from crmqual.http import HttpSettings
 
 #: The layout section the admin puts crmqual's fields in (the console's 布局 screen).
-SECTION = "信用与资质 (Credit and qualification)"
+SECTION_ZH, SECTION_EN = "信用与资质", "Credit and qualification"
+SECTION = f"{SECTION_ZH} ({SECTION_EN})"
 
 
 class FxiaokeAdapter(Adapter):
@@ -139,7 +140,11 @@ def _console_step(step: ProvisionStep) -> ProvisionStep:
         return step
     zh, native = console_type(step.field)
     if step.values and step.field.api_name:  # an existing select field lacking options
-        detail = f"add the options {', '.join(step.values)} (in this order)"
-    else:
-        detail = f"create it in the console as {zh} ({native}), section “{SECTION}”"
+        values = ", ".join(step.values)
+        detail = f"按此顺序添加选项 {values} / add the options {values} in this order"
+    else:  # the admin reads Chinese first; the English for a console set to English
+        detail = (
+            f"在后台新建“{zh}”字段（{native}），放在“{SECTION_ZH}”分区 / create it in the "
+            f"console as {native}, in the section “{SECTION_EN}”"
+        )
     return ProvisionStep(StepKind.MANUAL, step.field, step.values, detail, SECTION, native)

@@ -167,6 +167,7 @@ def rehearsal_config(base_url: str, db: Path, rate: int) -> str:
 # is the console), `crmqual check`, `crmqual sync --dry-run`, `crmqual sync`.
 crm: fxiaoke
 target: fxiaoke-sandbox
+lang: zh
 connection:
   base_url: {base_url}
   token_mode: header
