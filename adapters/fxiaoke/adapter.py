@@ -104,8 +104,10 @@ class FxiaokeAdapter(Adapter):
         return recent
 
     def describe(self) -> dict[str, FieldSpec]:
-        self._fields = describe(self.api, self.connection.object)
-        return {name: f.spec for name, f in self._fields.items()}
+        """The fields as described once per adapter (a command): resolving labels, checking
+        the mapping and reading all use the same answer. Fields are made by hand in the
+        console, never by crmqual, so nothing a command does changes them."""
+        return {name: f.spec for name, f in self.fields().items()}
 
     # -- reading and writing ----------------------------------------------------------------------
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:

@@ -45,6 +45,7 @@ from fx_payloads import (
     sent,
 )
 
+from crmqual.adapters.fxiaoke.api import DESCRIBE
 from crmqual.contract import FieldType, FollowUp, ReadQuery
 from crmqual.errors import ApiError, AuthError, CrmqualError, TransientError
 
@@ -110,11 +111,11 @@ def test_token_is_cached_then_renewed_before_it_expires(rsps: Mock, time: FakeTi
     for _ in range(3):
         rsps.post(DESCRIBE_URL, json=describe_body())
     fx = adapter(time)
-    fx.describe()
+    fx.api.call(DESCRIBE, {"apiName": "AccountObj"})
     time.now += 6_600  # still within the same-token window: kept
-    fx.describe()
+    fx.api.call(DESCRIBE, {"apiName": "AccountObj"})
     time.now += 60  # 6,660 s into its life: renewed inside the 6,650-7,200 s window
-    fx.describe()
+    fx.api.call(DESCRIBE, {"apiName": "AccountObj"})
     used = [
         c.request.headers.get("authorization") for c in rsps.calls if "describe" in c.request.url
     ]
@@ -420,7 +421,7 @@ def test_the_rate_limiter_spaces_calls(rsps: Mock, time: FakeTime) -> None:
         rsps.post(DESCRIBE_URL, json=describe_body())
     fx = adapter(time, limits={"rate_per_second": 4})
     for _ in range(3):
-        fx.describe()
+        fx.api.call(DESCRIBE, {"apiName": "AccountObj"})
     assert time.sleeps == [0.25, 0.25]  # the token call is not rate-limited
 
 
