@@ -46,6 +46,7 @@ import platform
 import random
 import selectors
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -58,8 +59,14 @@ from typing import Any
 
 import yaml
 
+from assess_throughput import AS_OF as ASSESS_AS_OF
+from assess_throughput import rows as sample_rows
+from assess_throughput import timed
 from crmqual.adapters.zoho.read import field_groups
+from crmqual.compiled import compiled
+from crmqual.inputs import assess_row
 from crmqual.mapping import load_mapping
+from crmqual.policy import load_policy
 from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.zoho.seed import seed_zoho
 
@@ -90,8 +97,11 @@ class Run:
     calls: Counter[str]
     credits: int
     minimum: int
+    cpu_s: float = 0.0
+    sandbox_cpu_s: float = 0.0
 
     def as_json(self) -> dict[str, Any]:
+        read = self.summary.get("read") or 0
         return {
             "api_calls": sum(self.calls.values()),
             "min_api_calls": self.minimum,
@@ -100,7 +110,10 @@ class Run:
             "credits": self.credits,
             "read": self.summary.get("read"),
             "written": self.summary.get("written"),
-            "accounts_per_second": round(self.summary.get("read", 0) / self.seconds, 1),
+            "accounts_per_second": round(read / self.seconds, 1),
+            "cpu_s": round(self.cpu_s, 2),
+            "sandbox_cpu_s": round(self.sandbox_cpu_s, 2),
+            "cpu_us_per_account": round(self.cpu_s / read * 1e6, 1) if read else None,
             "calls_by_endpoint": dict(sorted(self.calls.items())),
         }
 
@@ -177,8 +190,9 @@ def write_config(folder: Path, creds: ZohoCredentials) -> tuple[Path, dict[str, 
     return path, env
 
 
-def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, float, float]:
-    """Run ``crmqual ARGS -c config``; exit code, stdout, wall seconds, peak RSS in MB."""
+def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, float, float, float]:
+    """Run ``crmqual ARGS -c config``; exit code, stdout, wall seconds, peak RSS in MB and
+    the process's CPU seconds (user + system, from its rusage)."""
     argv = [sys.executable, "-m", "crmqual", *args, "-c", str(config)]
     out_path = config.with_name("out.txt")
     with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
@@ -196,7 +210,16 @@ def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, fl
     # The child's own high-water mark (VmHWM, reset at exec). ru_maxrss is only the fallback:
     # on Linux it keeps the RSS of the process that forked it, i.e. this bench's.
     peak = peak_kb or usage.ru_maxrss
-    return proc.returncode, out_path.read_text("utf-8"), seconds, peak / 1024
+    cpu = usage.ru_utime + usage.ru_stime
+    return proc.returncode, out_path.read_text("utf-8"), seconds, peak / 1024, cpu
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a live process has used so far, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    # after the name: state is field 3, utime 14 and stime 15 (1-based; proc(5))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _hwm_kb(pid: int) -> int:
@@ -211,13 +234,26 @@ def _hwm_kb(pid: int) -> int:
     return 0
 
 
+@dataclass
+class Measured:
+    answer: dict[str, Any]
+    seconds: float
+    rss_mb: float
+    calls: Counter[str]
+    credits: int
+    cpu_s: float
+    sandbox_cpu_s: float
+
+
 def measured(
-    name: str, box: ZohoSandbox, config: Path, env: dict[str, str], *args: str
-) -> tuple[dict[str, Any], float, float, Counter[str], int]:
-    """Run ``crmqual ARGS`` (which prints JSON); its last JSON line, wall seconds, peak RSS,
-    the sandbox's calls by endpoint and the credits it spent meanwhile."""
+    name: str, box: ZohoSandbox, sandbox_pid: int, config: Path, env: dict[str, str], *args: str
+) -> Measured:
+    """Run ``crmqual ARGS`` (which prints JSON): its last JSON line, wall seconds, peak RSS,
+    CPU, the sandbox's calls by endpoint, CPU and the credits it spent meanwhile."""
     before, spent = Counter(box.call_counts()), box.credits()["spent"]
-    code, out, seconds, rss = crmqual(config, env, *args)
+    sandbox_before = process_cpu_s(sandbox_pid)
+    code, out, seconds, rss, cpu = crmqual(config, env, *args)
+    sandbox_cpu = process_cpu_s(sandbox_pid) - sandbox_before
     lines = out.strip().splitlines()
     answer = json.loads(lines[-1]) if lines else {}
     if code != 0:
@@ -226,28 +262,41 @@ def measured(
     calls = Counter(box.call_counts())
     calls.subtract(before)
     calls = Counter({k: v for k, v in calls.items() if v})
-    return answer, seconds, rss, calls, int(box.credits()["spent"] - spent)
+    credits = int(box.credits()["spent"] - spent)
+    return Measured(answer, seconds, rss, calls, credits, cpu, sandbox_cpu)
 
 
-def sync_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], groups: int) -> Run:
+def as_run(name: str, m: Measured, summary: dict[str, Any], low: int) -> Run:
+    return Run(
+        name, summary, m.seconds, m.rss_mb, m.calls, m.credits, low, m.cpu_s, m.sandbox_cpu_s
+    )
+
+
+def sync_run(
+    name: str, box: ZohoSandbox, pid: int, config: Path, env: dict[str, str], groups: int
+) -> Run:
     args = ("sync", "--json", "--as-of", "2026-03-02")
-    summary, seconds, rss, calls, credits = measured(name, box, config, env, *args)
-    low = minimum(calls, int(summary["read"]), int(summary["written"]), groups)
-    return Run(name, summary, seconds, rss, calls, credits, low)
+    m = measured(name, box, pid, config, env, *args)
+    summary = m.answer
+    low = minimum(m.calls, int(summary["read"]), int(summary["written"]), groups)
+    return as_run(name, m, summary, low)
 
 
-def revert_run(name: str, box: ZohoSandbox, config: Path, env: dict[str, str], run_id: int) -> Run:
+def revert_run(
+    name: str, box: ZohoSandbox, pid: int, config: Path, env: dict[str, str], run_id: int
+) -> Run:
     """`crmqual revert RUN_ID --json`: every record the run wrote is read by id (the field
     groups of the read fields), and the values from before it are written back."""
     args = ("revert", str(run_id), "--json")
-    report, seconds, rss, calls, credits = measured(name, box, config, env, *args)
+    m = measured(name, box, pid, config, env, *args)
+    report, calls = m.answer, m.calls
     rows = int(report["restored"]) + int(report["changed_since"]) + int(report["missing"])
     restored = int(report["restored"])
     summary = {"read": rows, "written": restored, "left_alone": report["changed_since"]}
     # token + every row read by id in each field group + the writes by the path taken
     by_id = field_group_count() * math.ceil(rows / IDS)
     low = 1 + by_id + minimum(calls, 0, restored, 1) - 2
-    return Run(name, summary, seconds, rss, calls, credits, low)
+    return as_run(name, m, summary, low)
 
 
 def show(run: Run) -> None:
@@ -257,7 +306,9 @@ def show(run: Run) -> None:
         f"{run.name:<12} {run.seconds:8.1f} s  {run.summary['read'] / run.seconds:8.0f} acc/s  "
         f"peak RSS {run.peak_rss_mb:6.1f} MB  read {run.summary['read']:>9,}  "
         f"written {run.summary['written']:>9,}  calls {total:>6,} (minimum {run.minimum:,}, "
-        f"{over:+.1f} %)  credits {run.credits:,}"
+        f"{over:+.1f} %)  credits {run.credits:,}  CPU {run.cpu_s:.1f} s "
+        f"({run.cpu_s / max(run.summary['read'], 1) * 1e6:.0f} µs/account; sandbox "
+        f"{run.sandbox_cpu_s:.1f} s)"
     )
     for endpoint, count in sorted(run.calls.items()):
         print(f"{'':14}{endpoint:<44} {count:>7,}")
@@ -275,6 +326,27 @@ def hand_edits(box: ZohoSandbox, accounts: int, share: float) -> int:
             record_id, {"Overdue_Max_Days": days + 30 + n % 60, "Overdue_Count": count + 2}
         )
     return len(chosen)
+
+
+def state_bytes_per_row(db: Path) -> float:
+    """The state store's file size over its assessment rows (indexes and the schedule
+    table included, as the file holds them)."""
+    with sqlite3.connect(db) as connection:
+        (rows,) = connection.execute("SELECT count(*) FROM assessments").fetchone()
+    return db.stat().st_size / max(rows, 1)
+
+
+def assessment_path_us(accounts: int = 20_000) -> float:
+    """µs per account of `assess_row` (validation and `assess()`) in this process, on the
+    rows `bench/assess_throughput.py` times: the work a sync exists for, for scale."""
+    policy = compiled(load_policy())
+    data = sample_rows(accounts)
+
+    def assess_all() -> None:
+        for number, row in enumerate(data, start=2):
+            assess_row(number, row, policy, ASSESS_AS_OF)
+
+    return 1e6 / timed(assess_all, len(data), 3)
 
 
 def _git(*args: str) -> str:
@@ -315,22 +387,24 @@ def main() -> None:
         box.clock.resume()
         proc, creds = serve(box, args.latency_ms, folder / "serve.log")
         config, env = write_config(folder, creds)
-        code, out, _, _ = crmqual(config, env, "provision")
+        code, out, *_ = crmqual(config, env, "provision")
         if code != 0:
             raise SystemExit(f"provision: exit {code}: {out}")
         groups = field_group_count()
         print(f"latency {args.latency_ms} ms a call; {groups} field groups of at most {FIELDS}")
-        full = sync_run("full", box, config, env, groups)
+        full = sync_run("full", box, proc.pid, config, env, groups)
         show(full)
-        settle = sync_run("settling", box, config, env, groups)
+        bytes_per_row = state_bytes_per_row(folder / "state.sqlite")
+        print(f"state store after the full run: {bytes_per_row:,.0f} bytes per assessment row")
+        settle = sync_run("settling", box, proc.pid, config, env, groups)
         show(settle)
         edited = hand_edits(box, n, args.changed)
         print(f"hand-edited the inputs of {edited:,} accounts")
-        incremental = sync_run("incremental", box, config, env, groups)
+        incremental = sync_run("incremental", box, proc.pid, config, env, groups)
         show(incremental)
         reverted = None
         if args.revert:
-            reverted = revert_run("revert", box, config, env, int(full.summary["run_id"]))
+            reverted = revert_run("revert", box, proc.pid, config, env, int(full.summary["run_id"]))
             show(reverted)
     finally:
         if proc is not None:
@@ -341,8 +415,12 @@ def main() -> None:
         box.close()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
+    assess_us = assessment_path_us()
+    print(f"the assessment path alone (assess_row): {assess_us:.1f} µs per account")
     result = {
         "accounts": n,
+        "state_bytes_per_row": round(bytes_per_row),
+        "assess_row_us_per_account": round(assess_us, 1),
         "full": full.as_json(),
         "incremental": incremental.as_json(),
         "settling": settle.as_json(),
@@ -363,7 +441,15 @@ def main() -> None:
     sizes: dict[str, Any] = {}
     if args.output.exists():
         sizes = json.loads(args.output.read_text(encoding="utf-8")).get("sizes", {})
-    kept = ("full", "settling", "incremental", "revert", "commit")
+    kept = (
+        "full",
+        "settling",
+        "incremental",
+        "revert",
+        "commit",
+        "state_bytes_per_row",
+        "assess_row_us_per_account",
+    )
     sizes[str(n)] = {k: result[k] for k in kept if k in result}
     result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: int(kv[0])))
     if "100000" in sizes and "1000000" in sizes:

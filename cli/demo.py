@@ -1,8 +1,9 @@
-"""`crmqual demo`: the whole chain on a local Zoho CRM sandbox, with no configuration.
+"""`crmqual demo`: the whole chain on a local CRM sandbox, with no configuration.
 
-Seeds a sandbox with companies in English and Chinese, provisions crmqual's output fields
-through the Zoho adapter, runs a full sync, runs it again (nothing to write), shows
-what a salesperson would now see on the accounts, and writes the portfolio report.
+Seeds the chosen CRM's sandbox (`--crm`, default Zoho) with companies in English and
+Chinese, provisions crmqual's output fields through that CRM's adapter, runs a full sync,
+runs it again (nothing to write), shows what a salesperson would now see on the accounts,
+and writes the portfolio report. Each sandbox dialect's `demo()` supplies the CRM's part.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import click
 
+from crmqual import registry
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.cli.sandbox import require_sandbox
@@ -33,7 +35,8 @@ from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
 from crmqual.texts import current_lang, lang_option, t
 
-TARGET = "zoho-demo"
+#: How the demo names each CRM in its heading.
+CRM_NAMES = {"zoho": "Zoho CRM", "salesforce": "Salesforce", "fxiaoke": "纷享销客 (Fxiaoke)"}
 #: What a demo leaves in its folder (SQLite's journal files included).
 DEMO_FILES = (
     *(
@@ -61,7 +64,19 @@ def _line(name: str, s: RunSummary, lang: str = "en") -> str:
     return f"  {name}: {line}"
 
 
+def demo_target(crm: str) -> str:
+    """The demo's target in its state store (``zoho-demo``)."""
+    return f"{crm}-demo"
+
+
 @click.command()
+@click.option(
+    "--crm",
+    type=click.Choice(sorted(CRM_NAMES)),
+    default="zoho",
+    show_default=True,
+    help="Which CRM's sandbox and adapter to demonstrate.",
+)
 @click.option(
     "--accounts",
     default=2500,
@@ -104,6 +119,7 @@ def _line(name: str, s: RunSummary, lang: str = "en") -> str:
     help='One JSON object: {"first": ..., "second": ..., "grades": {...}, "report": PATH}.',
 )
 def demo(
+    crm: str,
     accounts: int,
     seed: int,
     bad_rate: float,
@@ -114,11 +130,17 @@ def demo(
     fresh: bool,
     as_json: bool,
 ) -> None:
-    """Seed a local Zoho CRM sandbox, sync it twice, show the grades salespeople would see."""
+    """Seed a local CRM sandbox, sync it twice, show the grades salespeople would see."""
     require_sandbox("demo")
-    from crmqual.sandbox.zoho.backend import ZohoSandbox
-    from crmqual.sandbox.zoho.seed import seed_zoho
+    from crmqual.sandbox.dialects import load
 
+    if crm not in registry.names():
+        others = ", ".join(name for name in CRM_NAMES if name in registry.names())
+        raise CliError(
+            t("demo.no_adapter", current_lang(), crm=crm, others=others), ExitCode.CONFIG
+        )
+    dialect = load(crm)
+    target = demo_target(crm)
     where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="crmqual-demo-"))
     where.mkdir(parents=True, exist_ok=True)
     _prepare(where, fresh)
@@ -126,14 +148,13 @@ def demo(
     say = (lambda text: None) if as_json else click.echo
     with fail_on_config_error():
         policy = compiled(load_policy(policy_file))
-        mapping, source = load_mapping(None, "zoho")
-    box = ZohoSandbox(where / "sandbox.sqlite")
-    say(t("demo.heading", lang, n=f"{accounts:,}", where=where))
+        mapping, source = load_mapping(None, crm)
+    box = dialect.demo(where / "sandbox.sqlite")
+    say(t("demo.heading", lang, n=f"{accounts:,}", where=where, crm=CRM_NAMES[crm]))
     with reporter("crmqual demo", enabled=not as_json) as display:
-        seed_zoho(
-            box.store,
+        box.seed(
             accounts,
-            seed,
+            seed=seed,
             bad_rate=bad_rate,
             on_progress=lambda done, total: display.update(
                 Snapshot("seeding", [("accounts", done)], done, total)
@@ -141,15 +162,10 @@ def demo(
         )
     state = StateStore(f"sqlite:///{where / 'state.sqlite'}")
     try:
-        with box.inprocess() as creds:
-            # The Zoho adapter as any configuration gets it: through the registry.
-            connection = {
-                "client_id": creds.client_id,
-                "client_secret": creds.client_secret,
-                "refresh_token": creds.refresh_token,
-            }
+        with box.connected() as connection:
+            # The CRM's adapter as any configuration gets it: through the registry.
             context = BuildContext(where, mapping.id_field, mapping.modified_field)
-            adapter = make_adapter("zoho", connection, "crmqual demo", context)
+            adapter = make_adapter(crm, connection, "crmqual demo", context)
             try:
                 plan = adapter.provision(wanted_fields(mapping, policy.policy))
                 say("  " + t("demo.provisioned", lang, n=len(plan.create)))
@@ -165,7 +181,7 @@ def demo(
                             mapping_source=source,
                             policy=policy,
                             state=state,
-                            target=TARGET,
+                            target=target,
                             on_progress=lambda s: display.update(sync_snapshot(s)),
                         ).run(SyncRequest(as_of=as_of))
 
@@ -177,13 +193,18 @@ def demo(
                 adapter.close()
         records = list(box.records())
         shown = _riskiest(
-            state, mapping.outputs["score"].native, mapping.outputs["grade"].native, records
+            state,
+            target,
+            (mapping.id_field, box.name_field),
+            mapping.outputs["score"].native,
+            mapping.outputs["grade"].native,
+            records,
         )
         # The portfolio report of the two syncs; the sandbox has no web pages to link to.
         report_path = where / "report.html"
         write_report(
             state,
-            TARGET,
+            target,
             report_path,
             lang=lang,
             policy=policy.policy,
@@ -240,7 +261,7 @@ def demo(
         "\n" + t("demo.state", lang, path=state_path, first=first.run_id, second=second.run_id)
     )
     box_path = where / "sandbox.sqlite"
-    command = f"crmqual sandbox stats --db {box_path}"
+    command = f"crmqual sandbox stats --crm {crm} --db {box_path}"
     click.echo(t("demo.sandbox", lang, path=box_path, command=command))
     click.echo(t("demo.report", lang, path=report_path))
 
@@ -252,6 +273,8 @@ def placed_on(plan: ProvisionPlan) -> list[str]:
 
 def _riskiest(
     state: StateStore,
+    target: str,
+    id_and_name: tuple[str, str],
     score_field: str,
     grade_field: str,
     records: list[dict[str, Any]],
@@ -260,14 +283,15 @@ def _riskiest(
     scored = [r for r in records if r.get(score_field) is not None]
     scored.sort(key=lambda r: (-ord(str(r.get(grade_field) or "A")[0]), float(r[score_field])))
     picked = scored[:count]
-    written = state.last_written(TARGET, [str(r["id"]) for r in picked])
+    id_field, name_field = id_and_name
+    written = state.last_written(target, [str(r[id_field]) for r in picked])
     out = []
     for r in picked:
-        row = written.get(str(r["id"]))
+        row = written.get(str(r[id_field]))
         outputs = row.outputs if row else {}
         out.append(
             {
-                "name": r.get("Account_Name", r["id"]),
+                "name": r.get(name_field, r[id_field]),
                 "grade": outputs.get("grade", r.get(grade_field)),
                 "score": outputs.get("score", r.get(score_field)),
                 "status": outputs.get("status", ""),

@@ -201,6 +201,15 @@ class Mapping(_Strict):
         return self
 
     @cached_property
+    def input_paths(self) -> tuple[tuple[str, tuple[str, ...], InputRule], ...]:
+        """Each input with its native path split once (``Owner.name`` -> ``("Owner",
+        "name")``; empty for a constant): what `native_row` walks for every record."""
+        return tuple(
+            (name, tuple(rule.field.split(".")) if rule.field else (), rule)
+            for name, rule in self.inputs.items()
+        )
+
+    @cached_property
     def readings(self) -> dict[str, Reading]:
         """How each input's native values are read."""
         return {name: rule.reading(self.locale) for name, rule in self.inputs.items()}
@@ -328,9 +337,11 @@ def check_fields(
 # -- native -> model ------------------------------------------------------------------------
 
 
-def _get(record: MappingABC[str, Any], path: str) -> Any:
+def _at(record: MappingABC[str, Any], parts: tuple[str, ...]) -> Any:
+    if len(parts) == 1:  # most fields: no lookup to walk into
+        return record.get(parts[0])
     value: Any = record
-    for part in path.split("."):
+    for part in parts:
         if not isinstance(value, MappingABC):
             return None
         value = value.get(part)
@@ -345,11 +356,11 @@ def native_row(
     by ``crmqual.values`` (``read_record``), as for a file."""
     row: dict[str, Any] = {"id": record.get(mapping.id_field)}
     unmapped = []
-    for name, rule in mapping.inputs.items():
-        if rule.field is None:
+    for name, parts, rule in mapping.input_paths:
+        if not parts:
             row[name] = rule.const
             continue
-        value = _get(record, rule.field)
+        value = _at(record, parts)
         if value is None or value == "" or value == []:
             if rule.default is not None:
                 row[name] = rule.default
@@ -358,7 +369,7 @@ def native_row(
             key = str(value)
             if key not in rule.map:
                 why = f"not one of the mapped values {sorted(rule.map)}"
-                unmapped.append(Unreadable(name, rule.field, shown(value), why))
+                unmapped.append(Unreadable(name, ".".join(parts), shown(value), why))
                 continue
             value = rule.map[key]
         row[name] = value

@@ -26,6 +26,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -401,29 +402,35 @@ class _Runner:
                 fresh, self.limited = fresh[:room], True
         self.summary.read += len(fresh)
         self.summary.phase_done += len(fresh)
-        self._resolve_pending(fresh)
-        self.left_alone = []
-        last = sync.state.last_written(sync.target, [rid for rid, _ in fresh])
-        plans, touched, clean = [], [], []
-        for record_id, record in fresh:
-            plan = self._assess_record(record_id, record, last.get(record_id))
-            if plan is None:
-                continue
-            if isinstance(plan, Assessment):
-                touched.append((record_id, plan.grade, self.as_of))
-                clean.append(record_id)
-            else:
-                touched.append((record_id, plan.result.grade, self.as_of))
-                plans.append(plan)
-        self._queue(plans)
-        if not self.dry:
-            sync.state.record_left_alone(self.run_id, sync.target, self.left_alone)  # type: ignore[arg-type]
-            sync.state.touch_accounts(sync.target, touched)
-            sync.state.resolve_failures(sync.target, clean)
-            sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
+        with self._recording():
+            self._resolve_pending(fresh)
+            self.left_alone = []
+            last = sync.state.last_written(sync.target, [rid for rid, _ in fresh])
+            plans, touched, clean = [], [], []
+            for record_id, record in fresh:
+                plan = self._assess_record(record_id, record, last.get(record_id))
+                if plan is None:
+                    continue
+                if isinstance(plan, Assessment):
+                    touched.append((record_id, plan.grade, self.as_of))
+                    clean.append(record_id)
+                else:
+                    touched.append((record_id, plan.result.grade, self.as_of))
+                    plans.append(plan)
+            self._queue(plans)
+            if not self.dry:
+                sync.state.record_left_alone(self.run_id, sync.target, self.left_alone)  # type: ignore[arg-type]
+                sync.state.touch_accounts(sync.target, touched)
+                sync.state.resolve_failures(sync.target, clean)
+                sync.state.heartbeat(sync.target, self.run_id)  # type: ignore[arg-type]
         self.summary.api_calls = sync.adapter.api_calls - sync.calls_at_start
         sync.on_progress(self.summary)
         return not self.limited
+
+    def _recording(self) -> AbstractContextManager[None]:
+        """One state store transaction for what a page or a batch of writes records (a dry
+        run records nothing and takes no write lock)."""
+        return nullcontext() if self.dry else self.sync.state.transaction()
 
     def _resolve_pending(self, fresh: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """Pending rows of a killed run: the CRM's values tell whether the write landed."""
@@ -568,18 +575,19 @@ class _Runner:
                 ]
                 updates.append((row.account_id, {f: row.native[f] for f in (*changed, stamp)}))
             results = sync.adapter.write(updates)
-            ok = [r.record_id for r in results if r.ok]
-            bad = [r for r in results if not r.ok]
-            sync.state.mark_written(sync.target, ok, run_id=run_id)
-            sync.state.resolve_failures(sync.target, ok)
-            summary.written += len(ok)
-            if bad:
-                sync.state.mark_failed(sync.target, [r.record_id for r in bad], run_id=run_id)
-                for r in bad:
-                    self._failed(
-                        r.record_id, [(r.field or "(record)", f"{r.code}: {r.message}")], r.code
-                    )
-            sync.state.heartbeat(sync.target, run_id)
+            with self._recording():
+                ok = [r.record_id for r in results if r.ok]
+                bad = [r for r in results if not r.ok]
+                sync.state.mark_written(sync.target, ok, run_id=run_id)
+                sync.state.resolve_failures(sync.target, ok)
+                summary.written += len(ok)
+                if bad:
+                    sync.state.mark_failed(sync.target, [r.record_id for r in bad], run_id=run_id)
+                    for r in bad:
+                        self._failed(
+                            r.record_id, [(r.field or "(record)", f"{r.code}: {r.message}")], r.code
+                        )
+                sync.state.heartbeat(sync.target, run_id)
             summary.api_calls = sync.adapter.api_calls - sync.calls_at_start
             summary.phase_done += len(results)
             sync.on_progress(summary)

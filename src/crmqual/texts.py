@@ -324,12 +324,17 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "pol.problems": ("{n} problem(s):", "{n} 个问题："),
     # -- demo ------------------------------------------------------------------------------
     "demo.heading": (
-        "crmqual demo: {n} companies in a local Zoho CRM sandbox ({where})",
-        "crmqual demo：本地 Zoho CRM 沙箱中的 {n} 家企业（{where}）",
+        "crmqual demo: {n} companies in a local {crm} sandbox ({where})",
+        "crmqual demo：本地 {crm} 沙箱中的 {n} 家企业（{where}）",
     ),
     "demo.provisioned": (
-        "provisioned {n} output fields in Accounts",
-        "已在 Accounts 中创建 {n} 个输出字段",
+        "provisioned {n} output fields on the accounts",
+        "已在客户对象上创建 {n} 个输出字段",
+    ),
+    "demo.no_adapter": (
+        "crmqual demo --crm {crm}: crmqual has no {crm} adapter yet, so there is nothing to"
+        " demonstrate; try --crm {others}",
+        "crmqual demo --crm {crm}：crmqual 还没有 {crm} 适配器，无法演示；请改用 --crm {others}",
     ),
     "demo.layouts": (
         "salespeople see them on the Accounts layouts {layouts}",

@@ -81,3 +81,15 @@ def test_demo_dir_with_an_earlier_demo_is_refused_unless_fresh(tmp_path: Path) -
     assert report["second"]["written"] == 0
     assert sum(report["grades"].values()) == 100  # every account graded, none twice
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"  # only its own files
+
+
+def test_demo_of_a_crm_without_an_installed_adapter_says_which_to_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CRM whose adapter is not installed (a sandbox dialect alone) is refused before
+    anything is seeded, naming the CRMs that can be demonstrated."""
+    monkeypatch.setattr("crmqual.registry.names", lambda: ["file", "memory", "zoho"])
+    result = CliRunner().invoke(main, ["demo", "--crm", "salesforce", "--dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "no salesforce adapter" in result.stderr and "--crm zoho" in result.stderr
+    assert not (tmp_path / "sandbox.sqlite").exists()

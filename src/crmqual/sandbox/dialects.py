@@ -10,7 +10,8 @@ data, server) never imports a dialect.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -53,6 +54,28 @@ class Serving:
     config_yaml: str | None = None
 
 
+class DemoSandbox(Protocol):
+    """A dialect's sandbox as `crmqual demo` drives it: in process, with no port."""
+
+    #: the record field that names the account (the demo lists the riskiest by name)
+    name_field: str
+
+    def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
+        """Seed `accounts` companies."""
+        ...
+
+    def connected(self) -> AbstractContextManager[dict[str, Any]]:
+        """While open, `requests` calls to the CRM's hosts are answered by this sandbox; yields
+        the `connection:` settings its adapter takes (as a crmqual.yaml would give them)."""
+        ...
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every account as the CRM stores it (native field names)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class SandboxDialect(Protocol):
     """What `crmqual sandbox` needs of a dialect. `settings` are the dialect's own `serve`
     options (``edition``, ``scopes`` ...), only those the user gave."""
@@ -87,6 +110,11 @@ class SandboxDialect(Protocol):
 
     def stats(self, db: Path) -> dict[str, Any]:
         """What `sandbox stats --json` prints: at least `observe.stats(store)`'s keys."""
+        ...
+
+    def demo(self, db: Path) -> DemoSandbox:
+        """The sandbox in `db` for `crmqual demo --crm NAME`; raise `NotImplementedError` while
+        the CRM has no adapter to demonstrate."""
         ...
 
 

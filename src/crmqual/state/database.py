@@ -8,6 +8,7 @@ import logging
 import os
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -194,6 +195,8 @@ class Database:
             self._url = self._url.set(drivername="postgresql+psycopg")
         self.safe_url = self._url.render_as_string(hide_password=True)
         self._clock = clock or utcnow
+        #: the connection of the open `transaction()`, by thread
+        self._joined = threading.local()
         backend = self._url.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise StateStoreUrlError(
@@ -320,8 +323,28 @@ class Database:
         )
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Every call of this store inside (in this thread) joins one write transaction,
+        committed when the block ends, rolled back when it raises: what a sync records about
+        a page or a batch of writes costs one commit, not one per call (or per record)."""
+        if getattr(self._joined, "conn", None) is not None:
+            yield  # already inside one: join it
+            return
+        with self._write() as conn:
+            self._joined.conn = conn
+            try:
+                yield
+            finally:
+                self._joined.conn = None
+
+    @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite), committed on normal exit."""
+        """One write transaction (BEGIN IMMEDIATE on SQLite), committed on normal exit; inside
+        a `transaction()`, that one."""
+        joined: Connection | None = getattr(self._joined, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         with self._failures(), self._engine.connect() as conn:
             conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
@@ -329,6 +352,10 @@ class Database:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
+        joined: Connection | None = getattr(self._joined, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         with self._failures(), self._engine.connect() as conn:
             yield conn
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from crmqual.errors import ConfigError
 from crmqual.sandbox.dialects import (
+    DemoSandbox,
     SeedProgress,
     Serving,
     SettingError,
@@ -117,6 +118,9 @@ class FxiaokeDialect:
             return stats(box.store)
         finally:
             box.close()
+
+    def demo(self, db: Path) -> DemoSandbox:
+        raise NotImplementedError("crmqual has no Fxiaoke adapter yet")
 
     # -- the console's field screen (`crmqual sandbox fields --crm fxiaoke`) ------------------
     def add_field(

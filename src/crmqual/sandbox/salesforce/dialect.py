@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from crmqual.sandbox.dialects import (
+    DemoSandbox,
     SeedProgress,
     Serving,
     SettingError,
@@ -95,6 +96,9 @@ class SalesforceDialect:
             return stats(box.store, box.api_usage())
         finally:
             box.close()
+
+    def demo(self, db: Path) -> DemoSandbox:
+        raise NotImplementedError("crmqual has no Salesforce adapter yet")
 
 
 def _allowance(text: str) -> int:

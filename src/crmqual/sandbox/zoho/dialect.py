@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from crmqual.sandbox.dialects import (
+    DemoSandbox,
     SeedProgress,
     Serving,
     SettingError,
@@ -102,6 +104,36 @@ class ZohoDialect:
             return stats(box.store, box.credits())
         finally:
             box.close()
+
+    def demo(self, db: Path) -> DemoSandbox:
+        return ZohoDemo(ZohoSandbox(db))
+
+
+class ZohoDemo:
+    """The Zoho sandbox as `crmqual demo` drives it."""
+
+    name_field = "Account_Name"
+
+    def __init__(self, box: ZohoSandbox) -> None:
+        self.box = box
+
+    def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
+        seed_zoho(self.box.store, accounts, seed, bad_rate=bad_rate, on_progress=on_progress)
+
+    @contextmanager
+    def connected(self) -> Iterator[dict[str, Any]]:
+        with self.box.inprocess() as creds:
+            yield {
+                "client_id": creds.client_id,
+                "client_secret": creds.client_secret,
+                "refresh_token": creds.refresh_token,
+            }
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        return self.box.records()
+
+    def close(self) -> None:
+        self.box.close()
 
 
 def rehearsal_config(base_url: str, db: Path) -> str:
