@@ -759,6 +759,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "options to add: {values} (by `crmqual provision`)",
         "待添加的选项：{values}（由 `crmqual provision` 添加）",
     ),
+    "demo.by_hand": (
+        "{crm}'s API cannot create fields: the demo does what its admin does in the console "
+        "(`crmqual sandbox fields add`), creating the {n} fields `crmqual provision` lists:",
+        "{crm} 的 API 不能创建字段：演示代替管理员在后台操作（`crmqual sandbox fields add`），"
+        "创建了 `crmqual provision` 列出的 {n} 个字段：",
+    ),
 }
 
 S = TypeVar("S")
