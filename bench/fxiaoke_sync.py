@@ -35,7 +35,6 @@ import random
 import selectors
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -48,7 +47,7 @@ import yaml
 
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.seed import seed_fxiaoke
-from zoho_sync import _git, _hwm_kb
+from zoho_sync import _git, crmqual
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -131,29 +130,9 @@ def write_config(folder: Path, creds: FxiaokeCredentials, rate: int) -> tuple[Pa
     return path, env
 
 
-def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, float, float, float]:
-    """Run ``crmqual ARGS -c config``: exit code, stdout, wall s, CPU s, peak RSS in MB."""
-    argv = [sys.executable, "-m", "crmqual", *args, "-c", str(config)]
-    out_path = config.with_name("out.txt")
-    with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
-        began = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
-        peak_kb = 0
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            peak_kb = max(peak_kb, _hwm_kb(proc.pid))
-            time.sleep(0.02)
-        seconds = time.perf_counter() - began
-    cpu = usage.ru_utime + usage.ru_stime
-    code = os.waitstatus_to_exitcode(status)
-    return code, out_path.read_text("utf-8"), seconds, cpu, (peak_kb or usage.ru_maxrss) / 1024
-
-
 def sync_run(name: str, box: FxiaokeSandbox, config: Path, env: dict[str, str]) -> Run:
     before = Counter(box.call_counts())
-    code, out, seconds, cpu, rss = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
+    code, out, seconds, rss, cpu = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
     lines = out.strip().splitlines()
     summary = json.loads(lines[-1]) if lines else {}
     if code not in (0, 1):
