@@ -53,6 +53,6 @@ def classify(response: requests.Response, errors: ErrorTable) -> Verdict:
     code = body["errorCode"]
     if code == 0:
         return Verdict(Action.OK)
+    # Any status below 500 with the code: a code the table lacks fails, never retried.
     action = errors.classify(400, str(code))
-    message = str(body.get("errorMessage") or "")
-    return Verdict(Action.FAIL if action == Action.FAIL else action, str(code), message)
+    return Verdict(action, str(code), str(body.get("errorMessage") or ""))

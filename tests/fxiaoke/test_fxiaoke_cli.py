@@ -34,7 +34,7 @@ def tenant(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FxiaokeS
             "FXIAOKE_APP_ID": creds.app_id,
             "FXIAOKE_APP_SECRET": creds.app_secret,
             "FXIAOKE_PERMANENT_CODE": creds.permanent_code,
-            "FXIAOKE_USER": creds.employee_id,
+            "FXIAOKE_EMPLOYEE_ID": creds.employee_id,
         }.items():
             monkeypatch.setenv(name, value)
         assert run("init", "--crm", "fxiaoke").exit_code == 0
