@@ -28,6 +28,8 @@ from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.seed import seed_fxiaoke
 from crmqual.sandbox.fxiaoke.settings import FxiaokeSettings
 
+pytestmark = pytest.mark.slow
+
 ACCOUNTS = 60
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 AS_OF = "2026-03-02"
