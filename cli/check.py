@@ -17,9 +17,9 @@ import click
 
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import fail_on_config_error
-from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec, StepKind
+from crmqual.contract import CheckItem, CheckReport, CheckStatus, FieldSpec, FieldType, StepKind
 from crmqual.errors import ErrorKind
-from crmqual.mapping import check_fields
+from crmqual.mapping import OutputRule, check_fields, picklist_values
 from crmqual.texts import CATALOGUE, LANGS, lang_option, pad, t, width
 
 
@@ -48,6 +48,15 @@ def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[Chec
     for output, rule in m.outputs.items():
         name, labels = rule.native, f"“{rule.label.en}” / “{rule.label.zh}”"
         if rule.field is not None and name not in missing:
+            lacking = _options_missing(ctx, output, rule, described[name])
+            if lacking:
+                key = "check.options_missing" if by_hand else "check.options_to_add"
+                status = CheckStatus.FAILED if by_hand else CheckStatus.TO_CREATE
+                texts = {lang: t(key, lang, values=", ".join(lacking)) for lang in LANGS}
+                items.append(
+                    CheckItem(f"output field {name}", status, texts["en"], config, texts["zh"])
+                )
+                continue
             found = {"en": "", "zh": ""}
             if output in kept and kept[output].api_name == name:
                 found = {lang: t("check.found_by_label", lang, labels=labels) for lang in LANGS}
@@ -66,6 +75,13 @@ def mapping_items(ctx: Context, described: Mapping[str, FieldSpec]) -> list[Chec
             )
         )
     return items
+
+
+def _options_missing(ctx: Context, output: str, rule: OutputRule, have: FieldSpec) -> list[str]:
+    """The picklist values the policy writes into an output field that the field lacks."""
+    if rule.type not in (FieldType.PICKLIST, FieldType.MULTISELECT):
+        return []
+    return [v for v in picklist_values(ctx.policy.policy, output, rule) if v not in have.picklist]
 
 
 def run_checks(ctx: Context) -> CheckReport:

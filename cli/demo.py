@@ -26,7 +26,7 @@ from crmqual.compiled import compiled
 from crmqual.config import DEFAULT_REVIEW_DAYS
 from crmqual.contract import BuildContext, ProvisionPlan, StepKind
 from crmqual.errors import ExitCode
-from crmqual.mapping import load_mapping, wanted_fields
+from crmqual.mapping import Labels, load_mapping, resolve_output_fields, wanted_fields
 from crmqual.policy import GRADES, load_policy
 from crmqual.progress import Snapshot, reporter
 from crmqual.registry import make_adapter
@@ -132,7 +132,7 @@ def demo(
 ) -> None:
     """Seed a local CRM sandbox, sync it twice, show the grades salespeople would see."""
     require_sandbox("demo")
-    from crmqual.sandbox.dialects import load
+    from crmqual.sandbox.dialects import ConsoleFields, load
 
     if crm not in registry.names():
         others = ", ".join(name for name in CRM_NAMES if name in registry.names())
@@ -168,7 +168,17 @@ def demo(
             adapter = make_adapter(crm, connection, "crmqual demo", context)
             try:
                 plan = adapter.provision(wanted_fields(mapping, policy.policy))
-                say("  " + t("demo.provisioned", lang, n=len(plan.create)))
+                if plan.create or not plan.manual:
+                    say("  " + t("demo.provisioned", lang, n=len(plan.create)))
+                if plan.manual and isinstance(box, ConsoleFields):
+                    # What the CRM's admin does by hand, done here through its sandbox.
+                    made = box.create_by_hand(plan.manual)
+                    say("  " + t("demo.by_hand", lang, crm=CRM_NAMES[crm], n=len(made)))
+                    for label, name in made:
+                        say(f"    {label} → {name}")
+                    adapter.close()  # a new command, as after the admin's work: described anew
+                    adapter = make_adapter(crm, connection, "crmqual demo", context)
+                mapping, _ = resolve_output_fields(adapter, mapping, source)
                 layouts = placed_on(plan)
                 if layouts:
                     say("  " + t("demo.layouts", lang, layouts=", ".join(layouts)))
@@ -213,7 +223,11 @@ def demo(
     finally:
         state.close()
         box.close()
-    grades = Counter(str(r.get(mapping.outputs["grade"].native) or "") for r in records)
+    # The CRM's values as the mapping writes them (a code, or a label) read back as codes.
+    rules, read = mapping.outputs, Labels.of(policy.policy).read
+    grades = Counter(
+        read("grade", rules["grade"], str(r.get(rules["grade"].native) or "")) for r in records
+    )
     grade_counts = {g: grades.get(g, 0) for g in GRADES}
     if as_json:
         click.echo(
@@ -232,7 +246,9 @@ def demo(
         )
         return
     print_failures(first, lang)
-    statuses = Counter(str(r.get(mapping.outputs["status"].native) or "") for r in records)
+    statuses = Counter(
+        read("status", rules["status"], str(r.get(rules["status"].native) or "")) for r in records
+    )
     total = max(len(records), 1)
     click.echo("\n" + t("demo.grades", lang))
     for g in GRADES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from datetime import datetime
@@ -13,7 +14,7 @@ from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.cli.plan import print_plan, write_plan_csv
-from crmqual.contract import StepKind
+from crmqual.contract import ProvisionPlan, ProvisionStep, StepKind
 from crmqual.errors import ExitCode
 from crmqual.mapping import wanted_fields
 from crmqual.progress import Snapshot, reporter
@@ -176,6 +177,33 @@ def sync(
     sys.exit(summary.exit_code)
 
 
+def _manual_field(step: ProvisionStep) -> dict[str, object]:
+    """A MANUAL step as the admin copies it: labels, type, options in order, where it goes."""
+    spec = step.field
+    return {
+        "api_name": spec.api_name,
+        "label_zh": spec.label_zh or "",
+        "label_en": spec.label,
+        "type": spec.type.value,
+        "crm_type": step.crm_type,
+        "options": list(step.values or spec.picklist),
+        "section": step.place,
+        "todo": step.detail,
+    }
+
+
+def write_manual_csv(path: str, plan: ProvisionPlan) -> None:
+    """The MANUAL steps as a CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese
+    labels): one row per field, options joined by ``|`` in order."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        columns = ["label_zh", "label_en", "type", "crm_type", "options", "section", "todo"]
+        out.writerow(columns)
+        for step in plan.manual:
+            row = _manual_field(step) | {"options": "|".join(step.values or step.field.picklist)}
+            out.writerow([row[c] for c in columns])
+
+
 #: How each step reads in ``crmqual provision`` (dry run, done): keys of crmqual.texts.
 _STEP_VERBS = {
     StepKind.CREATE_FIELD: ("would create", "created"),
@@ -184,9 +212,17 @@ _STEP_VERBS = {
 }
 
 
-def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "en") -> None:
+def _provision(
+    ctx: Context,
+    dry_run: bool,
+    as_json: bool = False,
+    lang: str = "en",
+    csv_path: str | None = None,
+) -> None:
     wanted = wanted_fields(ctx.mapping, ctx.policy.policy)
     plan = ctx.adapter.plan_provision(wanted) if dry_run else ctx.adapter.provision(wanted)
+    if csv_path is not None:
+        write_manual_csv(csv_path, plan)
     lines: list[str] = []
     steps: list[dict[str, object]] = []
     for step in plan.steps:
@@ -227,6 +263,7 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
             "unchanged": list(plan.unchanged),
             "conflicts": [str(c) for c in plan.conflicts],
             "manual": manual,
+            "manual_fields": [_manual_field(step) for step in plan.manual],
             "notes": [note.text(lang) for note in plan.notes],
             "next": step_next,
         }
@@ -260,6 +297,12 @@ def _provision(ctx: Context, dry_run: bool, as_json: bool = False, lang: str = "
     help="With --remove: delete the output fields too, and every value they hold (asks first).",
 )
 @click.option("--yes", is_flag=True, help="Do not ask before --delete-fields deletes.")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(dir_okay=False),
+    help="Also write the fields to create by hand to this CSV (a CRM whose API cannot).",
+)
 @lang_option
 def provision(
     config_path: str,
@@ -268,6 +311,7 @@ def provision(
     remove: bool,
     delete_fields: bool,
     yes: bool,
+    csv_path: str | None,
     lang: str,
 ) -> None:
     """Create crmqual's output fields in the CRM and place them on its page layouts
@@ -280,7 +324,7 @@ def provision(
                 _confirm_delete(ctx, as_json, lang)
             _remove_section(ctx, dry_run, as_json, lang, delete_fields)
         else:
-            _provision(ctx, dry_run, as_json, lang)
+            _provision(ctx, dry_run, as_json, lang, csv_path)
 
 
 def _confirm_delete(ctx: Context, as_json: bool, lang: str) -> None:

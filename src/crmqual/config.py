@@ -56,6 +56,9 @@ class Config(BaseModel):
     policy: str | None = None
     state: str | None = None
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    #: The language of crmqual's messages for this CRM when neither --lang nor $CRMQUAL_LANG
+    #: says (``crmqual init --crm fxiaoke`` writes zh).
+    lang: Literal["en", "zh"] | None = None
 
 
 @dataclass(frozen=True)

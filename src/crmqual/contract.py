@@ -177,6 +177,8 @@ class ProvisionStep:
     detail: str = ""
     #: where the step acts, for a step that acts somewhere (a page layout's name)
     place: str = ""
+    #: for a MANUAL step: the CRM's own name of the field type to pick (``select_one``)
+    crm_type: str = ""
 
     def describe(self) -> str:
         """The step as the admin reads it in ``crmqual provision --dry-run``."""

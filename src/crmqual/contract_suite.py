@@ -25,6 +25,7 @@ from crmqual.contract import (
     FieldType,
     FollowUp,
     ReadQuery,
+    StepKind,
 )
 from crmqual.errors import WriteNotAllowedError
 from crmqual.times import parse_time
@@ -88,6 +89,9 @@ def check_provision_creates_then_leaves_alone(backend: Backend) -> None:
     backend.load([{"name": "Provisioned Ltd"}])
     adapter = backend.adapter()
     wanted = list(backend.output_fields)
+    if StepKind.CREATE_FIELD not in adapter.capabilities.provisioning:
+        _check_manual_provision(adapter, wanted)
+        return
     first = adapter.provision(wanted)
     assert {s.api_name for s in first.create} == {s.api_name for s in wanted}
     second = adapter.provision(wanted)
@@ -104,6 +108,26 @@ def check_provision_creates_then_leaves_alone(backend: Backend) -> None:
     refused = adapter.provision([conflict])
     assert refused.conflicts and not refused.changes
     assert adapter.describe()[picklist.api_name].type == FieldType.PICKLIST
+
+
+def _check_manual_provision(adapter: Adapter, wanted: list[FieldSpec]) -> None:
+    """A CRM whose API cannot create fields (its backend's output fields were made as its
+    admin makes them): those present are left alone, a missing field or missing options
+    become MANUAL steps for the admin, a type conflict stops it, and nothing changes."""
+    before = adapter.describe()
+    present = adapter.provision(wanted)
+    assert not present.steps and not present.conflicts
+    assert set(present.unchanged) == {s.api_name for s in wanted}
+    picklist = next(s for s in wanted if s.type == FieldType.PICKLIST)
+    grown = FieldSpec(picklist.api_name, picklist.type, picklist.label, (*picklist.picklist, "Z"))
+    new = FieldSpec("", FieldType.TEXT, "Never Created", label_zh="从未创建")
+    plan = adapter.provision([new, grown])
+    assert [s.kind for s in plan.steps] == [StepKind.MANUAL, StepKind.MANUAL]
+    assert plan.steps[1].values == ("Z",) and not plan.changes
+    conflict = FieldSpec(picklist.api_name, FieldType.INTEGER, picklist.label)
+    refused = adapter.provision([conflict])
+    assert refused.conflicts and not refused.changes
+    assert adapter.describe() == before
 
 
 def check_read_all_since_and_ids(backend: Backend) -> None:

@@ -47,6 +47,9 @@ class InputRule(_Strict):
     """Where one common-model field comes from, and how its native value is transformed."""
 
     field: str | None = None  # native api name; "Owner.name" reads inside a lookup
+    #: The native field's label, for a CRM whose console names fields itself (Fxiaoke's
+    #: ``field_xxxxx__c``): found through describe when the adapter is built.
+    label: str | None = None
     const: Any = None
     default: Any = None
     scale: float | None = None  # e.g. 10000 for values kept in 万元
@@ -60,9 +63,11 @@ class InputRule(_Strict):
 
     @model_validator(mode="after")
     def _source(self) -> InputRule:
-        if (self.field is None) == (self.const is None):
+        named = self.field is not None or self.label is not None
+        if named == (self.const is not None):
             raise Invalid(
-                "give exactly one of 'field' or 'const'", "'field' 和 'const' 必须且只能给一个"
+                "give exactly one of 'field' (or 'label') or 'const'",
+                "'field'（或 'label'）和 'const' 必须且只能给一个",
             )
         if self.scale is not None and self.unit is not None:
             raise Invalid("give one of 'scale' or 'unit', not both", "'scale' 和 'unit' 只能给一个")
@@ -233,11 +238,21 @@ class Mapping(_Strict):
         """Outputs whose native field is still to be found by its label."""
         return tuple(name for name, rule in self.outputs.items() if rule.field is None)
 
-    def with_fields(self, fields: dict[str, str], source: str) -> Mapping:
-        """This mapping with the native fields of some outputs filled in (found by label)."""
+    @cached_property
+    def inputs_by_label(self) -> tuple[str, ...]:
+        """Inputs whose native field is still to be found by its label."""
+        return tuple(n for n, r in self.inputs.items() if r.field is None and r.label is not None)
+
+    def with_fields(
+        self, fields: dict[str, str], source: str, inputs: dict[str, str] | None = None
+    ) -> Mapping:
+        """This mapping with the native fields of some outputs (and inputs) filled in (found
+        by label)."""
         data = self.model_dump(mode="json")
         for name, api_name in fields.items():
             data["outputs"][name]["field"] = api_name
+        for name, api_name in (inputs or {}).items():
+            data["inputs"][name]["field"] = api_name
         return validate(Mapping, data, source)
 
     @cached_property
@@ -456,11 +471,17 @@ def wanted_fields(mapping: Mapping, policy: Policy) -> list[FieldSpec]:
 def resolve_output_fields(
     adapter: Adapter, mapping: Mapping, source: str
 ) -> tuple[Mapping, dict[str, str]]:
-    """The mapping with its outputs named by label found in the CRM, and those found.
+    """The mapping with its outputs (and inputs) named by label found in the CRM, and the
+    outputs found.
 
     Only a CRM that cannot create fields through its API names them itself; for one that
-    can, every output needs its ``field:`` (crmqual creates it under that name).
+    can, every output needs its ``field:`` (crmqual creates it under that name). Inputs
+    named by label are found whatever the CRM (one describe serves both).
     """
+    described: dict[str, FieldSpec] | None = None
+    if mapping.inputs_by_label:
+        described = adapter.describe()
+        mapping = resolve_input_labels(mapping, described, source)
     if not mapping.by_label:
         return mapping, {}
     if StepKind.CREATE_FIELD in adapter.capabilities.provisioning:
@@ -475,7 +496,9 @@ def resolve_output_fields(
                 for name in mapping.by_label
             ]
         )
-    resolved, found, problems = resolve_labels(mapping, adapter.describe(), source)
+    if described is None:
+        described = adapter.describe()
+    resolved, found, problems = resolve_labels(mapping, described, source)
     if problems:
         raise ConfigError(problems)
     return resolved, found
@@ -483,6 +506,56 @@ def resolve_output_fields(
 
 def _label_key(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def _carriers(described: MappingABC[str, FieldSpec]) -> dict[str, list[str]]:
+    """Each label (English or Chinese, normalised) -> the fields that carry it."""
+    carriers: dict[str, list[str]] = {}
+    for api_name, spec in described.items():
+        for text in dict.fromkeys(filter(None, (spec.label, spec.label_zh))):
+            carriers.setdefault(_label_key(text), []).append(api_name)
+    return carriers
+
+
+def resolve_input_labels(
+    mapping: Mapping, described: MappingABC[str, FieldSpec], source: str
+) -> Mapping:
+    """The mapping with its inputs named by label found among the described fields; a label
+    no field or several fields carry fails (ConfigError naming the input), unless the input
+    is optional and no field carries it (then it stays missing)."""
+    carriers = _carriers(described)
+    found: dict[str, str] = {}
+    problems = []
+    for name in mapping.inputs_by_label:
+        rule = mapping.inputs[name]
+        label = rule.label or ""
+        names = carriers.get(_label_key(label), [])
+        if len(names) == 1:
+            found[name] = names[0]
+        elif len(names) > 1:
+            problems.append(
+                Problem(
+                    source,
+                    f"inputs.{name}.label",
+                    f"several fields carry the label “{label}”: {', '.join(names)}; "
+                    "name the right one with field:",
+                    zh=f"多个字段带有标签“{label}”：{', '.join(names)}；请用 field: 指明正确的那个",
+                )
+            )
+        elif not rule.optional:
+            problems.append(
+                Problem(
+                    source,
+                    f"inputs.{name}.label",
+                    f"no field labelled “{label}” in {mapping.object}: correct the label, or "
+                    "mark the input optional: true",
+                    zh=f"{mapping.object} 中没有标签为“{label}”的字段：请改正标签，"
+                    "或把该输入标为 optional: true",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    return mapping.with_fields({}, source, found) if found else mapping
 
 
 def resolve_labels(
@@ -495,10 +568,7 @@ def resolve_labels(
     found is no problem here, it stays missing (``crmqual provision`` lists it for the
     admin to create). Types are checked afterwards like any output's (``check_fields``).
     """
-    carriers: dict[str, list[str]] = {}
-    for api_name, spec in described.items():
-        for text in dict.fromkeys(filter(None, (spec.label, spec.label_zh))):
-            carriers.setdefault(_label_key(text), []).append(api_name)
+    carriers = _carriers(described)
     found: dict[str, str] = {}
     problems = []
     for name in mapping.by_label:

@@ -13,11 +13,14 @@ decimal (``82.9 %``), amounts with thousands separators, and in Chinese CNY amou
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 LANGS = ("en", "zh")
 LANG_ENV = "CRMQUAL_LANG"
@@ -922,6 +925,22 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "--approval-rate must be a share between 0 and 1 (e.g. 0.85), not {value}",
         "--approval-rate 必须是 0 到 1 之间的比例（如 0.85），而不是 {value}",
     ),
+    # -- Fxiaoke adapter (issue 18): check's options, provision's console steps --------------
+    "check.options_missing": (
+        "options missing: {values}; add them (in this order) in the CRM's console, then run "
+        "`crmqual check` again",
+        "缺少选项：{values}；请在 CRM 控制台中（按此顺序）添加，然后再次运行 `crmqual check`",
+    ),
+    "check.options_to_add": (
+        "options to add: {values} (by `crmqual provision`)",
+        "待添加的选项：{values}（由 `crmqual provision` 添加）",
+    ),
+    "demo.by_hand": (
+        "{crm}'s API cannot create fields: the demo does what its admin does in the console "
+        "(`crmqual sandbox fields add`), creating the {n} fields `crmqual provision` lists:",
+        "{crm} 的 API 不能创建字段：演示代替管理员在后台操作（`crmqual sandbox fields add`），"
+        "创建了 `crmqual provision` 列出的 {n} 个字段：",
+    ),
 }
 
 S = TypeVar("S")
@@ -950,14 +969,37 @@ def default_lang() -> str:
 _LANG_META = "crmqual.lang"
 
 
-def _remember_lang(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+#: where ``crmqual.cli.context.config_option`` leaves the configuration file's path
+CONFIG_META = "crmqual.config"
+_CONFIG_LANG = re.compile(r"""^lang:\s*["']?(\w+)""", re.MULTILINE)
+
+
+def config_lang(path: str | None) -> str | None:
+    """The ``lang:`` a configuration file names (``crmqual init --crm fxiaoke`` writes zh), if
+    the file exists and names a language crmqual speaks."""
+    try:
+        text = Path(path or os.environ.get("CRMQUAL_CONFIG", "crmqual.yaml")).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = _CONFIG_LANG.search(text)
+    return found.group(1) if found and found.group(1) in LANGS else None
+
+
+def _remember_lang(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """The option's value; when it was not given and $CRMQUAL_LANG is not set, the
+    configuration's ``lang:`` (if the command has a configuration)."""
+    given = ctx.get_parameter_source(param.name or "lang")
+    defaulted = given in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    if defaulted and not os.environ.get(LANG_ENV) and CONFIG_META in ctx.meta:
+        value = config_lang(ctx.meta[CONFIG_META]) or value
     ctx.meta[_LANG_META] = value
     return value
 
 
 def lang_option(fn: Callable[..., S]) -> Callable[..., S]:
-    """``--lang en|zh`` on a command; $CRMQUAL_LANG gives the default, the option wins.
-    Eager, so that errors in the command's other options are already in its language."""
+    """``--lang en|zh`` on a command; $CRMQUAL_LANG gives the default, else the
+    configuration's ``lang:`` (a command with ``-c``), the option wins. Eager, so that errors
+    in the command's other options are already in its language."""
     return click.option(
         "--lang",
         type=click.Choice(LANGS),

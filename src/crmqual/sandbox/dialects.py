@@ -10,12 +10,13 @@ data, server) never imports a dialect.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from crmqual.contract import ProvisionStep
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.server import SandboxServer
 
@@ -74,6 +75,16 @@ class DemoSandbox(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class ConsoleFields(Protocol):
+    """A demo sandbox of a CRM whose API cannot create fields (Fxiaoke): the demo asks it to
+    do what the CRM's admin does in its console for provisioning's MANUAL steps."""
+
+    def create_by_hand(self, steps: Sequence[ProvisionStep]) -> list[tuple[str, str]]:
+        """Create the fields (and options) the steps list; (label, the CRM's name) of each."""
+        ...
 
 
 class SandboxDialect(Protocol):
