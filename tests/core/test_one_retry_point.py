@@ -20,6 +20,7 @@ HTTP = "src/crmqual/http.py"
 ALLOWED_WAITS = (
     ("src/crmqual/state*", "*", "the state store's waits for a database lock"),
     ("adapters/zoho/bulk.py", "ZohoBulk.poll_job", "polling a Zoho bulk job's state"),
+    ("adapters/salesforce/bulk.py", "BulkJobs._wait", "polling a Bulk API 2.0 job's state"),
 )
 
 
