@@ -33,7 +33,7 @@ from crmqual.registry import make_adapter
 from crmqual.report import write_report
 from crmqual.state import StateStore
 from crmqual.sync import RunSummary, Sync, SyncRequest
-from crmqual.texts import current_lang, lang_option, t
+from crmqual.texts import current_lang, lang_given, lang_option, named_lang, t, use_lang
 
 #: How the demo names each CRM in its heading.
 CRM_NAMES = {"zoho": "Zoho CRM", "salesforce": "Salesforce", "fxiaoke": "纷享销客 (Fxiaoke)"}
@@ -134,6 +134,9 @@ def demo(
     require_sandbox("demo")
     from crmqual.sandbox.dialects import ConsoleFields, load
 
+    if not lang_given():  # the CRM's own language: what `crmqual init --crm NAME` writes
+        template = registry.plugin(crm).init_template if crm in registry.names() else None
+        lang = use_lang((named_lang(template.read_text("utf-8")) if template else None) or lang)
     if crm not in registry.names():
         others = ", ".join(name for name in CRM_NAMES if name in registry.names())
         raise CliError(

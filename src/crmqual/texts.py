@@ -981,8 +981,34 @@ def config_lang(path: str | None) -> str | None:
         text = Path(path or os.environ.get("CRMQUAL_CONFIG", "crmqual.yaml")).read_text("utf-8")
     except (OSError, UnicodeDecodeError):
         return None
-    found = _CONFIG_LANG.search(text)
+    return named_lang(text)
+
+
+def named_lang(config_text: str) -> str | None:
+    """The ``lang:`` a configuration's text names, if crmqual speaks it."""
+    found = _CONFIG_LANG.search(config_text)
     return found.group(1) if found and found.group(1) in LANGS else None
+
+
+def lang_given() -> bool:
+    """Did the running command get its language from ``--lang`` or $CRMQUAL_LANG (rather than
+    falling back to English)?"""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or os.environ.get(LANG_ENV):
+        return ctx is not None
+    return ctx.get_parameter_source("lang") not in (
+        None,
+        ParameterSource.DEFAULT,
+        ParameterSource.DEFAULT_MAP,
+    )
+
+
+def use_lang(lang: str) -> str:
+    """Make ``lang`` the running command's language (what `current_lang()` answers)."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[_LANG_META] = lang
+    return lang
 
 
 def _remember_lang(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -45,3 +45,23 @@ def test_demo_on_fxiaoke_speaks_chinese(tmp_path: Path) -> None:
     assert "风险等级 → field_" in out
     assert "第二次同步: 读取 60 · 写入 0" in out
     assert "销售人员现在在客户上看到的评级" in out
+
+
+def test_demo_on_fxiaoke_is_chinese_unless_asked_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: Chinese by default for Fxiaoke (the language its `crmqual init` template
+    names), English on request; Zoho's demo stays English."""
+    monkeypatch.delenv("CRMQUAL_LANG", raising=False)
+    base = ["demo", "--accounts", "40"]
+    chinese = CliRunner().invoke(main, [*base, "--crm", "fxiaoke", "--dir", str(tmp_path / "a")])
+    assert chinese.exit_code == 0, chinese.stderr
+    assert "本地 纷享销客" in chinese.stdout and "第一次同步" in chinese.stdout
+    english = CliRunner().invoke(
+        main, [*base, "--crm", "fxiaoke", "--lang", "en", "--dir", str(tmp_path / "b")]
+    )
+    assert english.exit_code == 0, english.stderr
+    assert "companies in a local" in english.stdout and "first sync" in english.stdout
+    zoho = CliRunner().invoke(main, [*base, "--dir", str(tmp_path / "c")])
+    assert zoho.exit_code == 0, zoho.stderr
+    assert "companies in a local Zoho CRM sandbox" in zoho.stdout
