@@ -126,6 +126,9 @@ class SalesforceAdapter(SalesforceAdmin):
         """Daily API requests left, from the last answer's ``Sforce-Limit-Info``."""
         return self.org.remaining
 
+    def quota_left(self) -> int | None:
+        return self.org.remaining
+
     @property
     def calls_by_endpoint(self) -> dict[str, int]:
         return dict(self.org.http.counter.by_endpoint)

@@ -42,6 +42,7 @@ def test_the_allowance_is_read_from_every_answer(
     sf = adapter(sleeps)
     list(sf.read(BY_ID))
     assert sf.api_remaining == 4982
+    assert sf.quota_left() == 4982  # what the sync summary and `crmqual fleet status` show
 
 
 def test_the_run_stops_before_a_call_once_the_reserve_is_reached(
