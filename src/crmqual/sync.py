@@ -313,7 +313,7 @@ class Sync:
             ),
             None,
         )
-        summary.snapshot = snapshot(self.state.portfolio(self.target), self.policy, as_of)
+        summary.snapshot = snapshot(self.state.iter_portfolio(self.target), self.policy, as_of)
         if previous is not None:
             found = compare(previous.summary[STABILITY_KEY], summary.snapshot)
             summary.stability = found | {"compared_with_run": previous.run_id}

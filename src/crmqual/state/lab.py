@@ -15,6 +15,9 @@ from crmqual.state.database import Database, chunks, require_aware, unique
 from crmqual.state.ledger import AssessmentStatus
 from crmqual.state.schema import assessments, backtest_assessments, backtests, outcomes
 
+#: Rows fetched at a time while a portfolio is streamed.
+STREAM_BATCH = 1000
+
 
 @dataclass(frozen=True, slots=True)
 class PortfolioRow:
@@ -78,6 +81,11 @@ class Lab(Database):
         Written rows are what reached the CRM; a sync records a row only when an account's
         outputs change, so an account's newest row holds the inputs of its latest change.
         """
+        return list(self.iter_portfolio(target, as_of))
+
+    def iter_portfolio(self, target: str, as_of: datetime | None = None) -> Iterator[PortfolioRow]:
+        """`portfolio`'s rows, streamed a batch at a time: a sync's stability snapshot bins
+        a million accounts without holding them (consume it whole; it holds a connection)."""
         require_aware(as_of, "as_of")
         a, newer = assessments, assessments.alias("newer")
         conditions: list[sa.ColumnElement[bool]] = [
@@ -99,10 +107,8 @@ class Lab(Database):
             .order_by(a.c.account_id)
         )
         with self._read() as conn:
-            return [
-                PortfolioRow(r.id, r.account_id, r.assessed_at, r.account, r.outputs)
-                for r in conn.execute(query)
-            ]
+            for r in conn.execution_options(yield_per=STREAM_BATCH).execute(query):
+                yield PortfolioRow(r.id, r.account_id, r.assessed_at, r.account, r.outputs)
 
     # -- outcomes
 
