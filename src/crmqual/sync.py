@@ -35,7 +35,7 @@ from typing import Any
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import LoadedConfig, SyncSettings
 from crmqual.context import open_context
-from crmqual.contract import Adapter, FollowUp, ReadQuery
+from crmqual.contract import Adapter, FollowUp, ReadQuery, StepKind
 from crmqual.dryrun import FIRST_ASSESSMENT, OTHER_CHANGE, DryRunPlan
 from crmqual.engine import Assessment, assess
 from crmqual.errors import ConfigError, ErrorKind, Problem, QuotaReachedError, exit_code_of_kind
@@ -221,6 +221,31 @@ class Sync:
             raise ConfigError(problems)
         return missing
 
+    def _missing_outputs(self, missing: list[str]) -> Problem:
+        """What to do about output fields the CRM lacks: run provision, or, where the CRM's API
+        cannot create fields, create them in its console as provision lists them. Fields
+        found by label are named by their label in the message's language."""
+        by_label = {r.native: r.label for r in self.mapping.outputs.values() if not r.field}
+        en = ", ".join(f"[{by_label[f].en}]" if f in by_label else f for f in missing)
+        zh = ", ".join(f"[{by_label[f].zh}]" if f in by_label else f for f in missing)
+        if StepKind.CREATE_FIELD in self.adapter.capabilities.provisioning:
+            return Problem(
+                self.mapping_source,
+                "outputs",
+                f"output fields missing in the CRM: {en}; run `crmqual provision` first (sync "
+                "never creates fields)",
+                zh=f"CRM 中缺少输出字段：{zh}；请先运行 `crmqual provision`（sync 从不创建字段）",
+            )
+        return Problem(
+            self.mapping_source,
+            "outputs",
+            f"output fields missing in the CRM: {en}; create them in {self.adapter.name}'s "
+            "console as `crmqual provision` lists them, then run `crmqual check` (sync never "
+            "creates fields)",
+            zh=f"CRM 中缺少输出字段：{zh}；请按 `crmqual provision` 列出的清单在 "
+            f"{self.adapter.name} 后台创建，然后运行 `crmqual check`（sync 从不创建字段）",
+        )
+
     # -- the run ------------------------------------------------------------------------------
     def run(self, request: SyncRequest) -> RunSummary:
         started = time.monotonic()
@@ -264,18 +289,7 @@ class Sync:
             raise ConfigError([Problem("crmqual.yaml", "sync.followups", reason, zh=zh)])
         missing = self.check_mapping()
         if missing and not request.dry_run:
-            raise ConfigError(
-                [
-                    Problem(
-                        self.mapping_source,
-                        "outputs",
-                        f"output fields missing in the CRM: {', '.join(missing)};"
-                        " run `crmqual provision` first (sync never creates fields)",
-                        zh=f"CRM 中缺少输出字段：{', '.join(missing)}；"
-                        "请先运行 `crmqual provision`（sync 从不创建字段）",
-                    )
-                ]
-            )
+            raise ConfigError([self._missing_outputs(missing)])
         summary.missing_fields = missing
         self.adapter.allow_writes_to(self.mapping.output_fields)
         signpost = self.adapter.server_time()

@@ -100,3 +100,16 @@ def test_an_input_label_no_field_carries_is_named(tenant: FxiaokeSandbox, tmp_pa
         "inputs.revenue.label: no field labelled “营业总收入(万元)” in AccountObj" in check.output
     )
     assert not [w for w in tenant.write_log() if w.client.startswith("crmqual/")]
+
+
+def test_sync_before_the_fields_exist_says_to_create_them_in_the_console(
+    tenant: FxiaokeSandbox,
+) -> None:
+    """Provision cannot create Fxiaoke's fields, so a sync before the admin did says to create
+    them in the console as provision lists them, naming them by their Chinese labels."""
+    result = run("sync")
+    assert result.exit_code == 2
+    assert "[风险等级]" in result.stderr and "[Risk Grade]" not in result.stderr
+    assert "后台创建" in result.stderr and "crmqual check" in result.stderr
+    english = run("sync", "--lang", "en")
+    assert "[Risk Grade]" in english.stderr and "console" in english.stderr
