@@ -32,7 +32,6 @@ import math
 import os
 import platform
 import random
-import selectors
 import shutil
 import subprocess
 import tempfile
@@ -47,7 +46,7 @@ import yaml
 
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.seed import seed_fxiaoke
-from zoho_sync import _git, crmqual
+from zoho_sync import _git, crmqual, serving
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -95,18 +94,8 @@ class Run:
 
 def serve(box: FxiaokeSandbox, rate: int, log: Path) -> tuple[subprocess.Popen[str], Any]:
     argv = [*box.serve_command(0), "--rate", str(rate)]
-    with log.open("w", encoding="utf-8") as errors:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        ready = sel.select(timeout=300)
-    line = proc.stdout.readline() if ready else ""
-    if not line:
-        proc.kill()
-        proc.wait(timeout=10)
-        raise SystemExit(f"`crmqual sandbox serve` printed nothing: {log.read_text('utf-8')}")
-    return proc, FxiaokeCredentials(**json.loads(line))
+    proc, credentials = serving(argv, log, 300)
+    return proc, FxiaokeCredentials(**credentials)
 
 
 def write_config(folder: Path, creds: FxiaokeCredentials, rate: int) -> tuple[Path, dict[str, str]]:

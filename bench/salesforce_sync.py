@@ -45,7 +45,6 @@ import math
 import os
 import platform
 import random
-import selectors
 import shutil
 import subprocess
 import sys
@@ -67,7 +66,7 @@ from crmqual.sandbox.salesforce.seed import seed_salesforce
 # The Zoho benchmark's runner (`crmqual` as a subprocess with its peak RSS), its run record
 # and printout (`credits` there: the org's API usage here), and `git`; this file's folder is
 # on the import path when it runs as a script.
-from zoho_sync import Run, _git, crmqual, show
+from zoho_sync import Run, _git, crmqual, serving, show
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -109,18 +108,8 @@ def minimum(calls: Counter[str], read: int, written: int) -> int:
 
 def serve(box: SalesforceSandbox, latency_ms: int, log: Path) -> tuple[subprocess.Popen[str], Any]:
     argv = [*box.serve_command(0), "--latency-ms", str(latency_ms), "--credits", str(ALLOWANCE)]
-    with log.open("w", encoding="utf-8") as errors:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
-    assert proc.stdout is not None
-    with selectors.DefaultSelector() as sel:
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        ready = sel.select(timeout=120)
-    line = proc.stdout.readline() if ready else ""
-    if not line:
-        proc.kill()
-        proc.wait(timeout=10)
-        raise SystemExit(f"`crmqual sandbox serve` printed nothing: {log.read_text('utf-8')}")
-    return proc, SalesforceCredentials(**json.loads(line))
+    proc, credentials = serving(argv, log)
+    return proc, SalesforceCredentials(**credentials)
 
 
 def write_config(
@@ -163,7 +152,7 @@ def make_outputs(config: Path, env: dict[str, str], creds: SalesforceCredentials
         key_file=Path(creds.private_key_file),
     )  # fmt: skip
     if StepKind.CREATE_FIELD in adapter.capabilities.provisioning:
-        code, out, _, _ = crmqual(config, env, "provision")
+        code, out, *_ = crmqual(config, env, "provision")
         if code != 0:
             raise SystemExit(f"provision: exit {code}: {out}")
         return "crmqual provision"
@@ -176,7 +165,7 @@ def make_outputs(config: Path, env: dict[str, str], creds: SalesforceCredentials
 
 def sync_run(name: str, box: SalesforceSandbox, config: Path, env: dict[str, str]) -> Run:
     before, spent = Counter(box.call_counts()), int(box.api_usage()["spent"])
-    code, out, seconds, rss = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
+    code, out, seconds, rss, cpu = crmqual(config, env, "sync", "--json", "--as-of", "2026-03-02")
     lines = out.strip().splitlines()
     summary = json.loads(lines[-1]) if lines else {}
     if code != 0:
@@ -187,7 +176,7 @@ def sync_run(name: str, box: SalesforceSandbox, config: Path, env: dict[str, str
     calls = Counter({k: v for k, v in calls.items() if v})
     usage = int(box.api_usage()["spent"]) - spent
     low = minimum(calls, int(summary["read"]), int(summary["written"]))
-    return Run(name, summary, seconds, rss, calls, usage, low)
+    return Run(name, summary, seconds, rss, calls, usage, low, cpu_s=cpu)
 
 
 def hand_edits(box: SalesforceSandbox, share: float) -> int:
