@@ -148,7 +148,7 @@ def test_provision_check_full_second_and_incremental_sync(
 ) -> None:
     with tenant(tmp_path) as t:
         code, out = t.run("sync", "--as-of", AS_OF)
-        assert code == 2 and "run `crmqual provision` first" in out
+        assert code == 2 and "console as `crmqual provision` lists them" in out
         assert not t.ours()
         code, out = t.run("provision", "--json", "--csv", str(tmp_path / "fields.csv"))
         listed = json.loads(out)["manual_fields"]
