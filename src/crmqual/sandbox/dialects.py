@@ -124,8 +124,8 @@ class SandboxDialect(Protocol):
         ...
 
     def demo(self, db: Path) -> DemoSandbox:
-        """The sandbox in `db` for `crmqual demo --crm NAME`; raise `NotImplementedError` while
-        the CRM has no adapter to demonstrate."""
+        """The sandbox in `db` for `crmqual demo --crm NAME` (the demo itself refuses a CRM
+        whose adapter is not installed, before calling this)."""
         ...
 
 
