@@ -30,6 +30,9 @@ With ``--revert``, ``crmqual revert`` of the full run follows, measured the same
 minimum is the token, every row read by id in each field group (100 ids a call) and the
 writes by the path taken.
 
+With ``CRMQUAL_BENCH_PROFILE=DIR`` set, each crmqual run writes a cProfile to DIR (its
+figures are then not the plain run's).
+
 Writes ``bench/results/zoho_sync.json``: ``{"accounts": n, "full": {"api_calls",
 "min_api_calls", "duration_s", "peak_rss_mb", "credits"}, "incremental": {...}}`` plus the
 settling run and the details (by endpoint, latency, machine) under further keys.
@@ -204,6 +207,10 @@ def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, fl
     """Run ``crmqual ARGS -c config``; exit code, stdout, wall seconds, peak RSS in MB and
     the process's CPU seconds (user + system, from its rusage)."""
     argv = [sys.executable, "-m", "crmqual", *args, "-c", str(config)]
+    profiles = os.environ.get("CRMQUAL_BENCH_PROFILE")
+    if profiles:  # a cProfile of each run, for finding where its CPU goes (slows it down)
+        name = f"{args[0]}-{time.time_ns()}.prof"
+        argv[1:3] = ["-m", "cProfile", "-o", str(Path(profiles) / name), "-m", "crmqual"]
     out_path = config.with_name("out.txt")
     with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
         began = time.perf_counter()
