@@ -30,7 +30,7 @@ from crmqual.fit import (
     grade_shares,
     out_of_time,
 )
-from crmqual.indicators import indicator_values
+from crmqual.indicators import INDICATORS, indicator_values
 from crmqual.inputs import RecordProblems, RowError, read_account, read_rows
 from crmqual.metrics import auc
 from crmqual.model import Account
@@ -327,7 +327,8 @@ def _print(answer: dict[str, Any], base_file: str, approval: float | None, lang:
                 "fit.line",
                 lang,
                 indicator=x["indicator"],
-                direction=x["direction"],
+                label=_label(x["indicator"], lang),
+                direction=t(f"fit.direction.{x['direction']}", lang),
                 weight=x["weight"],
                 bands=x["bands"],
                 points=x["points"],
@@ -371,3 +372,8 @@ def _print(answer: dict[str, Any], base_file: str, approval: float | None, lang:
 
 def _auc(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _label(indicator: str, lang: str) -> str:
+    meta = INDICATORS[indicator]
+    return meta.zh if lang == "zh" else meta.en

@@ -253,12 +253,13 @@ def fit_card(sample: Sample, regularisation: float = REGULARISATION) -> Card:
     for (name, splits, logodds, missing, rises), span in zip(contributions, spans, strict=True):
         low = min(*logodds, missing)
         points = [_round(100 * (v - low) / span) if span else 50.0 for v in logodds]
+        bands, points = _merge_equal([_round_band(s) for s in splits], _monotone(points, rises))
         lines.append(
             FittedLine(
                 indicator=name,
                 direction="safer" if rises else "riskier",
-                bands=tuple(_round_band(s) for s in splits),
-                points=tuple(_monotone(points, rises)),
+                bands=tuple(bands),
+                points=tuple(points),
                 missing=_round(100 * (missing - low) / span) if span else 50.0,
                 weight=round(span / total * 100, 2),
             )
@@ -285,6 +286,19 @@ def _monotone(points: list[float], rises: bool) -> list[float]:
     for i in range(1, len(out)):
         out[i] = max(out[i], out[i - 1]) if rises else min(out[i], out[i - 1])
     return out
+
+
+def _merge_equal(bands: list[float], points: list[float]) -> tuple[list[float], list[float]]:
+    """Neighbouring bands the regression pooled to the same points become one band: the
+    same scores, a shorter table to read. A policy line needs one threshold at least."""
+    kept_bands, kept_points = [], [points[0]]
+    for threshold, value in zip(bands, points[1:], strict=True):
+        if value != kept_points[-1]:
+            kept_bands.append(threshold)
+            kept_points.append(value)
+    if not kept_bands:
+        return bands[:1], points[:2]
+    return kept_bands, kept_points
 
 
 def folds(bad: Sequence[bool], k: int = FOLDS) -> list[tuple[list[int], list[int]]]:

@@ -880,11 +880,13 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         "保留 {n} 个指标；评分每增加 {pdo} 分，好结果的几率翻倍",
     ),
     "fit.line": (
-        "  {indicator}, {direction} as it rises, with weight {weight}: in bands {bands} it"
-        " scores {points}, and a missing value scores {missing}",
-        "  {indicator}（{direction}），权重 {weight}：分段 {bands}，得分 {points}，"
+        "  {indicator} ({label}), {direction} as it rises, with weight {weight}: in bands"
+        " {bands} it scores {points}, and a missing value scores {missing}",
+        "  {indicator}（{label}，{direction}），权重 {weight}：分段 {bands}，得分 {points}，"
         "缺失得 {missing}",
     ),
+    "fit.direction.safer": ("safer", "越高越安全"),
+    "fit.direction.riskier": ("riskier", "越高风险越大"),
     "fit.kfold": (
         "Out of sample, {k}-fold: ROC AUC {fitted} (the base policy on the same rows: {base})",
         "样本外（{k} 折）：ROC AUC {fitted}（基准政策在同样数据上：{base}）",
