@@ -142,6 +142,18 @@ def demo(
         raise CliError(
             t("demo.no_adapter", current_lang(), crm=crm, others=others), ExitCode.CONFIG
         )
+    missing = registry.plugin(crm).missing()
+    if missing:  # before anything is seeded: an install away from a demo
+        raise CliError(
+            t(
+                "demo.needs_extra",
+                current_lang(),
+                crm=crm,
+                modules=", ".join(missing),
+                extra=registry.plugin(crm).extra,
+            ),
+            ExitCode.CONFIG,
+        )
     dialect = load(crm)
     target = demo_target(crm)
     where = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="crmqual-demo-"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from importlib import resources
 
 from crmqual.adapters.salesforce.config import SalesforceConnection
@@ -19,7 +18,7 @@ MISSING_ZH = (
 
 
 def _build(connection: SalesforceConnection, context: BuildContext) -> Adapter:
-    if importlib.util.find_spec("simple_salesforce") is None:
+    if PLUGIN.missing():
         raise ConfigError([Problem("crmqual.yaml", "crm", MISSING, zh=MISSING_ZH)])
     from crmqual.adapters.salesforce.adapter import SalesforceAdapter
 
@@ -37,4 +36,6 @@ PLUGIN = AdapterPlugin(
     init_template=resources.files("crmqual.adapters.salesforce").joinpath("init.yaml"),
     mapping=resources.files("crmqual.mappings").joinpath("salesforce.yaml"),
     summary="Salesforce Accounts through simple-salesforce (REST, sObject Collections, Bulk 2.0)",
+    requires=("simple_salesforce",),
+    extra="salesforce",
 )

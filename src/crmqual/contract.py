@@ -14,6 +14,7 @@ its client's counter to ``Adapter.__init__`` and ``api_calls`` reads it.
 
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -592,3 +593,10 @@ class AdapterPlugin:
     init_template: Traversable
     mapping: Traversable | None = None
     summary: str = ""
+    #: Modules ``build`` needs that come with an extra of crmqual (``extra``), not with it.
+    requires: tuple[str, ...] = ()
+    extra: str = ""
+
+    def missing(self) -> list[str]:
+        """The modules of ``requires`` that are not installed."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]

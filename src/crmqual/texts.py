@@ -364,6 +364,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
         " demonstrate; try --crm {others}",
         "crmqual demo --crm {crm}：crmqual 还没有 {crm} 适配器，无法演示；请改用 --crm {others}",
     ),
+    "demo.needs_extra": (
+        "crmqual demo --crm {crm} needs {modules}, which is not installed: install the"
+        " {extra} extra (in this clone: .venv/bin/pip install '.[sandbox,{extra}]'; from"
+        " PyPI: pip install 'crmqual[sandbox,{extra}]'), then run the demo again",
+        "crmqual demo --crm {crm} 需要 {modules}，但它没有安装：请安装 {extra} 扩展（在本仓库中："
+        ".venv/bin/pip install '.[sandbox,{extra}]'；从 PyPI：pip install"
+        " 'crmqual[sandbox,{extra}]'），然后重新运行演示",
+    ),
     "demo.layouts": (
         "salespeople see them on the account page layouts: {layouts}",
         "销售人员可在客户布局 {layouts} 上看到这些字段",

@@ -93,3 +93,26 @@ def test_demo_of_a_crm_without_an_installed_adapter_says_which_to_try(
     assert result.exit_code == 2
     assert "no salesforce adapter" in result.stderr and "--crm zoho" in result.stderr
     assert not (tmp_path / "sandbox.sqlite").exists()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_demo_of_a_crm_whose_extra_is_not_installed_says_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str
+) -> None:
+    """The adapter is installed but a module it needs comes with an extra that is not
+    (simple-salesforce without ``crmqual[salesforce]``): refused before anything is
+    seeded, with the pip line, instead of a traceback."""
+    from dataclasses import replace
+
+    from crmqual import registry
+
+    plugin = replace(registry.plugin("salesforce"), requires=("crmqual_no_such_module",))
+    monkeypatch.setattr(registry, "plugin", lambda crm, source="crmqual.yaml": plugin)
+    args = ["demo", "--crm", "salesforce", "--dir", str(tmp_path), "--lang", lang]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2, result.output
+    assert "crmqual_no_such_module" in result.stderr
+    assert "pip install '.[sandbox,salesforce]'" in result.stderr
+    assert ("然后重新运行演示" in result.stderr) == (lang == "zh")
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "sandbox.sqlite").exists()
