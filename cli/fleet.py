@@ -3,22 +3,41 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 
-from crmqual.cli.errors import fail_on_config_error
+from crmqual.cli.errors import CliError, fail_on_config_error
+from crmqual.errors import ExitCode
 from crmqual.texts import current_lang, lang_option, pad, t, width
 
 if TYPE_CHECKING:
     from crmqual.fleet.config import LoadedFleet
 
+P = ParamSpec("P")
+R = TypeVar("R")
 
-def _fleet_option(fn: click.decorators.FC) -> click.decorators.FC:
+
+def _fleet_option(fn: Callable[P, R]) -> Callable[P, R]:
+    """The fleet file's option; the command checks the ``fleet`` extra first, once its
+    ``--lang`` is known (the group's callback runs before the command's options)."""
+
+    @functools.wraps(fn)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            import celery  # noqa: F401
+            import croniter  # noqa: F401
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            raise CliError(t("fleet.no_extra", current_lang()), ExitCode.CONFIG) from None
+        return fn(*args, **kwargs)
+
     return click.option(
         "-f",
         "--fleet",
@@ -27,7 +46,7 @@ def _fleet_option(fn: click.decorators.FC) -> click.decorators.FC:
         default=None,
         show_default="fleet.yaml, or $CRMQUAL_FLEET",
         help="The fleet file.",
-    )(fn)
+    )(checked)
 
 
 def _load(fleet_file: str | None) -> LoadedFleet:
@@ -41,12 +60,6 @@ def _load(fleet_file: str | None) -> LoadedFleet:
 def fleet() -> None:
     """Many CRM orgs: nightly syncs on Celery workers, or without a broker (see README,
     "Many orgs"). Needs the `fleet` extra: pip install 'crmqual[fleet]'."""
-    try:
-        import celery  # noqa: F401
-        import croniter  # noqa: F401
-        import prometheus_client  # noqa: F401
-    except ImportError:
-        raise click.ClickException(t("fleet.no_extra", current_lang())) from None
 
 
 def _celery(fleet_file: str | None, role: str, extra: tuple[str, ...], lang: str) -> None:

@@ -3,6 +3,7 @@ org's own crmqual.yaml checked against the fleet (target, state store) when it r
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,19 @@ def test_the_commands_refuse_a_broken_fleet_file_before_starting_celery(tmp_path
         result = CliRunner().invoke(main, ["fleet", command, "-f", str(path), "--lang", "zh"])
         assert result.exit_code == 2, result.output
         assert f"{path}:7: orgs[1].priority: 应为整数" in result.stderr
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "needs the `fleet` extra"), ("zh", "需要")])
+def test_without_the_fleet_extra_each_command_says_what_to_install_in_its_language(
+    monkeypatch: pytest.MonkeyPatch, lang: str, words: str
+) -> None:
+    """The check runs in the command, after its --lang (not in the group, before it)."""
+    from click.testing import CliRunner
+
+    from crmqual.cli.main import main
+
+    monkeypatch.setitem(sys.modules, "celery", None)  # import celery -> ImportError
+    for command in (["status"], ["run"], ["worker"], ["enqueue", "a"], ["resume", "a"]):
+        result = CliRunner().invoke(main, ["fleet", *command, "--lang", lang])
+        assert result.exit_code == 2, (command, result.output)
+        assert words in result.stderr and "pip install 'crmqual[fleet]'" in result.stderr
