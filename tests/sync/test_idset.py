@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import string
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -45,15 +46,34 @@ def test_ids_that_are_not_plain_numbers_stay_distinct() -> None:
     assert len(seen) == 6
 
 
+def test_salesforce_ids_survive_merges_and_case_matters() -> None:
+    rng = random.Random(3)
+    alphabet = string.digits + string.ascii_letters
+    ids = ["001" + "".join(rng.choices(alphabet, k=15)) for _ in range(3000)]
+    seen = IdSet(merge_at=50)
+    for record_id in ids[:1500]:
+        seen.add(record_id)
+        seen.add(record_id)
+    assert len(seen) == len(set(ids[:1500]))
+    assert all(record_id in seen for record_id in ids[:1500])
+    assert not any(record_id in seen for record_id in set(ids[1500:]) - set(ids[:1500]))
+    flipped = ids[0].swapcase()
+    assert flipped != ids[0] and flipped not in seen  # Salesforce ids are case-sensitive
+
+
+ID_TEXT = st.text(alphabet="0123456789aZz-", min_size=1, max_size=23)
+
+
 @given(
     st.lists(
         st.one_of(
             st.integers(min_value=0, max_value=(1 << 64) + 5).map(str),
             st.text(alphabet="0123456789aZ", min_size=1, max_size=4),
+            ID_TEXT,
         ),
         max_size=60,
     ),
-    st.lists(st.text(alphabet="0123456789aZ", min_size=1, max_size=4), max_size=20),
+    st.lists(st.one_of(st.text(alphabet="0123456789aZ", min_size=1, max_size=4), ID_TEXT)),
 )
 def test_same_answers_as_a_set(added: list[str], probes: list[str]) -> None:
     seen, reference = IdSet(merge_at=3), set()
