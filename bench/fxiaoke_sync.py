@@ -30,12 +30,10 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import subprocess
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +44,17 @@ import yaml
 
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.seed import seed_fxiaoke
-from zoho_sync import _git, crmqual, serving
+from zoho_sync import (
+    crmqual,
+    machine,
+    provenance,
+    run_options,
+    save_result,
+    seeded,
+    serving,
+    size_options,
+    stop,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -175,13 +183,9 @@ def hand_edits(box: FxiaokeSandbox, share: float) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--accounts", type=int, default=10_000)
-    size.add_argument("--100k", dest="accounts", action="store_const", const=100_000)
+    size_options(parser, million=False)
     parser.add_argument("--rate", type=int, default=50, help="sandbox calls a second (50)")
-    parser.add_argument("--changed", type=float, default=0.01, help="share hand-edited")
-    parser.add_argument("--dir", type=Path, default=None, help="where the files go")
-    parser.add_argument("--keep", action="store_true", help="keep the sandbox and state files")
+    run_options(parser)
     parser.add_argument("--output", type=Path, default=HERE / "results" / "fxiaoke_sync.json")
     args = parser.parse_args()
     n: int = args.accounts
@@ -189,11 +193,7 @@ def main() -> None:
     box = FxiaokeSandbox(folder / "fx.db")
     proc: subprocess.Popen[str] | None = None
     try:
-        box.clock.freeze(START)
-        began = time.perf_counter()
-        seed_fxiaoke(box.store, n, seed=1)
-        print(f"seeded {n:,} accounts in {time.perf_counter() - began:.1f} s ({folder})")
-        box.clock.resume()
+        seeded(box, seed_fxiaoke, n, folder)
         proc, creds = serve(box, args.rate, folder / "serve.log")
         config, env = write_config(folder, creds, args.rate)
         fields = create_fields(box, config, env)
@@ -207,11 +207,7 @@ def main() -> None:
         incremental = sync_run("incremental", box, config, env)
         show(incremental)
     finally:
-        if proc is not None:
-            proc.kill()
-            proc.wait(timeout=10)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        stop(proc)
         box.close()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -223,23 +219,11 @@ def main() -> None:
         "hand_edited": edited,
         "sandbox_rate_per_second": args.rate,
         "crmqual_rate_per_second": max(args.rate - 2, 1),
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "adapter_files_changed_since": _git("status", "--short", "adapters", "src/crmqual"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load_average": os.getloadavg(),
-        },
+        **provenance(),
+        "machine": {**machine(), "load_average": os.getloadavg()},
     }
-    sizes: dict[str, Any] = {}
-    if args.output.exists():
-        sizes = json.loads(args.output.read_text(encoding="utf-8")).get("sizes", {})
-    sizes[str(n)] = {k: result[k] for k in ("full", "settling", "incremental", "commit")}
-    result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: int(kv[0])))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.output}")
+    kept = ("full", "settling", "incremental", "commit")
+    save_result(args.output, result, str(n), kept, rss_ratio=False)
 
 
 if __name__ == "__main__":

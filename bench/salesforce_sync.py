@@ -43,13 +43,11 @@ import argparse
 import json
 import math
 import os
-import platform
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,9 +62,22 @@ from crmqual.sandbox.salesforce.backend import SalesforceCredentials, Salesforce
 from crmqual.sandbox.salesforce.seed import seed_salesforce
 
 # The Zoho benchmark's runner (`crmqual` as a subprocess with its peak RSS), its run record
-# and printout (`credits` there: the org's API usage here), and `git`; this file's folder is
-# on the import path when it runs as a script.
-from zoho_sync import Run, _git, crmqual, serving, show
+# and printout (`credits` there: the org's API usage here), and what the sync benchmarks
+# share (options, seeding, serving, the result file); this file's folder is on the import
+# path when it runs as a script.
+from zoho_sync import (
+    Run,
+    crmqual,
+    machine,
+    provenance,
+    run_options,
+    save_result,
+    seeded,
+    serving,
+    show,
+    size_options,
+    stop,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -156,7 +167,7 @@ def make_outputs(config: Path, env: dict[str, str], creds: SalesforceCredentials
         if code != 0:
             raise SystemExit(f"provision: exit {code}: {out}")
         return "crmqual provision"
-    sys.path.insert(0, str(ROOT / "tests" / "salesforce"))
+    sys.path[:0] = [str(ROOT / "tests" / "salesforce"), str(ROOT / "tests")]  # and its helpers
     from salesforce_backend import create_outputs_by_hand, mapping_outputs
 
     create_outputs_by_hand(adapter, mapping_outputs(MAPPING))
@@ -195,14 +206,9 @@ def hand_edits(box: SalesforceSandbox, share: float) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--accounts", type=int, default=10_000)
-    size.add_argument("--100k", dest="accounts", action="store_const", const=100_000)
-    size.add_argument("--1m", dest="accounts", action="store_const", const=1_000_000)
+    size_options(parser)
     parser.add_argument("--latency-ms", type=int, default=50, help="per API call (default 50)")
-    parser.add_argument("--changed", type=float, default=0.01, help="share hand-edited")
-    parser.add_argument("--dir", type=Path, default=None, help="where the files go")
-    parser.add_argument("--keep", action="store_true", help="keep the sandbox and state files")
+    run_options(parser)
     parser.add_argument(
         "--no-stability",
         action="store_true",
@@ -216,11 +222,7 @@ def main() -> None:
     box = SalesforceSandbox(folder / "sf.db")
     proc: subprocess.Popen[str] | None = None
     try:
-        box.clock.freeze(START)
-        began = time.perf_counter()
-        seed_salesforce(box.store, n, seed=1)
-        print(f"seeded {n:,} accounts in {time.perf_counter() - began:.1f} s ({folder})")
-        box.clock.resume()
+        seeded(box, seed_salesforce, n, folder)
         proc, creds = serve(box, args.latency_ms, folder / "serve.log")
         config, env = write_config(folder, creds, not args.no_stability)
         how = make_outputs(config, env, creds)
@@ -234,11 +236,7 @@ def main() -> None:
         incremental = sync_run("incremental", box, config, env)
         show(incremental)
     finally:
-        if proc is not None:
-            proc.kill()
-            proc.wait(timeout=10)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        stop(proc)
         box.close()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -253,29 +251,12 @@ def main() -> None:
         "stability_snapshot": not args.no_stability,
         "counting": "login, describe and SELECT COUNT() per run; a Collections call as one API "
         "call (not confirmed); two status polls per Bulk 2.0 job",
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "adapter_files_changed_since": _git("status", "--short", "adapters", "src/crmqual"),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        **provenance(),
+        "machine": machine(),
     }
-    sizes: dict[str, Any] = {}
-    if args.output.exists():
-        sizes = json.loads(args.output.read_text(encoding="utf-8")).get("sizes", {})
+    size = str(n) + (" without stability" if args.no_stability else "")
     kept = ("full", "settling", "incremental", "commit")
-    sizes[str(n) + (" without stability" if args.no_stability else "")] = {
-        k: result[k] for k in kept if k in result
-    }
-    result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: (int(kv[0].split()[0]), kv[0])))
-    if "100000" in sizes and "1000000" in sizes:
-        result["peak_rss_1m_over_100k"] = round(
-            sizes["1000000"]["full"]["peak_rss_mb"] / sizes["100000"]["full"]["peak_rss_mb"], 2
-        )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.output}")
+    save_result(args.output, result, size, kept, rss_ratio=True)
 
 
 if __name__ == "__main__":

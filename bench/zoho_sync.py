@@ -55,6 +55,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -371,16 +372,84 @@ def _git(*args: str) -> str:
     return done.stdout.strip()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+# -- what the Zoho, Salesforce and Fxiaoke sync benchmarks share ----------------------------
+def size_options(parser: argparse.ArgumentParser, *, million: bool = True) -> None:
+    """`--accounts N` (default 10,000), `--100k` and, with `million`, `--1m`."""
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--accounts", type=int, default=10_000)
     size.add_argument("--100k", dest="accounts", action="store_const", const=100_000)
-    size.add_argument("--1m", dest="accounts", action="store_const", const=1_000_000)
-    parser.add_argument("--latency-ms", type=int, default=50, help="per API call (default 50)")
+    if million:
+        size.add_argument("--1m", dest="accounts", action="store_const", const=1_000_000)
+
+
+def run_options(parser: argparse.ArgumentParser) -> None:
+    """`--changed` (the share hand-edited), `--dir` and `--keep` (where the files go)."""
     parser.add_argument("--changed", type=float, default=0.01, help="share hand-edited")
     parser.add_argument("--dir", type=Path, default=None, help="where the files go")
     parser.add_argument("--keep", action="store_true", help="keep the sandbox and state files")
+
+
+def seeded(box: Any, seed: Callable[..., int], accounts: int, folder: Path) -> None:
+    """Seed `accounts` into `box` with its clock frozen at START (the seed's dates are
+    relative to it), printing how long it took; the clock runs again afterwards."""
+    box.clock.freeze(START)
+    began = time.perf_counter()
+    seed(box.store, accounts, seed=1)
+    print(f"seeded {accounts:,} accounts in {time.perf_counter() - began:.1f} s ({folder})")
+    box.clock.resume()
+
+
+def stop(proc: subprocess.Popen[str] | None) -> None:
+    """Kill a served sandbox, if one was started, and close its pipe."""
+    if proc is None:
+        return
+    proc.kill()
+    proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def provenance() -> dict[str, Any]:
+    """The commit measured and what was changed in the code since it."""
+    return {
+        "commit": _git("rev-parse", "--short", "HEAD"),
+        "adapter_files_changed_since": _git("status", "--short", "adapters", "src/crmqual"),
+    }
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def save_result(
+    output: Path, result: dict[str, Any], size: str, kept: Sequence[str], *, rss_ratio: bool
+) -> None:
+    """Write `result` to `output` with this run's `kept` figures under `sizes` by `size` (a
+    count, maybe followed by words) next to earlier runs' of other sizes, so that sizes can be
+    compared; with `rss_ratio`, the 1,000,000 run's peak RSS over the 100,000 run's too."""
+    sizes: dict[str, Any] = {}
+    if output.exists():
+        sizes = json.loads(output.read_text(encoding="utf-8")).get("sizes", {})
+    sizes[size] = {k: result[k] for k in kept if k in result}
+    result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: (int(kv[0].split()[0]), kv[0])))
+    if rss_ratio and "100000" in sizes and "1000000" in sizes:
+        result["peak_rss_1m_over_100k"] = round(
+            sizes["1000000"]["full"]["peak_rss_mb"] / sizes["100000"]["full"]["peak_rss_mb"], 2
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {output}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size_options(parser)
+    parser.add_argument("--latency-ms", type=int, default=50, help="per API call (default 50)")
+    run_options(parser)
     parser.add_argument(
         "--revert", action="store_true", help="then revert the full run, and measure that"
     )
@@ -397,11 +466,7 @@ def main() -> None:
     box = ZohoSandbox(folder / "zoho.db")
     proc: subprocess.Popen[str] | None = None
     try:
-        box.clock.freeze(START)
-        began = time.perf_counter()
-        seed_zoho(box.store, n, seed=1)
-        print(f"seeded {n:,} accounts in {time.perf_counter() - began:.1f} s ({folder})")
-        box.clock.resume()
+        seeded(box, seed_zoho, n, folder)
         proc, creds = serve(box, args.latency_ms, folder / "serve.log")
         config, env = write_config(folder, creds)
         code, out, *_ = crmqual(config, env, "provision")
@@ -424,11 +489,7 @@ def main() -> None:
             reverted = revert_run("revert", box, proc.pid, config, env, int(full.summary["run_id"]))
             show(reverted)
     finally:
-        if proc is not None:
-            proc.kill()
-            proc.wait(timeout=10)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        stop(proc)
         box.close()
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
@@ -445,19 +506,10 @@ def main() -> None:
         "hand_edited": edited,
         "latency_ms": args.latency_ms,
         "field_groups": groups,
-        "commit": _git("rev-parse", "--short", "HEAD"),
-        "adapter_files_changed_since": _git("status", "--short", "adapters", "src/crmqual"),
+        **provenance(),
         "bulk_path_installed": bulk_available(),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
+        "machine": machine(),
     }
-    # Earlier runs of other sizes stay in "sizes", so 100,000 and 1,000,000 can be compared.
-    sizes: dict[str, Any] = {}
-    if args.output.exists():
-        sizes = json.loads(args.output.read_text(encoding="utf-8")).get("sizes", {})
     kept = (
         "full",
         "settling",
@@ -467,15 +519,7 @@ def main() -> None:
         "state_bytes_per_row",
         "assess_row_us_per_account",
     )
-    sizes[str(n)] = {k: result[k] for k in kept if k in result}
-    result["sizes"] = dict(sorted(sizes.items(), key=lambda kv: int(kv[0])))
-    if "100000" in sizes and "1000000" in sizes:
-        result["peak_rss_1m_over_100k"] = round(
-            sizes["1000000"]["full"]["peak_rss_mb"] / sizes["100000"]["full"]["peak_rss_mb"], 2
-        )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.output}")
+    save_result(args.output, result, str(n), kept, rss_ratio=True)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,7 @@ The output fields are made as a tenant's admin makes them, in the console (the s
 
 from __future__ import annotations
 
-import json
 import os
-import selectors
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +23,7 @@ from crmqual.contract import Adapter, FieldSpec, FieldType
 from crmqual.contract_suite import LoggedWrite
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.schema import record_id
+from served_sandbox import SandboxBackend, crmqual_argv, logged_write, secrets_of, served
 
 #: common-model name -> the label of the sandbox tenant's field
 LABELS = {"name": "客户名称", "revenue": "营业收入(万元)", "employees": "员工人数"}
@@ -71,7 +68,7 @@ def console_fields(box: FxiaokeSandbox) -> list[FieldSpec]:
     ]
 
 
-class FxiaokeBackend:
+class FxiaokeBackend(SandboxBackend):
     """The contract's backend over a sandbox. Its clock stands still and moves one second
     before each load or hand edit, so every change has its own last_modified_time.
 
@@ -100,25 +97,8 @@ class FxiaokeBackend:
         limits = FxiaokeLimits(page_size=3, rate_per_second=10_000, overlap_seconds=0)
         return FxiaokeAdapter(connection(self.creds, self.mode, limits=limits))
 
-    def load(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
-        self.box.clock.advance(1)
-        return self.box.load_records(
-            [{self.native_name(k): v for k, v in r.items()} for r in records]
-        )
-
-    def hand_edit(self, record_id: str, changes: Mapping[str, Any]) -> None:
-        self.box.clock.advance(1)
-        self.box.hand_edit(record_id, dict(changes))
-
     def write_log(self) -> list[LoggedWrite]:
-        return [
-            LoggedWrite(
-                record_id(w.record_id),
-                {name: new for name, (_old, new) in w.changes.items()},
-                "crmqual" if w.client.startswith("crmqual/") else w.client,
-            )
-            for w in self.box.write_log()
-        ]
+        return [logged_write(w, record_id(w.record_id)) for w in self.box.write_log()]
 
     def native_name(self, model_field: str) -> str:
         return self.box.field(LABELS[model_field]).api_name
@@ -126,7 +106,7 @@ class FxiaokeBackend:
     def sync_command(self, *args: str) -> list[str]:
         if self.config is None:
             raise RuntimeError("write_config first (and serve the sandbox)")
-        return [sys.executable, "-m", "crmqual", *args, "-c", str(self.config)]
+        return crmqual_argv(self.config, *args)
 
 
 # -- a served sandbox and crmqual as a command --------------------------------------------------
@@ -163,11 +143,7 @@ def write_config(
 
 def env(creds: FxiaokeCredentials) -> dict[str, str]:
     """The environment of a `crmqual` subprocess: this one's, plus the secrets."""
-    return {**os.environ, **{name: getattr(creds, key) for key, name in SECRET_ENV.items()}}
-
-
-def crmqual(config: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "crmqual", *args, "-c", str(config)]
+    return {**os.environ, **secrets_of(creds, SECRET_ENV)}
 
 
 @contextmanager
@@ -185,21 +161,5 @@ def serve(
     argv = [*box.serve_command(0), "--rate", str(rate), "--fault-seed", str(fault_seed)]
     if faults is not None:
         argv += ["--faults", faults]
-    with log.open("w", encoding="utf-8") as errors:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            ready = sel.select(timeout=startup_s)
-        line = proc.stdout.readline() if ready else ""
-        if not line:
-            proc.kill()
-            proc.wait(timeout=10)
-            raise AssertionError(f"serve printed nothing: {log.read_text('utf-8')[-2000:]}")
-        yield FxiaokeCredentials(**json.loads(line))
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with served(argv, log, startup_s) as credentials:
+        yield FxiaokeCredentials(**credentials)

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fx_backend import crmqual, env, serve, write_config
+from fx_backend import env, serve, write_config
 
 from crmqual.sandbox.fxiaoke.backend import FxiaokeCredentials, FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.seed import seed_fxiaoke
 from crmqual.sandbox.fxiaoke.settings import FxiaokeSettings
+from served_sandbox import crmqual_argv, wait_for_writes
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ class Tenant:
 
     def run(self, *args: str) -> tuple[int, str]:
         done = subprocess.run(
-            crmqual(self.config, *args), capture_output=True, text=True, env=env(self.creds)
+            crmqual_argv(self.config, *args), capture_output=True, text=True, env=env(self.creds)
         )
         return done.returncode, done.stdout + done.stderr
 
@@ -71,7 +72,7 @@ class Tenant:
     def spawn(self, *args: str) -> subprocess.Popen[str]:
         log = (self.folder / "spawned.log").open("w", encoding="utf-8")
         return subprocess.Popen(
-            crmqual(self.config, *args), stdout=log, stderr=log, text=True, env=env(self.creds)
+            crmqual_argv(self.config, *args), stdout=log, stderr=log, text=True, env=env(self.creds)
         )
 
     def ours(self) -> list[Any]:
@@ -166,7 +167,7 @@ def test_provision_check_full_second_and_incremental_sync(
             if f["type"] == "integer":
                 argv += ["--decimals", "0"]
             done = subprocess.run(
-                [*crmqual(t.config, "x")[:3], *argv], capture_output=True, text=True
+                [*crmqual_argv(t.config, "x")[:3], *argv], capture_output=True, text=True
             )
             assert done.returncode == 0, done.stderr
         code, out = t.run("check", "--json")
@@ -216,15 +217,6 @@ def test_provision_check_full_second_and_incremental_sync(
         assert len(set(markers)) == len(made)  # one per event (the downgrade, each new flag)
         assert t.sync()[0] == 0
         assert len(list(t.box.records(FOLLOWUP))) == len(before) + len(made)
-
-
-def wait_for_writes(t: Tenant, entries: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len(t.ours()) >= entries or proc.poll() is not None:
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"the sync wrote fewer than {entries} records in 60 s")
 
 
 def test_sigkill_mid_sync_then_resume_writes_each_record_once(

@@ -8,17 +8,10 @@ A separately named module (helper names clash across test folders).
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from crmqual.adapters.salesforce import SalesforceAdapter
 from crmqual.adapters.salesforce.config import SalesforceApiLimits, SalesforceConnection
@@ -28,6 +21,7 @@ from crmqual.mapping import load_mapping, wanted_fields
 from crmqual.policy import load_policy
 from crmqual.sandbox.salesforce.backend import SalesforceCredentials, SalesforceSandbox
 from crmqual.sandbox.salesforce.schema import API_USER_ID
+from served_sandbox import CommandBackend, logged_write, served
 
 NATIVE = {
     "name": "Name",
@@ -139,7 +133,7 @@ def mapping_outputs(mapping: Path = SHIPPED_MAPPING) -> list[FieldSpec]:
     return wanted_fields(load_mapping(mapping)[0], load_policy())
 
 
-class SalesforceBackend:
+class SalesforceBackend(CommandBackend):
     """The contract's backend fixture over a sandbox. Its clock stands still and moves one
     second before each load or hand edit, so every change has its own SystemModstamp.
 
@@ -150,6 +144,7 @@ class SalesforceBackend:
 
     id_field = "Id"
     modified_field = "SystemModstamp"
+    secret_env = SECRET_ENV
     output_fields: Sequence[FieldSpec] = (
         FieldSpec("Risk_Grade__c", FieldType.PICKLIST, "Risk Grade", tuple("ABCDE"), "风险等级"),
         FieldSpec("Credit_Score__c", FieldType.INTEGER, "Credit Score", label_zh="信用评分"),
@@ -179,23 +174,9 @@ class SalesforceBackend:
         return adapter_of(self.creds, served=self.served, limits=self.limits)
 
     # -- the CRM ------------------------------------------------------------------------------
-    def load(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
-        self.box.clock.advance(1)
-        return self.box.load_records([{NATIVE[k]: v for k, v in r.items()} for r in records])
-
-    def hand_edit(self, record_id: str, changes: Mapping[str, Any]) -> None:
-        self.box.clock.advance(1)
-        self.box.hand_edit(record_id, dict(changes))
-
     def write_log(self) -> list[LoggedWrite]:
         return [
-            LoggedWrite(
-                _sf_id(w.record_id),
-                {name: new for name, (_old, new) in w.changes.items()},
-                "crmqual" if w.client.startswith("crmqual/") else w.client,
-            )
-            for w in self.box.writes()
-            if w.module == "Account"
+            logged_write(w, _sf_id(w.record_id)) for w in self.box.writes() if w.module == "Account"
         ]
 
     def native_name(self, model_field: str) -> str:
@@ -209,11 +190,9 @@ class SalesforceBackend:
         batch_size: int | None = None,
         connection: Mapping[str, Any] | None = None,
     ) -> Path:
-        if self.folder is None:
-            raise AssertionError("a SalesforceBackend without a folder has no crmqual.yaml")
         values: dict[str, Any] = {
             "flow": "jwt",
-            **{key: "${" + name + "}" for key, name in SECRET_ENV.items()},
+            **self.secret_references(),
             "limits": self.limits.model_dump(),
             **(connection or {}),
         }
@@ -228,22 +207,7 @@ class SalesforceBackend:
         }
         if batch_size is not None:
             config["sync"] = {"batch_size": batch_size}
-        self.config = self.folder / "crmqual.yaml"
-        self.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        return self.config
-
-    def secrets(self) -> dict[str, str]:
-        return {name: getattr(self.creds, key) for key, name in SECRET_ENV.items()}
-
-    def env(self) -> dict[str, str]:
-        return {**os.environ, **self.secrets()}
-
-    def sync_command(self, *args: str) -> list[str]:
-        if not self.served:
-            raise RuntimeError("an in-process sandbox cannot serve another process: serve it")
-        if self.config is None:
-            self.write_config()
-        return [sys.executable, "-m", "crmqual", *args, "-c", str(self.config)]
+        return self.save_config(config)
 
 
 def _sf_id(number: int) -> str:
@@ -267,24 +231,5 @@ def serve(
     argv = [*box.serve_command(0, faults), *extra]
     if latency_ms is not None:
         argv += ["--latency-ms", str(latency_ms)]
-    with log.open("w", encoding="utf-8") as errors:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            ready = sel.select(timeout=startup_s)
-        line = proc.stdout.readline() if ready else ""
-        if not line:
-            proc.kill()
-            proc.wait(timeout=10)
-            raise AssertionError(
-                f"`crmqual sandbox serve` printed nothing (exit {proc.returncode}): "
-                f"{log.read_text('utf-8')[-2000:]}"
-            )
-        yield SalesforceCredentials(**json.loads(line))
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with served(argv, log, startup_s) as credentials:
+        yield SalesforceCredentials(**credentials)

@@ -26,13 +26,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from salesforce_backend import (
     SHIPPED_MAPPING,
     SalesforceBackend,
@@ -42,7 +40,7 @@ from salesforce_backend import (
     serve,
 )
 
-from crmqual.cli.main import main
+import served_sandbox
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.faults import PROFILES
 from crmqual.sandbox.salesforce.backend import (
@@ -53,6 +51,7 @@ from crmqual.sandbox.salesforce.backend import (
 from crmqual.sandbox.salesforce.call import SalesforceLimits
 from crmqual.sandbox.salesforce.seed import seed_salesforce
 from crmqual.sandbox.store import WriteEntry
+from served_sandbox import no_sleep, until_ok, wait_for_writes
 
 pytestmark = pytest.mark.slow
 
@@ -70,55 +69,10 @@ SYSTEM = frozenset({"SystemModstamp", "LastModifiedDate", "LastModifiedById"})
 BULK = {"read_threshold": 100, "write_threshold": 100, "job_records": 120, "poll_interval": 0.05}
 
 
-def _no_sleep(seconds: float) -> None:
-    """In-process faults' latency is not waited out (served, it is real)."""
-
-
-@dataclass
-class Org:
+class Org(served_sandbox.Org[SalesforceSandbox, SalesforceBackend]):
     """A seeded sandbox org and a crmqual.yaml for it; `crmqual(...)` runs a command."""
 
-    mode: str
-    box: SalesforceSandbox
-    backend: SalesforceBackend
-
-    def crmqual(self, *args: str) -> tuple[int, str, str]:
-        if self.mode == "served":
-            done = subprocess.run(
-                self.backend.sync_command(*args),
-                env=self.backend.env(),
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            return done.returncode, done.stdout, done.stderr
-        assert self.backend.config is not None
-        result = CliRunner().invoke(
-            main, [*args, "-c", str(self.backend.config)], env=self.backend.secrets()
-        )
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout, result.stderr
-
-    def sync(self, *args: str) -> tuple[int, dict[str, Any]]:
-        code, out, err = self.crmqual("sync", "--json", "--as-of", AS_OF, *args)
-        assert out.strip(), f"exit {code}: {err}"
-        return code, json.loads(out.strip().splitlines()[-1])
-
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
-        assert self.backend.folder is not None
-        with (self.backend.folder / "spawned.log").open("a", encoding="utf-8") as log:
-            return subprocess.Popen(
-                self.backend.sync_command(*args),
-                env=self.backend.env(),
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                text=True,
-            )
-
-    def spawned_log(self) -> str:
-        assert self.backend.folder is not None
-        return (self.backend.folder / "spawned.log").read_text("utf-8")[-3000:]
+    as_of = AS_OF
 
     def ours(self) -> list[WriteEntry]:
         """crmqual's writes to Accounts in the sandbox's write log."""
@@ -156,7 +110,7 @@ def open_org(
         limits=limits,
         faults=PROFILES[faults] if inprocess and faults else None,
         fault_seed=fault_seed,
-        sleep=_no_sleep if inprocess else time.sleep,
+        sleep=no_sleep if inprocess else time.sleep,
     )
     box.clock.freeze(START)
     seed_salesforce(box.store, ACCOUNTS, seed=SEED)
@@ -196,13 +150,6 @@ def inputs(box: SalesforceSandbox) -> dict[str, dict[str, Any]]:
         record = box.record(rid) or {}
         found[rid] = {k: v for k, v in record.items() if k not in OUTPUTS | SYSTEM}
     return found
-
-
-def until_ok(step: Callable[[], int], attempts: int = 8) -> list[int]:
-    codes = [step()]
-    while codes[-1] != 0 and len(codes) < attempts:
-        codes.append(step())
-    return codes
 
 
 def assert_only_outputs_written(org: Org) -> None:
@@ -301,15 +248,6 @@ def test_full_second_and_incremental_sync(
 
 
 # -- SIGKILL mid-run, then resume -------------------------------------------------------------
-def wait_for_writes(org: Org, entries: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len(org.ours()) >= entries or proc.poll() is not None:
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"the sync wrote fewer than {entries} records in 60 s")
-
-
 @pytest.mark.parametrize("kills", [(30,), (60, 180)], ids=lambda k: "-".join(map(str, k)))
 def test_sigkill_mid_sync_then_resume_writes_each_record_once(
     tmp_path: Path, kills: tuple[int, ...], reference: dict[str, dict[str, Any]]

@@ -18,30 +18,28 @@ at 100 all the same.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 from zoho_backend import SHIPPED_MAPPING, ZohoBackend, serve
 
 import crmqual
+import served_sandbox
 from crmqual.adapters.zoho.config import ZohoApiLimits
-from crmqual.cli.main import main
 from crmqual.mapping import load_mapping
 from crmqual.sandbox.faults import PROFILES
 from crmqual.sandbox.store import WriteEntry
 from crmqual.sandbox.zoho.backend import HAND_EDIT_CLIENT, ZohoCredentials, ZohoSandbox
 from crmqual.sandbox.zoho.call import ZohoLimits
 from crmqual.sandbox.zoho.seed import seed_zoho
+from served_sandbox import no_sleep, until_ok, wait_for_writes
 
 pytestmark = pytest.mark.slow
 
@@ -61,40 +59,10 @@ SYSTEM = frozenset({"Modified_Time", "Modified_By"})
 MODES = ("inprocess", "served")
 
 
-def _no_sleep(seconds: float) -> None:
-    """In-process faults' latency is not waited out (served, it is real)."""
-
-
-@dataclass
-class Org:
+class Org(served_sandbox.Org[ZohoSandbox, ZohoBackend]):
     """A seeded sandbox org and a crmqual.yaml for it; `crmqual(...)` runs a command."""
 
-    mode: str
-    box: ZohoSandbox
-    backend: ZohoBackend
-
-    def crmqual(self, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        if self.mode == "served":
-            done = subprocess.run(
-                self.backend.sync_command(*args),
-                env={**self.backend.env(), **(env or {})},
-                capture_output=True,
-                text=True,
-                timeout=300,
-            )
-            return done.returncode, done.stdout, done.stderr
-        assert self.backend.config is not None
-        result = CliRunner().invoke(
-            main, [*args, "-c", str(self.backend.config)], env=self.backend.secrets() | (env or {})
-        )
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return result.exit_code, result.stdout, result.stderr
-
-    def sync(self, *args: str) -> tuple[int, dict[str, Any]]:
-        code, out, err = self.crmqual("sync", "--json", "--as-of", AS_OF, *args)
-        assert out.strip(), f"exit {code}: {err}"
-        return code, json.loads(out.strip().splitlines()[-1])
+    as_of = AS_OF
 
     def check(self, env: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
         code, out, err = self.crmqual("check", "--json", env=env)
@@ -102,22 +70,6 @@ class Org:
         report = json.loads(out)
         assert report["exit_code"] == code
         return code, {i["item"]: f"{i['status']} {i['detail']}" for i in report["items"]}
-
-    def spawn(self, *args: str) -> subprocess.Popen[str]:
-        """`crmqual ARGS` in the background, its stderr to `spawned.log` in the folder."""
-        assert self.backend.folder is not None
-        with (self.backend.folder / "spawned.log").open("a", encoding="utf-8") as log:
-            return subprocess.Popen(
-                self.backend.sync_command(*args),
-                env=self.backend.env(),
-                stdout=subprocess.DEVNULL,
-                stderr=log,
-                text=True,
-            )
-
-    def spawned_log(self) -> str:
-        assert self.backend.folder is not None
-        return (self.backend.folder / "spawned.log").read_text("utf-8")[-3000:]
 
     def ours(self) -> list[WriteEntry]:
         """crmqual's writes in the sandbox's write log."""
@@ -146,7 +98,7 @@ def open_org(
         limits=SANDBOX_LIMITS if inprocess else None,
         faults=PROFILES[faults] if inprocess and faults else None,
         fault_seed=fault_seed,
-        sleep=_no_sleep if inprocess else time.sleep,
+        sleep=no_sleep if inprocess else time.sleep,
     )
     box.clock.freeze(START)
     seed_zoho(box.store, accounts, seed=SEED)
@@ -180,14 +132,6 @@ def inputs(box: ZohoSandbox) -> dict[str, dict[str, Any]]:
         str(r["id"]): {k: v for k, v in r.items() if k not in OUTPUTS | SYSTEM}
         for r in box.records()
     }
-
-
-def until_ok(step: Callable[[], int], attempts: int = 8) -> list[int]:
-    """Run `step` until it exits 0; the exit codes seen."""
-    codes = [step()]
-    while codes[-1] != 0 and len(codes) < attempts:
-        codes.append(step())
-    return codes
 
 
 @pytest.fixture(scope="module")
@@ -359,16 +303,6 @@ def test_check_exits_2_when_the_org_lacks_a_mapped_field(tmp_path: Path) -> None
 
 
 # -- SIGKILL mid-run, then resume -------------------------------------------------------------
-def wait_for_writes(org: Org, entries: int, proc: subprocess.Popen[str]) -> None:
-    """Until crmqual's write log holds `entries` entries, or the process ended."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if len(org.ours()) >= entries or proc.poll() is not None:
-            return
-        time.sleep(0.005)
-    raise AssertionError(f"the sync wrote fewer than {entries} records in 60 s")
-
-
 #: Records the sandbox has seen written before each SIGKILL (batches of 30 of 300 accounts;
 #: each call is held 40 ms after it was handled, so the kill usually lands while the client
 #: waits for the answer to a batch that has landed: the "written, not yet recorded" case).

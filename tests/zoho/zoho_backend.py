@@ -6,17 +6,11 @@ A separately named module (conftest names clash across test folders).
 
 from __future__ import annotations
 
-import json
-import os
-import selectors
-import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import SecretStr
 
 from crmqual.adapters.zoho import ZohoAdapter
@@ -24,6 +18,7 @@ from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoConnection
 from crmqual.contract import Adapter, FieldSpec, FieldType
 from crmqual.contract_suite import LoggedWrite
 from crmqual.sandbox.zoho.backend import ZohoCredentials, ZohoSandbox
+from served_sandbox import CommandBackend, logged_write, served
 
 NATIVE = {
     "name": "Account_Name",
@@ -53,7 +48,7 @@ def sandbox_connection(creds: ZohoCredentials, **settings: Any) -> ZohoConnectio
     )
 
 
-class ZohoBackend:
+class ZohoBackend(CommandBackend):
     """The contract's backend fixture over a sandbox. Its clock stands still and moves one
     second before each load or hand edit, so every change has its own Modified_Time.
 
@@ -65,6 +60,7 @@ class ZohoBackend:
 
     id_field = "id"
     modified_field = "Modified_Time"
+    secret_env = SECRET_ENV
     output_fields: Sequence[FieldSpec] = (
         FieldSpec("Risk_Grade", FieldType.PICKLIST, "Risk Grade", tuple("ABCDE"), "风险等级"),
         FieldSpec("Credit_Score", FieldType.INTEGER, "Credit Score", label_zh="信用评分"),
@@ -104,23 +100,8 @@ class ZohoBackend:
         return ZohoAdapter(sandbox_connection(self.creds, **self.hosts(), limits=self.limits))
 
     # -- the CRM ------------------------------------------------------------------------------
-    def load(self, records: Sequence[Mapping[str, Any]]) -> list[str]:
-        self.box.clock.advance(1)
-        return self.box.load_records([{NATIVE[k]: v for k, v in r.items()} for r in records])
-
-    def hand_edit(self, record_id: str, changes: Mapping[str, Any]) -> None:
-        self.box.clock.advance(1)
-        self.box.hand_edit(record_id, dict(changes))
-
     def write_log(self) -> list[LoggedWrite]:
-        return [
-            LoggedWrite(
-                str(w.record_id),
-                {name: new for name, (_old, new) in w.changes.items()},
-                "crmqual" if w.client.startswith("crmqual/") else w.client,
-            )
-            for w in self.box.write_log()
-        ]
+        return [logged_write(w, str(w.record_id)) for w in self.box.write_log()]
 
     def native_name(self, model_field: str) -> str:
         return NATIVE[model_field]
@@ -136,11 +117,9 @@ class ZohoBackend:
     ) -> Path:
         """A crmqual.yaml in `folder`: this org, `mapping`, `policy` (default: the shipped
         one), a state store beside it."""
-        if self.folder is None:
-            raise AssertionError("a ZohoBackend without a folder has no crmqual.yaml")
         values: dict[str, Any] = {
             **self.hosts(),
-            **{key: "${" + name + "}" for key, name in SECRET_ENV.items()},
+            **self.secret_references(),
             "limits": self.limits.model_dump(),
             **(connection or {}),
         }
@@ -155,25 +134,7 @@ class ZohoBackend:
             config["policy"] = str(policy)
         if batch_size is not None:
             config["sync"] = {"batch_size": batch_size}
-        self.config = self.folder / "crmqual.yaml"
-        self.config.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        return self.config
-
-    def secrets(self) -> dict[str, str]:
-        """The values of the variables the config names."""
-        return {name: getattr(self.creds, key) for key, name in SECRET_ENV.items()}
-
-    def env(self) -> dict[str, str]:
-        """The environment of a `crmqual` subprocess: this one's, plus the secrets."""
-        return {**os.environ, **self.secrets()}
-
-    def sync_command(self, *args: str) -> list[str]:
-        """argv of `crmqual ARGS -c crmqual.yaml`; run it with `env()`."""
-        if not self.served:
-            raise RuntimeError("an in-process sandbox cannot serve another process: serve it")
-        if self.config is None:
-            self.write_config()
-        return [sys.executable, "-m", "crmqual", *args, "-c", str(self.config)]
+        return self.save_config(config)
 
 
 @contextmanager
@@ -193,24 +154,5 @@ def serve(
         argv += ["--latency-ms", str(latency_ms)]
     if scopes:
         argv += ["--scopes", ",".join(scopes)]
-    with log.open("w", encoding="utf-8") as errors:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, text=True)
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            ready = sel.select(timeout=startup_s)
-        line = proc.stdout.readline() if ready else ""
-        if not line:
-            proc.kill()
-            proc.wait(timeout=10)
-            raise AssertionError(
-                f"`crmqual sandbox serve` printed nothing (exit {proc.returncode}): "
-                f"{log.read_text('utf-8')[-2000:]}"
-            )
-        yield ZohoCredentials(**json.loads(line))
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    with served(argv, log, startup_s) as credentials:
+        yield ZohoCredentials(**credentials)

@@ -10,14 +10,16 @@ data, server) never imports a dialect.
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from crmqual.contract import ProvisionStep
 from crmqual.sandbox.faults import FaultProfile
+from crmqual.sandbox.observe import stats
 from crmqual.sandbox.server import SandboxServer
 
 #: ``--crm`` name -> the dialect's package
@@ -144,6 +146,83 @@ def seeded_line(crm: str, added: int, db: Path, fields: int, total: int) -> str:
         f"seeded {added} {crm.lower()} accounts into {db} ({fields} custom input fields "
         f"declared; {total} accounts in total)"
     )
+
+
+class FileDialect(ABC):
+    """`seed` and `stats` as every dialect does them: open the sandbox file, seed it or count
+    what it logged, close it. A dialect says how to open its file and seed its accounts."""
+
+    name: str
+    #: how many custom input fields the dialect's seed declares
+    custom_fields: int
+    #: the dialect's seed function: (store, accounts, seed, *, missing_rate, bad_rate,
+    #: on_progress) -> how many were added
+    seed_accounts: ClassVar[Callable[..., int]]
+
+    @abstractmethod
+    def open(self, db: Path) -> Any:
+        """The dialect's sandbox (`Sandbox`) over the file `db`."""
+
+    def usage(self, box: Any) -> dict[str, Any] | None:
+        """The API usage `stats` reports (Zoho's credits ...); none by default."""
+        return None
+
+    def seed(
+        self,
+        db: Path,
+        accounts: int,
+        *,
+        seed: int,
+        missing_rate: float,
+        bad_rate: float,
+        on_progress: SeedProgress,
+    ) -> str:
+        with closing(self.open(db)) as box:
+            # through the class: a plain function there, not bound to this dialect
+            added = type(self).seed_accounts(
+                box.store,
+                accounts,
+                seed,
+                missing_rate=missing_rate,
+                bad_rate=bad_rate,
+                on_progress=on_progress,
+            )
+            return seeded_line(self.name, added, db, self.custom_fields, box.count())
+
+    def stats(self, db: Path) -> dict[str, Any]:
+        with closing(self.open(db)) as box:
+            return stats(box.store, self.usage(box))
+
+
+class BoxDemo:
+    """A demo sandbox over a dialect's `Sandbox` object: its records as stored, closed with
+    it. A dialect adds `name_field`, `seed` and `connected`."""
+
+    def __init__(self, box: Any) -> None:
+        self.box = box
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        records: Iterator[dict[str, Any]] = self.box.records()
+        return records
+
+    def close(self) -> None:
+        self.box.close()
+
+
+def serving_summary(
+    crm: str, base_url: str, db: Path, accounts: int, credentials: Mapping[str, str], width: int
+) -> list[str]:
+    """The first lines `serve` prints: where it serves what, then the credentials in a column
+    `width` wide."""
+    return [
+        f"{crm} sandbox on {base_url} (database {db}, {accounts} accounts)",
+        *(f"  {key:<{width}} {value}" for key, value in credentials.items()),
+    ]
+
+
+def env_of(credentials: Mapping[str, str], names: Mapping[str, str]) -> dict[str, str]:
+    """`serve --env-file`'s variables: credentials key -> variable name in `names`."""
+    return {name: credentials[key] for key, name in names.items()}
 
 
 def load(name: str) -> SandboxDialect:

@@ -23,9 +23,9 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.answers import send
 from crmqual.sandbox.clock import SandboxClock
 from crmqual.sandbox.faults import Decision, FaultPlan
 from crmqual.sandbox.fxiaoke import records
@@ -38,7 +38,6 @@ from crmqual.sandbox.fxiaoke.schema import OBJECTS, install
 from crmqual.sandbox.fxiaoke.settings import FxiaokeSettings, load_settings
 from crmqual.sandbox.fxiaoke.tenant import Employee, by_header, by_open_user_id, tenant
 from crmqual.sandbox.fxiaoke.tokens import BODY, HEADER, Tokens
-from crmqual.sandbox.inprocess import ConnectionDropped
 from crmqual.sandbox.store import SandboxStore, iso
 
 log = logging.getLogger(__name__)
@@ -100,21 +99,18 @@ class FxiaokeApp:
 
         if request.method == "POST" and request.path in WRITES:
             logged = request.path + _flags(request)
-        try:
+
+        def answer() -> Response:
             if request.path not in ROUTES:
-                response = json_response(envelope(404, f"接口不存在:{request.path}"), 404)
-            elif request.method != "POST":
-                response = json_response(envelope(405, "请使用POST"), 405)
-            else:
-                response = self.guard.answer(request, environ, now, handle)
-        except ConnectionDropped:
-            self._log(request, now, name, logged, 0)
-            if "werkzeug.socket" not in environ:
-                raise
-            return Response(status=500)(environ, start_response)
-        response.headers["Date"] = http_date(now)
-        self._log(request, now, name, logged, response.status_code)
-        return response(environ, start_response)
+                return json_response(envelope(404, f"接口不存在:{request.path}"), 404)
+            if request.method != "POST":
+                return json_response(envelope(405, "请使用POST"), 405)
+            return self.guard.answer(request, environ, now, handle)
+
+        def log(status: int) -> None:
+            self._log(request, now, name, logged, status)
+
+        return send(environ, start_response, now, answer, log)
 
     def _log(self, request: Request, now: datetime, name: str, path: str, status: int) -> None:
         self.store.log_call(

@@ -4,16 +4,15 @@ the adapter's contract suite. Adapters never import this; they get a base URL an
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crmqual.sandbox.clock import SandboxClock
-from crmqual.sandbox.faults import FaultPlan, FaultProfile
+from crmqual.sandbox.box import HAND_EDIT_CLIENT, Credentials, Sandbox
+from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.fxiaoke.app import FxiaokeApp
 from crmqual.sandbox.fxiaoke.fields import NewField, add_field, by_label, units_of
@@ -24,14 +23,13 @@ from crmqual.sandbox.fxiaoke.tenant import INTEGRATION_USER, OWNERS, PERSON, Ten
 from crmqual.sandbox.fxiaoke.values import checked
 from crmqual.sandbox.inprocess import route
 from crmqual.sandbox.server import SandboxServer
-from crmqual.sandbox.store import CallEntry, SandboxStore, Scan, StoredRecord, WriteEntry, iso
+from crmqual.sandbox.store import Scan, StoredRecord, WriteEntry, iso
 
-HAND_EDIT_CLIENT = "sandbox:hand-edit"
 DEFAULT_HOST = "https://open.fxiaoke.com"
 
 
 @dataclass(frozen=True)
-class FxiaokeCredentials:
+class FxiaokeCredentials(Credentials):
     """What a Fxiaoke client needs (`serve --json` prints these)."""
 
     base_url: str
@@ -43,13 +41,12 @@ class FxiaokeCredentials:
     corp_id: str
     ea: str
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
-
-class FxiaokeSandbox:
+class FxiaokeSandbox(Sandbox):
     """A Fxiaoke tenant kept in one SQLite file. `settings` (the README's assumptions) are
     saved in the file when given; `faults` / `fault_seed` make its apps fail on schedule."""
+
+    crm = "fxiaoke"
 
     def __init__(
         self,
@@ -60,14 +57,9 @@ class FxiaokeSandbox:
         fault_seed: int = 0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.db = Path(db)
-        self.store = SandboxStore(self.db)
-        self.clock = SandboxClock(self.store)
+        super().__init__(db, faults=faults, fault_seed=fault_seed, sleep=sleep)
         if settings is not None:
             save_settings(self.store, settings)
-        self.faults = faults
-        self.fault_seed = fault_seed
-        self.sleep = sleep
         self.tenant: Tenant = tenant(self.store)
         install(self.store, iso(self.clock.now()))
 
@@ -77,9 +69,7 @@ class FxiaokeSandbox:
 
     # -- running it ---------------------------------------------------------------------------
     def app(self) -> FxiaokeApp:
-        return FxiaokeApp(
-            self.store, faults=FaultPlan(self.faults, self.fault_seed), sleep=self.sleep
-        )
+        return FxiaokeApp(self.store, faults=self.fault_plan(), sleep=self.sleep)
 
     def credentials(self, base_url: str) -> FxiaokeCredentials:
         t = self.tenant
@@ -105,10 +95,6 @@ class FxiaokeSandbox:
         server = SandboxServer(self.app(), port)
         with server:
             yield server, self.credentials(server.base_url)
-
-    def serve_command(self, port: int = 0) -> list[str]:
-        argv = [sys.executable, "-m", "crmqual.sandbox", "serve", "--crm", "fxiaoke"]
-        return [*argv, "--db", str(self.db), "--port", str(port), "--json"]
 
     # -- fields -------------------------------------------------------------------------------
     def add_field(
@@ -195,12 +181,3 @@ class FxiaokeSandbox:
     # -- observation --------------------------------------------------------------------------
     def write_log(self, after_seq: int = 0) -> list[WriteEntry]:
         return self.store.writes(after_seq)
-
-    def calls(self, after_seq: int = 0) -> list[CallEntry]:
-        return self.store.calls(after_seq)
-
-    def call_counts(self) -> dict[str, int]:
-        return self.store.call_counts()
-
-    def close(self) -> None:
-        self.store.close()

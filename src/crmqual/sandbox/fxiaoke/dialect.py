@@ -10,19 +10,21 @@ from typing import Any
 from crmqual.contract import FieldType, ProvisionStep
 from crmqual.errors import ConfigError
 from crmqual.sandbox.dialects import (
+    BoxDemo,
     DemoSandbox,
+    FileDialect,
     SeedProgress,
     Serving,
     SettingError,
+    env_of,
     refuse_unknown,
-    seeded_line,
+    serving_summary,
 )
 from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.fxiaoke.backend import FxiaokeSandbox
 from crmqual.sandbox.fxiaoke.fields import KINDS, ensure_fields, fields_file
 from crmqual.sandbox.fxiaoke.seed import CUSTOM_FIELDS, seed_fxiaoke
 from crmqual.sandbox.fxiaoke.settings import FxiaokeSettings, settings_file
-from crmqual.sandbox.observe import stats
 from crmqual.sandbox.server import SandboxServer
 from crmqual.sandbox.store import iso
 
@@ -38,32 +40,13 @@ ENV_NAMES = {
 }
 
 
-class FxiaokeDialect:
+class FxiaokeDialect(FileDialect):
     name = "fxiaoke"
+    custom_fields = len(CUSTOM_FIELDS)
+    seed_accounts = seed_fxiaoke
 
-    def seed(
-        self,
-        db: Path,
-        accounts: int,
-        *,
-        seed: int,
-        missing_rate: float,
-        bad_rate: float,
-        on_progress: SeedProgress,
-    ) -> str:
-        box = FxiaokeSandbox(db)
-        try:
-            added = seed_fxiaoke(
-                box.store,
-                accounts,
-                seed,
-                missing_rate=missing_rate,
-                bad_rate=bad_rate,
-                on_progress=on_progress,
-            )
-            return seeded_line("fxiaoke", added, db, len(CUSTOM_FIELDS), box.count())
-        finally:
-            box.close()
+    def open(self, db: Path) -> FxiaokeSandbox:
+        return FxiaokeSandbox(db)
 
     def serve(
         self,
@@ -103,23 +86,15 @@ class FxiaokeDialect:
         credentials = box.credentials(server.base_url).as_dict()
         s = box.settings
         summary = [
-            f"{self.name} sandbox on {server.base_url} (database {db}, {box.count()} accounts)",
-            *(f"  {key:<15} {value}" for key, value in credentials.items()),
+            *serving_summary(self.name, server.base_url, db, box.count(), credentials, 15),
             f"  {'rate':<15} "
             f"{s.rate_per_second or 'unlimited'} calls a second; query limit <= {s.max_limit}; "
             f"faults {faults.name}",
             *(f"  field added    {f.label} -> {f.api_name}" for f in added),
         ]
-        env = {name: credentials[key] for key, name in ENV_NAMES.items()}
+        env = env_of(credentials, ENV_NAMES)
         config = rehearsal_config(server.base_url, db, s.rate_per_second)
         return Serving(server, credentials, summary, env, config)
-
-    def stats(self, db: Path) -> dict[str, Any]:
-        box = FxiaokeSandbox(db)
-        try:
-            return stats(box.store)
-        finally:
-            box.close()
 
     def demo(self, db: Path) -> DemoSandbox:
         return FxiaokeDemo(FxiaokeSandbox(db, settings=FxiaokeSettings(rate_per_second=0)))
@@ -161,14 +136,11 @@ class FxiaokeDialect:
             box.close()
 
 
-class FxiaokeDemo:
+class FxiaokeDemo(BoxDemo):
     """The Fxiaoke sandbox as `crmqual demo` drives it: no rate limit on either side (the
     benchmark uses a realistic one), and the admin's console for the output fields."""
 
     name_field = "name"
-
-    def __init__(self, box: FxiaokeSandbox) -> None:
-        self.box = box
 
     def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
         seed_fxiaoke(self.box.store, accounts, seed, bad_rate=bad_rate, on_progress=on_progress)
@@ -216,9 +188,6 @@ class FxiaokeDemo:
                 elif value is not None:
                     record[name] = table.get(value, value)
             yield record
-
-    def close(self) -> None:
-        self.box.close()
 
 
 def rehearsal_config(base_url: str, db: Path, rate: int) -> str:

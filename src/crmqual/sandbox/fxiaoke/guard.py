@@ -11,8 +11,6 @@ answer lost). Faults never corrupt data.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +19,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.answers import delay, drop, gateway_page
 from crmqual.sandbox.faults import Decision, FaultPlan
 from crmqual.sandbox.fxiaoke.errors import envelope, json_response
-from crmqual.sandbox.inprocess import READ_TIMEOUT_KEY, AnswerTimedOut, ConnectionDropped
 
 RATE_MESSAGE = "接口调用过于频繁,请稍后重试"
-_GATEWAY = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 Handle = Callable[[Decision], Response]
 
@@ -53,22 +50,10 @@ class RateWindow:
             return True
 
 
-def drop(environ: dict[str, Any]) -> None:
-    """Close the client's connection without an answer (served: shut the socket; in-process:
-    the caller sees a connection error)."""
-    sock = environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionDropped()
-
-
 def server_error(status: int) -> Response:
     if status == 500:
         return Response("Internal Server Error", status=500, content_type="text/plain")
-    title = f"{status} {_GATEWAY[status]}"
-    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
-    return Response(page, status=status, content_type="text/html")
+    return gateway_page(status)
 
 
 class Guard:
@@ -103,19 +88,9 @@ class Guard:
         if not self.rate.allow(now):
             return self.limited()
         response = handle(decision)
-        self._delay(environ, decision.delay_ms)
+        delay(environ, decision.delay_ms, self.sleep)
         if fault == "drop" or (
             decision.lose_write_answer and request.path.endswith(("/data/update", "/data/create"))
         ):
             drop(environ)
         return response
-
-    def _delay(self, environ: dict[str, Any], delay_ms: int) -> None:
-        if not delay_ms:
-            return
-        seconds = delay_ms / 1000
-        timeout = environ.get(READ_TIMEOUT_KEY)
-        if isinstance(timeout, int | float) and seconds >= timeout:
-            self.sleep(float(timeout))
-            raise AnswerTimedOut()
-        self.sleep(seconds)

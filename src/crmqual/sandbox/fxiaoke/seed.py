@@ -11,7 +11,6 @@ way Chinese users type it into the text fields 注册资本 / 成立日期.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +36,15 @@ from crmqual.sandbox.fxiaoke.tenant import INTEGRATION_USER, OWNERS
 from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import identity, pools
-from crmqual.sandbox.seed_load import Row, load_chunks
+from crmqual.sandbox.seed_load import (
+    ChunkJob,
+    Row,
+    check_shares,
+    chunk_jobs,
+    created_and_modified,
+    dumps,
+    load_chunks,
+)
 from crmqual.sandbox.store import SandboxStore, iso
 
 CHUNK = 5_000
@@ -288,23 +295,16 @@ def fxiaoke_values(rng: random.Random, n: int, v: dict[str, Any], p: Plan) -> di
 
 
 @dataclass(frozen=True)
-class ChunkJob:
-    seed: int
-    index: int
-    first: int
-    count: int
-    first_id: int
-    instant: datetime
-    missing_rate: float
-    bad_rate: float
+class FxiaokeChunkJob(ChunkJob):
+    """A chunk and the tenant's plan of its custom fields."""
+
     plan: Plan
 
 
-def chunk_rows(job: ChunkJob) -> list[Row]:
+def chunk_rows(job: FxiaokeChunkJob) -> list[Row]:
     """The rows of one chunk, from a generator seeded by (seed, chunk)."""
     rng = random.Random(f"crmqual-sandbox-fxiaoke:{job.seed}:{job.index}")
     today = job.instant.date()
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     rows: list[Row] = []
     for k in range(job.count):
         n = job.first + k + 1
@@ -312,8 +312,7 @@ def chunk_rows(job: ChunkJob) -> list[Row]:
         spoil(rng, values, job.missing_rate, 0.0)  # missing inputs; bad values are ours
         _spoil_chinese(rng, values, job.bad_rate)
         native = fxiaoke_values(rng, n, values, job.plan)
-        created = job.instant - timedelta(seconds=rng.randint(3_600, 3 * 365 * 86_400))
-        modified = created + (job.instant - created) * rng.random()
+        created, modified = created_and_modified(rng, job.instant)
         owner = OWNERS[rng.randrange(len(OWNERS))]
         record = new_record(ACCOUNT, native, created, INTEGRATION_USER)
         record["owner"] = [owner.employee_id]
@@ -341,11 +340,9 @@ def seed_fxiaoke(
     are created (a tenant's units do not change afterwards)."""
     from crmqual.sandbox.clock import SandboxClock
 
-    for name, rate in (("missing_rate", missing_rate), ("bad_rate", bad_rate)):
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{name} must lie in [0, 1], got {rate}")
-    if yuan_share is not None and not 0.0 <= yuan_share <= 1.0:
-        raise ValueError(f"yuan_share must lie in [0, 1], got {yuan_share}")
+    check_shares(missing_rate=missing_rate, bad_rate=bad_rate)
+    if yuan_share is not None:
+        check_shares(yuan_share=yuan_share)
     instant = now or SandboxClock(store).now()
     install_custom_fields(store, iso(instant), yuan_share)
     if accounts == 0:
@@ -353,18 +350,8 @@ def seed_fxiaoke(
     p = plan(store)
     ids = store.next_ids(accounts, ID_BASE)
     jobs = [
-        ChunkJob(
-            seed,
-            i,
-            start,
-            min(CHUNK, accounts - start),
-            ids[0] + start,
-            instant,
-            missing_rate,
-            bad_rate,
-            p,
-        )
-        for i, start in enumerate(range(0, accounts, CHUNK))
+        FxiaokeChunkJob(**vars(job), plan=p)
+        for job in chunk_jobs(seed, accounts, ids[0], instant, missing_rate, bad_rate)
     ]
     load_chunks(
         store, ACCOUNT, jobs, chunk_rows, accounts, workers=workers, on_progress=on_progress

@@ -16,13 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.answers import send
 from crmqual.sandbox.clock import SandboxClock
 from crmqual.sandbox.faults import Decision, FaultPlan
-from crmqual.sandbox.inprocess import ConnectionDropped
 from crmqual.sandbox.salesforce import bulk2, query, sobjects, tooling
 from crmqual.sandbox.salesforce.call import Call, SalesforceLimits, client_name
 from crmqual.sandbox.salesforce.errors import SalesforceError, error_response
@@ -142,24 +141,20 @@ class SalesforceApp:
         except HTTPException as exc:
             name = f"{request.method} {request.path}"
             endpoint, args = "", {"error": exc}
-        try:
+
+        def handle(decision: Decision, user: int) -> Response:
+            return self._handle(request, endpoint, args, now, decision, user)
+
+        def answer() -> Response:
             rest = request.path.startswith("/services/data/")
             if (endpoint and endpoint not in _UNGUARDED) or (not endpoint and rest):
+                return self.guard.answer(request, environ, now, handle)
+            return handle(Decision(0), 0)
 
-                def handle(decision: Decision, user: int) -> Response:
-                    return self._handle(request, endpoint, args, now, decision, user)
+        def log(status: int) -> None:
+            self._log(request, now, name, status)
 
-                response = self.guard.answer(request, environ, now, handle)
-            else:
-                response = self._handle(request, endpoint, args, now, Decision(0), 0)
-        except ConnectionDropped:
-            self._log(request, now, name, 0)
-            if "werkzeug.socket" not in environ:
-                raise
-            return Response(status=500)(environ, start_response)
-        response.headers["Date"] = http_date(now)
-        self._log(request, now, name, response.status_code)
-        return response(environ, start_response)
+        return send(environ, start_response, now, answer, log)
 
     def _log(self, request: Request, now: datetime, endpoint: str, status: int) -> None:
         self.store.log_call(

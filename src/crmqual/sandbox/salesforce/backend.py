@@ -7,16 +7,15 @@ command line that serves it in its own process.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crmqual.sandbox.clock import SandboxClock
-from crmqual.sandbox.faults import FaultPlan, FaultProfile
+from crmqual.sandbox.box import HAND_EDIT_CLIENT, Credentials, Sandbox
+from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.inprocess import route
 from crmqual.sandbox.salesforce import bulk2
 from crmqual.sandbox.salesforce.app import SalesforceApp
@@ -36,18 +35,17 @@ from crmqual.sandbox.salesforce.tls import material_dir, server_tls, write_priva
 from crmqual.sandbox.salesforce.tooling import add_layout, install_layout
 from crmqual.sandbox.salesforce.values import full_row
 from crmqual.sandbox.server import SandboxServer
-from crmqual.sandbox.store import CallEntry, SandboxStore, StoredRecord, WriteEntry, iso
+from crmqual.sandbox.store import StoredRecord, WriteEntry, iso
 
 #: the host names the in-process mode answers (login, sandbox login, the org's My Domain)
 LOGIN_HOST = "https://login.salesforce.com"
 TEST_HOST = "https://test.salesforce.com"
 INSTANCE = "https://crmqual-sandbox.my.salesforce.com"
 MY_DOMAIN = "crmqual-sandbox.my"
-HAND_EDIT_CLIENT = "sandbox:hand-edit"
 
 
 @dataclass(frozen=True)
-class SalesforceCredentials:
+class SalesforceCredentials(Credentials):
     """What a client needs; `login_url` is where logins go (served: the loopback origin)."""
 
     login_url: str
@@ -61,12 +59,11 @@ class SalesforceCredentials:
     ca_file: str
     domain: str
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
-
-class SalesforceSandbox:
+class SalesforceSandbox(Sandbox):
     """A Salesforce org kept in one SQLite file (several objects and processes may share it)."""
+
+    crm = "salesforce"
 
     def __init__(
         self,
@@ -78,16 +75,11 @@ class SalesforceSandbox:
         fault_seed: int = 0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.db = Path(db)
-        self.store = SandboxStore(self.db)
-        self.clock = SandboxClock(self.store)
+        super().__init__(db, faults=faults, fault_seed=fault_seed, sleep=sleep)
         self.limits = limits or SalesforceLimits()
         if quota is not None:
             quota.save(self.store)
         self.quota = Quota.load(self.store)
-        self.faults = faults
-        self.fault_seed = fault_seed
-        self.sleep = sleep
         now = iso(self.clock.now())
         self.org: OrgSecrets = install(self.store, now)
         install_layout(self.store, now)
@@ -99,7 +91,7 @@ class SalesforceSandbox:
             instance_url=instance_url,
             limits=self.limits,
             quota=self.quota,
-            faults=FaultPlan(self.faults, self.fault_seed),
+            faults=self.fault_plan(),
             sleep=self.sleep,
         )
 
@@ -136,13 +128,6 @@ class SalesforceSandbox:
         server, creds = self.server(port)
         with server:
             yield server, creds
-
-    def serve_command(self, port: int = 0, faults: str | None = None) -> list[str]:
-        argv = [sys.executable, "-m", "crmqual.sandbox", "serve", "--crm", "salesforce"]
-        argv += ["--db", str(self.db), "--port", str(port), "--json"]
-        if faults is not None:
-            argv += ["--faults", faults, "--fault-seed", str(self.fault_seed)]
-        return argv
 
     # -- records ------------------------------------------------------------------------------
     def load_records(self, records: Iterable[dict[str, Any]]) -> list[str]:
@@ -205,12 +190,6 @@ class SalesforceSandbox:
     def writes(self, after_seq: int = 0) -> list[WriteEntry]:
         return self.store.writes(after_seq)
 
-    def calls(self, after_seq: int = 0) -> list[CallEntry]:
-        return self.store.calls(after_seq)
-
-    def call_counts(self) -> dict[str, int]:
-        return self.store.call_counts()
-
     def api_usage(self) -> dict[str, Any]:
         ledger = Ledger(self.store, self.quota)
         used = ledger.used(self.clock.now())
@@ -228,6 +207,3 @@ class SalesforceSandbox:
 
     def bulk2_jobs(self, kind: str | None = None) -> list[dict[str, Any]]:
         return bulk2.jobs(self.store, kind)
-
-    def close(self) -> None:
-        self.store.close()

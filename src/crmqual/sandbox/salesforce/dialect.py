@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from crmqual.sandbox.dialects import (
+    BoxDemo,
     DemoSandbox,
+    FileDialect,
     SeedProgress,
     Serving,
     SettingError,
+    env_of,
     refuse_unknown,
-    seeded_line,
+    serving_summary,
 )
 from crmqual.sandbox.faults import FaultProfile
-from crmqual.sandbox.observe import stats
 from crmqual.sandbox.salesforce.backend import SalesforceSandbox
 from crmqual.sandbox.salesforce.quota import EDITIONS, Quota
 from crmqual.sandbox.salesforce.seed import CUSTOM_FIELDS, seed_salesforce
@@ -36,28 +38,13 @@ SECRET_NAMES = {
 SETTINGS = ("edition", "credits")
 
 
-class SalesforceDialect:
+class SalesforceDialect(FileDialect):
     name = "salesforce"
+    custom_fields = len(CUSTOM_FIELDS)
+    seed_accounts = seed_salesforce
 
-    def seed(
-        self,
-        db: Path,
-        accounts: int,
-        *,
-        seed: int,
-        missing_rate: float,
-        bad_rate: float,
-        on_progress: SeedProgress,
-    ) -> str:
-        box = SalesforceSandbox(db)
-        try:
-            added = seed_salesforce(
-                box.store, accounts, seed, missing_rate=missing_rate, bad_rate=bad_rate,
-                on_progress=on_progress,
-            )  # fmt: skip
-            return seeded_line("salesforce", added, db, len(CUSTOM_FIELDS), box.count())
-        finally:
-            box.close()
+    def open(self, db: Path) -> SalesforceSandbox:
+        return SalesforceSandbox(db)
 
     def serve(
         self,
@@ -83,36 +70,28 @@ class SalesforceDialect:
         server, creds = box.server(port)
         credentials = creds.as_dict()
         summary = [
-            f"{self.name} sandbox on {server.base_url} (database {db}, {box.count()} accounts)",
-            *(f"  {key:<16} {value}" for key, value in credentials.items()),
+            *serving_summary(self.name, server.base_url, db, box.count(), credentials, 16),
             f"  {'edition':<16} {box.quota.edition}, {box.quota.allowance} API calls a day, "
             f"{box.quota.concurrency} concurrent long requests; faults {faults.name}",
         ]
-        env = {name: credentials[key] for key, name in SECRET_NAMES.items()}
+        env = env_of(credentials, SECRET_NAMES)
         ca_file = str(Path(credentials["ca_file"]).resolve())
         config = rehearsal_config(server.base_url, db, ca_file)
         return Serving(server, credentials, summary, env, config)
 
-    def stats(self, db: Path) -> dict[str, Any]:
-        box = SalesforceSandbox(db)
-        try:
-            return stats(box.store, box.api_usage())
-        finally:
-            box.close()
+    def usage(self, box: SalesforceSandbox) -> dict[str, Any]:
+        return box.api_usage()
 
     def demo(self, db: Path) -> DemoSandbox:
         return SalesforceDemo(SalesforceSandbox(db))
 
 
-class SalesforceDemo:
+class SalesforceDemo(BoxDemo):
     """The Salesforce sandbox as `crmqual demo --crm salesforce` drives it: in process on the
     org's My Domain, logged in with client credentials as the integration user, the output
     fields readable by the org's Standard Users once provisioned."""
 
     name_field = "Name"
-
-    def __init__(self, box: SalesforceSandbox) -> None:
-        self.box = box
 
     def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
         seed_salesforce(self.box.store, accounts, seed, bad_rate=bad_rate, on_progress=on_progress)
@@ -132,12 +111,6 @@ class SalesforceDemo:
                     }
                 },
             }
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        return self.box.records()
-
-    def close(self) -> None:
-        self.box.close()
 
 
 def rehearsal_config(base_url: str, db: Path, ca_file: str) -> str:

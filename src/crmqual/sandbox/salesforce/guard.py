@@ -13,8 +13,6 @@ nothing. Login endpoints are outside the guard (they do not count against the al
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -22,8 +20,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.answers import delay, drop, gateway_page
 from crmqual.sandbox.faults import Decision, FaultPlan
-from crmqual.sandbox.inprocess import READ_TIMEOUT_KEY, AnswerTimedOut, ConnectionDropped
 from crmqual.sandbox.salesforce.errors import SalesforceError, error_response, json_response
 from crmqual.sandbox.salesforce.login import Sessions
 from crmqual.sandbox.salesforce.quota import Gate, Ledger
@@ -31,7 +29,6 @@ from crmqual.sandbox.salesforce.quota import Gate, Ledger
 LIMIT_HEADER = "Sforce-Limit-Info"
 TOTAL_MESSAGE = "TotalRequests Limit exceeded."
 CONCURRENT_MESSAGE = "ConcurrentPerOrgLongTxn Limit exceeded."
-_GATEWAY = {502: "Bad Gateway", 504: "Gateway Timeout"}
 
 Handle = Callable[[Decision, int], Response]
 
@@ -51,17 +48,7 @@ def server_error(status: int) -> Response:
               "contact support: 1234567890-12345 (-1234567890)", "errorCode": "UNKNOWN_EXCEPTION"}],
             500,
         )  # fmt: skip
-    title = f"{status} {_GATEWAY[status]}"
-    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
-    return Response(page, status=status, content_type="text/html")
-
-
-def drop(environ: dict[str, Any]) -> None:
-    sock = environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionDropped()
+    return gateway_page(status)
 
 
 class Guard:
@@ -117,7 +104,7 @@ class Guard:
             return self._stamp(limit_exceeded(TOTAL_MESSAGE), now)
         response = handle(decision, user)
         self._stamp(response, now)
-        self._delay(environ, decision.delay_ms)
+        delay(environ, decision.delay_ms, self.sleep)
         if decision.fault == "drop" or (
             decision.lose_write_answer and request.method in ("PATCH", "POST", "PUT")
         ):
@@ -128,13 +115,3 @@ class Guard:
         used = self.ledger.used(now)
         response.headers[LIMIT_HEADER] = f"api-usage={used}/{self.ledger.quota.allowance}"
         return response
-
-    def _delay(self, environ: dict[str, Any], delay_ms: int) -> None:
-        if not delay_ms:
-            return
-        seconds = delay_ms / 1000
-        timeout = environ.get(READ_TIMEOUT_KEY)
-        if isinstance(timeout, int | float) and seconds >= timeout:
-            self.sleep(float(timeout))
-            raise AnswerTimedOut()
-        self.sleep(seconds)

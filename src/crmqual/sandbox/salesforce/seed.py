@@ -10,11 +10,10 @@ from its own generator seeded by (seed, chunk), and written with one executemany
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -33,7 +32,15 @@ from crmqual.sandbox.salesforce.tooling import create_field, install_layout
 from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import Pools, identity, pools
-from crmqual.sandbox.seed_load import Row, load_chunks
+from crmqual.sandbox.seed_load import (
+    ChunkJob,
+    Row,
+    check_shares,
+    chunk_jobs,
+    created_and_modified,
+    dumps,
+    load_chunks,
+)
 from crmqual.sandbox.store import SandboxStore, Scan, StoredRecord, iso
 
 CHUNK = 5_000
@@ -180,29 +187,15 @@ def account(values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@dataclass(frozen=True)
-class ChunkJob:
-    seed: int
-    index: int
-    first: int
-    count: int
-    first_id: int
-    instant: datetime
-    missing_rate: float
-    bad_rate: float
-
-
 def chunk_rows(job: ChunkJob) -> list[Row]:
     rng = random.Random(f"crmqual-sandbox:{job.seed}:{job.index}")
     p = pools()
     today = job.instant.date()
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     rows: list[Row] = []
     for k in range(job.count):
         values = company(rng, job.first + k + 1, today, p)
         spoil(rng, values, job.missing_rate, job.bad_rate)
-        created = job.instant - timedelta(seconds=rng.randint(3_600, 3 * 365 * 86_400))
-        modified = created + (job.instant - created) * rng.random()
+        created, modified = created_and_modified(rng, job.instant)
         data = account(values)
         data["OwnerId"] = OWNER_IDS[rng.randrange(len(OWNER_IDS))]
         data["CreatedById"] = API_USER_ID
@@ -226,19 +219,13 @@ def seed_salesforce(
     """Add `accounts` companies (and the custom fields and their grant, if missing)."""
     from crmqual.sandbox.clock import SandboxClock
 
-    for name, rate in (("missing_rate", missing_rate), ("bad_rate", bad_rate)):
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{name} must lie in [0, 1], got {rate}")
+    check_shares(missing_rate=missing_rate, bad_rate=bad_rate)
     instant = now or SandboxClock(store).now()
     install_custom_fields(store, iso(instant))
     if accounts == 0:
         return 0
     ids = store.next_ids(accounts, ID_BASE)
-    jobs = [
-        ChunkJob(seed, i, start, min(CHUNK, accounts - start), ids[0] + start, instant,
-                 missing_rate, bad_rate)
-        for i, start in enumerate(range(0, accounts, CHUNK))
-    ]  # fmt: skip
+    jobs = chunk_jobs(seed, accounts, ids[0], instant, missing_rate, bad_rate)
     load_chunks(
         store, ACCOUNT, jobs, chunk_rows, accounts, workers=workers, on_progress=on_progress
     )

@@ -14,13 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.answers import send
 from crmqual.sandbox.clock import SandboxClock
 from crmqual.sandbox.faults import Decision, FaultPlan
-from crmqual.sandbox.inprocess import ConnectionDropped
 from crmqual.sandbox.store import SandboxStore, iso
 from crmqual.sandbox.zoho.auth import ZohoAuth
 from crmqual.sandbox.zoho.bulk_routes import BULK_ROUTES
@@ -135,17 +134,13 @@ class ZohoApp:
         def handle(decision: Decision) -> Response:
             return self._handle(request, environ, now, decision, name)
 
-        try:
-            response = self.guard.answer(request, environ, now, handle)
-        except ConnectionDropped:
-            self._log(request, now, name, 0)  # 0: no answer was sent
-            if "werkzeug.socket" not in environ:
-                raise  # in-process: the caller sees a connection error
-            # Served: the socket is shut; what follows is written nowhere.
-            return Response(status=500)(environ, start_response)
-        response.headers["Date"] = http_date(now)
-        self._log(request, now, name, response.status_code)
-        return response(environ, start_response)
+        def answer() -> Response:
+            return self.guard.answer(request, environ, now, handle)
+
+        def log(status: int) -> None:
+            self._log(request, now, name, status)
+
+        return send(environ, start_response, now, answer, log)
 
     def _endpoint(self, request: Request, environ: dict[str, Any]) -> str:
         """The stable name of the route a request is for, e.g. `GET /crm/v8/{module}`."""

@@ -9,19 +9,18 @@ credentials (`ZohoCredentials`) like any CRM's.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crmqual.sandbox.clock import SandboxClock
-from crmqual.sandbox.faults import FaultPlan, FaultProfile
+from crmqual.sandbox.box import HAND_EDIT_CLIENT, Credentials, Sandbox
+from crmqual.sandbox.faults import FaultProfile
 from crmqual.sandbox.inprocess import route
 from crmqual.sandbox.server import SandboxServer
-from crmqual.sandbox.store import CallEntry, SandboxStore, Scan, StoredRecord, WriteEntry, iso
+from crmqual.sandbox.store import Scan, StoredRecord, WriteEntry, iso
 from crmqual.sandbox.zoho.app import ZohoApp
 from crmqual.sandbox.zoho.auth import ZohoAuth
 from crmqual.sandbox.zoho.call import ZohoLimits
@@ -34,11 +33,9 @@ from crmqual.sandbox.zoho.schema import API_USER, ID_BASE, MODULE, OWNERS, PERSO
 from crmqual.sandbox.zoho.scopes import ALL_SCOPES
 from crmqual.sandbox.zoho.values import check
 
-HAND_EDIT_CLIENT = "sandbox:hand-edit"
-
 
 @dataclass(frozen=True)
-class ZohoCredentials:
+class ZohoCredentials(Credentials):
     """What a Zoho client needs: `api_base` without any `/crm/vN` path, as Zoho's SDKs expect."""
 
     api_base: str
@@ -48,11 +45,8 @@ class ZohoCredentials:
     client_secret: str
     refresh_token: str
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
-
-class ZohoSandbox:
+class ZohoSandbox(Sandbox):
     """A Zoho org kept in one SQLite file. Several `ZohoSandbox` objects, in one process or
     several, may open the same file at once.
 
@@ -60,6 +54,8 @@ class ZohoSandbox:
     other processes see it; without one, the file's (default: enterprise). `faults` and
     `fault_seed` make every app this object runs (in-process or served) fail on schedule;
     `sleep` is how those apps spend latency (tests pass a recorder instead of waiting)."""
+
+    crm = "zoho"
 
     def __init__(
         self,
@@ -71,17 +67,12 @@ class ZohoSandbox:
         fault_seed: int = 0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.db = Path(db)
-        self.store = SandboxStore(self.db)
-        self.clock = SandboxClock(self.store)
+        super().__init__(db, faults=faults, fault_seed=fault_seed, sleep=sleep)
         self.auth = ZohoAuth(self.store, self.clock)
         self.limits = limits or ZohoLimits()
         if quota is not None:
             quota.save(self.store)
         self.quota = Quota.load(self.store)
-        self.faults = faults
-        self.fault_seed = fault_seed
-        self.sleep = sleep
         install(self.store, iso(self.clock.now()))
         install_layouts(self.store, MODULE, iso(self.clock.now()))
 
@@ -94,7 +85,7 @@ class ZohoSandbox:
             api_domain=api_domain,
             limits=self.limits,
             quota=self.quota,
-            faults=FaultPlan(self.faults, self.fault_seed),
+            faults=self.fault_plan(),
             sleep=self.sleep,
         )
 
@@ -130,17 +121,6 @@ class ZohoSandbox:
         app.api_domain = server.base_url
         with server:
             yield server, self.credentials(ZohoHosts.single(server.base_url), scopes)
-
-    def serve_command(self, port: int = 0, faults: str | None = None) -> list[str]:
-        """argv that serves this sandbox in its own process and prints credentials as JSON;
-        `faults` names a profile or a YAML file (the edition and credits are in the file)."""
-        # The sandbox's own entry point: the same `serve` as `crmqual sandbox serve`, without
-        # importing the CLI.
-        argv = [sys.executable, "-m", "crmqual.sandbox", "serve", "--crm", "zoho"]
-        argv += ["--db", str(self.db), "--port", str(port), "--json"]
-        if faults is not None:
-            argv += ["--faults", faults, "--fault-seed", str(self.fault_seed)]
-        return argv
 
     # -- records ------------------------------------------------------------------------------
     def load_records(self, records: Iterable[dict[str, Any]], module: str = MODULE) -> list[str]:
@@ -229,12 +209,6 @@ class ZohoSandbox:
         rid = int(record_id) if record_id is not None else None
         return self.store.writes(after_seq, rid)
 
-    def calls(self, after_seq: int = 0) -> list[CallEntry]:
-        return self.store.calls(after_seq)
-
-    def call_counts(self) -> dict[str, int]:
-        return self.store.call_counts()
-
     def credits(self) -> dict[str, Any]:
         """API credits: `spent` in all, `in_window` (the last 24 hours), `allowance` and
         `remaining` (None when unlimited), and the edition."""
@@ -247,9 +221,6 @@ class ZohoSandbox:
             "remaining": window.remaining,
             "concurrency": self.quota.concurrency,
         }
-
-    def close(self) -> None:
-        self.store.close()
 
 
 def credentials_json(credentials: ZohoCredentials) -> str:

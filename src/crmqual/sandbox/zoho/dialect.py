@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from crmqual.sandbox.dialects import (
+    BoxDemo,
     DemoSandbox,
+    FileDialect,
     SeedProgress,
     Serving,
     SettingError,
+    env_of,
     refuse_unknown,
-    seeded_line,
+    serving_summary,
 )
 from crmqual.sandbox.faults import FaultProfile
-from crmqual.sandbox.observe import stats
 from crmqual.sandbox.server import SandboxServer
 from crmqual.sandbox.zoho.backend import ZohoSandbox
 from crmqual.sandbox.zoho.hosts import ZohoHosts
@@ -33,32 +35,13 @@ SECRET_NAMES = {
 SETTINGS = ("scopes", "edition", "credits")
 
 
-class ZohoDialect:
+class ZohoDialect(FileDialect):
     name = "zoho"
+    custom_fields = len(CUSTOM_FIELDS)
+    seed_accounts = seed_zoho
 
-    def seed(
-        self,
-        db: Path,
-        accounts: int,
-        *,
-        seed: int,
-        missing_rate: float,
-        bad_rate: float,
-        on_progress: SeedProgress,
-    ) -> str:
-        box = ZohoSandbox(db)
-        try:
-            added = seed_zoho(
-                box.store,
-                accounts,
-                seed,
-                missing_rate=missing_rate,
-                bad_rate=bad_rate,
-                on_progress=on_progress,
-            )
-            return seeded_line("zoho", added, db, len(CUSTOM_FIELDS), box.count())
-        finally:
-            box.close()
+    def open(self, db: Path) -> ZohoSandbox:
+        return ZohoSandbox(db)
 
     def serve(
         self,
@@ -88,34 +71,26 @@ class ZohoDialect:
         credentials = box.credentials(ZohoHosts.single(server.base_url), granted).as_dict()
         allowance = box.quota.allowance
         summary = [
-            f"{self.name} sandbox on {server.base_url} (database {db}, {box.count()} accounts)",
-            *(f"  {key:<14} {value}" for key, value in credentials.items()),
+            *serving_summary(self.name, server.base_url, db, box.count(), credentials, 14),
             f"  {'scopes':<14} {','.join(granted)}",
             f"  {'edition':<14} {box.quota.edition}, "
             f"{'unlimited' if allowance is None else allowance} credits a day, "
             f"{box.quota.concurrency} concurrent calls; faults {faults.name}",
         ]
-        env = {name: credentials[key] for key, name in SECRET_NAMES.items()}
+        env = env_of(credentials, SECRET_NAMES)
         return Serving(server, credentials, summary, env, rehearsal_config(server.base_url, db))
 
-    def stats(self, db: Path) -> dict[str, Any]:
-        box = ZohoSandbox(db)
-        try:
-            return stats(box.store, box.credits())
-        finally:
-            box.close()
+    def usage(self, box: ZohoSandbox) -> dict[str, Any]:
+        return box.credits()
 
     def demo(self, db: Path) -> DemoSandbox:
         return ZohoDemo(ZohoSandbox(db))
 
 
-class ZohoDemo:
+class ZohoDemo(BoxDemo):
     """The Zoho sandbox as `crmqual demo` drives it."""
 
     name_field = "Account_Name"
-
-    def __init__(self, box: ZohoSandbox) -> None:
-        self.box = box
 
     def seed(self, accounts: int, *, seed: int, bad_rate: float, on_progress: SeedProgress) -> None:
         seed_zoho(self.box.store, accounts, seed, bad_rate=bad_rate, on_progress=on_progress)
@@ -128,12 +103,6 @@ class ZohoDemo:
                 "client_secret": creds.client_secret,
                 "refresh_token": creds.refresh_token,
             }
-
-    def records(self) -> Iterator[dict[str, Any]]:
-        return self.box.records()
-
-    def close(self) -> None:
-        self.box.close()
 
 
 def rehearsal_config(base_url: str, db: Path) -> str:

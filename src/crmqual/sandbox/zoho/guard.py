@@ -18,9 +18,7 @@ sandbox tells them apart the way the reference allows: credits exhausted comes w
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -28,8 +26,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from crmqual.sandbox.answers import delay, drop, gateway_page
 from crmqual.sandbox.faults import Decision, FaultPlan
-from crmqual.sandbox.inprocess import READ_TIMEOUT_KEY, AnswerTimedOut, ConnectionDropped
 from crmqual.sandbox.zoho.call import json_response
 from crmqual.sandbox.zoho.errors import INTERNAL_MESSAGE, error_body
 from crmqual.sandbox.zoho.quota import ConcurrencyGate, CreditLedger, Spend, call_cost
@@ -37,7 +35,6 @@ from crmqual.sandbox.zoho.quota import ConcurrencyGate, CreditLedger, Spend, cal
 CREDITS_MESSAGE = "API credits of the org exhausted for the last 24 hours"
 CONCURRENCY_MESSAGE = "Concurrent API calls exceeded the limit of the org"
 CREDITS_HEADER = "X-API-CREDITS-REMAINING"
-_GATEWAY = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 Handle = Callable[[Decision], Response]
 
@@ -68,20 +65,7 @@ def too_many(message: str, spend: Spend | None) -> Response:
 def server_error(status: int) -> Response:
     if status == 500:
         return json_response(error_body("INTERNAL_ERROR", INTERNAL_MESSAGE), 500)
-    # What a load balancer in front of the API answers: HTML, not Zoho's JSON.
-    title = f"{status} {_GATEWAY[status]}"
-    page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
-    return Response(page, status=status, content_type="text/html")
-
-
-def drop(environ: dict[str, Any]) -> None:
-    """Close the client's connection without an answer. Served: shut the socket down (the
-    server's own write then fails quietly); in-process: the caller sees a connection error."""
-    sock = environ.get("werkzeug.socket")
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):  # the client may have gone already
-            sock.shutdown(socket.SHUT_RDWR)
-    raise ConnectionDropped()
+    return gateway_page(status)
 
 
 class Guard:
@@ -139,19 +123,7 @@ class Guard:
         response = handle(decision)
         if spend.show_remaining:
             response.headers[CREDITS_HEADER] = str(spend.remaining)
-        self._delay(environ, decision.delay_ms)
+        delay(environ, decision.delay_ms, self.sleep)
         if fault == "drop" or (decision.lose_write_answer and records and _writes(request)):
             drop(environ)
         return response
-
-    def _delay(self, environ: dict[str, Any], delay_ms: int) -> None:
-        if not delay_ms:
-            return
-        seconds = delay_ms / 1000
-        timeout = environ.get(READ_TIMEOUT_KEY)
-        if isinstance(timeout, int | float) and seconds >= timeout:
-            # In-process, the client's read timeout would fire first: wait that long, then
-            # the client sees a timeout (the request was handled, the answer is lost).
-            self.sleep(float(timeout))
-            raise AnswerTimedOut()
-        self.sleep(seconds)

@@ -10,11 +10,10 @@ in worker processes, one executemany per chunk with bulk-load PRAGMAs).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -24,7 +23,15 @@ from crmqual.sandbox.fielddef import FieldDef
 from crmqual.sandbox.seed_defects import spoil
 from crmqual.sandbox.seed_finance import financials, founding, health, records
 from crmqual.sandbox.seed_identity import Pools, identity, pools
-from crmqual.sandbox.seed_load import Row, load_chunks
+from crmqual.sandbox.seed_load import (
+    ChunkJob,
+    Row,
+    check_shares,
+    chunk_jobs,
+    created_and_modified,
+    dumps,
+    load_chunks,
+)
 from crmqual.sandbox.store import SandboxStore, iso
 from crmqual.sandbox.zoho.layouts import install_layouts, place_inputs
 from crmqual.sandbox.zoho.schema import (
@@ -37,8 +44,6 @@ from crmqual.sandbox.zoho.schema import (
     install,
     picklist,
 )
-
-CHUNK = 5_000
 
 
 @dataclass(frozen=True)
@@ -129,20 +134,6 @@ def company(rng: random.Random, n: int, today: date, pools: Pools) -> dict[str, 
     return values
 
 
-@dataclass(frozen=True)
-class ChunkJob:
-    """One chunk of the seed: everything a worker process needs to make its rows alone."""
-
-    seed: int
-    index: int
-    first: int  # company number of the chunk's first account (0-based)
-    count: int
-    first_id: int
-    instant: datetime
-    missing_rate: float
-    bad_rate: float
-
-
 def chunk_rows(job: ChunkJob) -> list[Row]:
     """The rows of one chunk. Each chunk has its own generator seeded by (seed, chunk), so a
     chunk's accounts never depend on how many processes made the others."""
@@ -150,30 +141,17 @@ def chunk_rows(job: ChunkJob) -> list[Row]:
     p = pools()
     today = job.instant.date()
     creator = dict(API_USER)
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     rows: list[Row] = []
     for k in range(job.count):
         n = job.first + k
         values = company(rng, n + 1, today, p)
         spoil(rng, values, job.missing_rate, job.bad_rate)
-        created = job.instant - timedelta(seconds=rng.randint(3_600, 3 * 365 * 86_400))
-        modified = created + (job.instant - created) * rng.random()
+        created, modified = created_and_modified(rng, job.instant)
         values["Owner"] = OWNERS[rng.randrange(len(OWNERS))]
         values["Created_By"] = creator
         values["Modified_By"] = creator
         rows.append((job.first_id + k, iso(created), iso(modified), dumps(values)))
     return rows
-
-
-def _jobs(
-    seed: int, accounts: int, first_id: int, instant: datetime, missing: float, bad: float
-) -> list[ChunkJob]:
-    return [
-        ChunkJob(
-            seed, i, start, min(CHUNK, accounts - start), first_id + start, instant, missing, bad
-        )
-        for i, start in enumerate(range(0, accounts, CHUNK))
-    ]
 
 
 def seed_zoho(
@@ -197,14 +175,12 @@ def seed_zoho(
     """
     from crmqual.sandbox.clock import SandboxClock
 
-    for name, rate in (("missing_rate", missing_rate), ("bad_rate", bad_rate)):
-        if not 0.0 <= rate <= 1.0:
-            raise ValueError(f"{name} must lie in [0, 1], got {rate}")
+    check_shares(missing_rate=missing_rate, bad_rate=bad_rate)
     instant = now or SandboxClock(store).now()
     install_custom_fields(store, iso(instant))
     if accounts == 0:
         return 0
     ids = store.next_ids(accounts, ID_BASE + 1_000_000)
-    jobs = _jobs(seed, accounts, ids[0], instant, missing_rate, bad_rate)
+    jobs = chunk_jobs(seed, accounts, ids[0], instant, missing_rate, bad_rate)
     load_chunks(store, MODULE, jobs, chunk_rows, accounts, workers=workers, on_progress=on_progress)
     return accounts
