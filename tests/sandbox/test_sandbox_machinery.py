@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sandbox_helpers import START, TIMEOUT, Api
 
 from crmqual.sandbox.command import sandbox
 from crmqual.sandbox.inprocess import host_key
-from crmqual.sandbox.store import Scan
+from crmqual.sandbox.store import Scan, iso
 from crmqual.sandbox.zoho.backend import ZohoSandbox
 from crmqual.sandbox.zoho.hosts import ZohoHosts
 from crmqual.sandbox.zoho.seed import CUSTOM_FIELDS, seed_zoho
@@ -38,6 +39,27 @@ def test_scan_orders_by_keyset_across_chunks(tmp_path: Path) -> None:
     by_modified = list(box.store.scan(Scan("Accounts", "Modified_Time", descending=True)))
     keys = [(r.modified_time, r.id) for r in by_modified]
     assert keys == sorted(keys, reverse=True) and len(keys) == 1200
+
+
+def test_scan_after_a_modified_time_walks_every_later_record_once(tmp_path: Path) -> None:
+    """A `modified_after` bound across chunks: the cursor alone narrows the later chunks (the
+    bound stated too made SQLite rescan from it each time); the records are the same."""
+    box = ZohoSandbox(tmp_path / "s.db")
+    box.clock.freeze(START)
+    seed_zoho(box.store, 1200, seed=1)
+    with sqlite3.connect(box.db) as conn:  # spread the modified times: one second apart
+        ids = [row[0] for row in conn.execute("SELECT id FROM records ORDER BY id")]
+        for n, record_id in enumerate(ids):
+            at = iso(START + timedelta(seconds=n // 2))  # two records a second: ties on time
+            conn.execute("UPDATE records SET modified_time=? WHERE id=?", (at, record_id))
+    bound = iso(START + timedelta(seconds=50))
+    walked = [
+        (r.modified_time, r.id)
+        for r in box.store.scan(Scan("Accounts", "Modified_Time", modified_after=bound))
+    ]
+    every = [(r.modified_time, r.id) for r in box.store.scan(Scan("Accounts", "Modified_Time"))]
+    assert walked == [key for key in every if key[0] > bound]
+    assert len(walked) == 1200 - 102 and len(set(walked)) == len(walked)
 
 
 def test_custom_field_table_covers_the_model_inputs() -> None:

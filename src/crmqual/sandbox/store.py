@@ -314,17 +314,24 @@ class SandboxStore:
         column = SORT_COLUMNS[spec.sort_by]
         direction = "DESC" if spec.descending else "ASC"
         compare = "<" if spec.descending else ">"
-        where = ["module=?"]
-        params: list[Any] = [spec.module]
-        if spec.modified_after is not None:
-            where.append("modified_time > ?")
-            params.append(spec.modified_after)
+        base = ["module=?"]
+        base_params: list[Any] = [spec.module]
         if spec.ids is not None:
-            where.append(f"id IN ({','.join('?' * len(spec.ids))})")
-            params.extend(spec.ids)
+            base.append(f"id IN ({','.join('?' * len(spec.ids))})")
+            base_params.extend(spec.ids)
         order = "id" if column == "id" else f"{column} {direction}, id"
         after = spec.after
         while True:
+            where, params = list(base), list(base_params)
+            bound = spec.modified_after
+            # Past a cursor on modified_time the bound holds by itself. Stated as well, it
+            # is what SQLite searches the index by, and every chunk would scan from the
+            # bound up to the cursor again (quadratic in the records walked).
+            if bound is not None and not (
+                column == "modified_time" and not spec.descending and after and after[0] > bound
+            ):
+                where.append("modified_time > ?")
+                params.append(bound)
             cursor_sql = ""
             cursor_params: list[Any] = []
             if after is not None:
