@@ -39,6 +39,10 @@ class SyncSettings(BaseModel):
     lock_stale_minutes: int = Field(default=10, ge=1)
     #: Snapshot the portfolio at the end of each run and report its population stability.
     stability: bool = True
+    #: Keep the account's personal data (legal representative, registered address, website,
+    #: owner) with each assessment in the state store. Off: they are read, never stored
+    #: (neither the scorecard nor the policy lab uses them).
+    keep_personal_data: bool = False
 
     def review_intervals(self) -> dict[str, timedelta]:
         days = DEFAULT_REVIEW_DAYS | dict(self.review_every_days)

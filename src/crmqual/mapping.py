@@ -600,8 +600,16 @@ def _reason_line(reason: Reason, language: str) -> str:
 
 def to_native(mapping: Mapping, labels: Labels, a: Assessment) -> dict[str, Any]:
     """The assessment's outputs as values of the mapping's native output fields."""
+    return render_outputs(mapping.outputs, labels, a)
+
+
+def render_outputs(
+    rules: MappingABC[str, OutputRule], labels: Labels, a: Assessment
+) -> dict[str, Any]:
+    """The assessment's outputs as native values by these output rules (what ``to_native``
+    writes; the state store renders a stored row's values again with its run's rules)."""
     out: dict[str, Any] = {}
-    for name, rule in mapping.outputs.items():
+    for name, rule in rules.items():
         value: Any
         if name in ("status", "grade", "payment_terms"):
             value = labels.write(name, rule, getattr(a, name))

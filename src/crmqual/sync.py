@@ -54,11 +54,14 @@ from crmqual.mapping import (
     to_native,
 )
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
-from crmqual.outputs import canonical, previous_from_canonical
+from crmqual.outputs import previous_from_canonical
 from crmqual.runscope import RunScope, run_scope
 from crmqual.stability import compare, snapshot
 from crmqual.state import AssessmentIn, AssessmentRecord, Cursor, EventIn, FailureIn, StateStore
+from crmqual.state.reading import Layout
+from crmqual.state.rows import PERSONAL
 from crmqual.times import parse_time
+from crmqual.write_queue import WriteQueue
 
 log = logging.getLogger("crmqual.sync")
 
@@ -295,6 +298,8 @@ class Sync:
         signpost = self.adapter.server_time()
         as_of = request.as_of or signpost
         run_id = None if request.dry_run else run.start(signpost=signpost)
+        if run_id is not None:
+            self.state.record_layout(run_id, Layout(dict(self.mapping.outputs), self.labels))
         runner = _Runner(self, summary, request, run_id, as_of, signpost)
         try:
             since = None if full or cursor is None else cursor.watermark
@@ -388,6 +393,10 @@ class _Runner:
         self.seen = IdSet()
         self.limited = False
         self.left_alone: list[tuple[str, str]] = []  # of the page being processed
+        #: The writes recorded as pending, to send once every page is read.
+        self.queue = WriteQueue()
+        #: Inputs the state store does not keep (personal data, unless a setting asks).
+        self.not_kept = set() if sync.settings.keep_personal_data else set(PERSONAL)
 
     @property
     def dry(self) -> bool:
@@ -540,9 +549,8 @@ class _Runner:
             result,
             sync.policy.policy,
         )
-        return _Plan(
-            record_id, account.model_dump(mode="json"), result, native, write, current, found
-        )
+        kept = account.model_dump(mode="json", exclude=self.not_kept)
+        return _Plan(record_id, kept, result, native, write, current, found)
 
     # -- writing ------------------------------------------------------------------------------
     def _queue(self, plans: list[_Plan]) -> None:
@@ -567,6 +575,8 @@ class _Runner:
             return
         run_id: int = self.run_id  # type: ignore[assignment]
         sync.state.record_pending(run_id, sync.target, [self._pending_row(p) for p in plans])
+        for plan in plans:
+            self.queue.add(plan.record_id, plan.write)
         events = [
             EventIn(
                 c.event_id,
@@ -582,45 +592,44 @@ class _Runner:
             sync.state.record_events(run_id, sync.target, events)
 
     def _pending_row(self, p: _Plan) -> AssessmentIn:
-        downgraded = p.result.downgraded_at
+        """The plan's row as the ledger keeps it: slim, from the engine's result."""
         return AssessmentIn(
             account_id=p.record_id,
             assessed_at=self.as_of,
             account=p.account,
-            outputs=canonical(p.result)
-            | {"downgraded_at": downgraded.isoformat() if downgraded else None},
+            outputs={},
             native=p.native,
             previous_native=p.current,
             policy_version=p.result.policy_version,
             grade=p.result.grade,
-            reasons=[r.as_dict() for r in p.result.reasons],
+            reasons=[],
+            result=p.result,
         )
 
     def flush(self) -> None:
-        """Send this run's queued writes in the adapter's batch size; record each result."""
-        sync, summary, m = self.sync, self.summary, self.sync.mapping
+        """Send this run's queued writes, as decided when each account was assessed, in the
+        adapter's batch size; record each result."""
+        sync, summary = self.sync, self.summary
         run_id: int = self.run_id  # type: ignore[assignment]
-        stamp = assessed_at_field(m)
         size = sync.settings.batch_size or sync.adapter.write_batch_for(summary.changed)
         summary.phase, summary.phase_done, summary.phase_total = "writing", 0, summary.changed
         if summary.changed:
             sync.on_progress(summary)
         after = 0
-        while batch := sync.state.pending_writes_of_run(
-            sync.target, run_id, after_id=after, limit=size
-        ):
-            after = batch[-1].id
-            updates = []
-            for row in batch:
-                changed = [
-                    f for f in changed_fields(m, row.native, row.previous_native) if f != stamp
-                ]
-                updates.append((row.account_id, {f: row.native[f] for f in (*changed, stamp)}))
-            results = sync.adapter.write(updates)
+        for batch in self.queue.batches(size):
+            rows = sync.state.pending_rows_of_run(
+                sync.target, run_id, after_id=after, limit=len(batch)
+            )
+            if [account_id for _, account_id in rows] != [account_id for account_id, _ in batch]:
+                raise RuntimeError(f"run {run_id}: its queued writes and pending rows differ")
+            after = rows[-1][0]
+            row_of = {account_id: row_id for row_id, account_id in rows}
+            results = sync.adapter.write(batch)
             with self._recording():
                 ok = [r.record_id for r in results if r.ok]
                 bad = [r for r in results if not r.ok]
-                sync.state.mark_written(sync.target, ok, run_id=run_id)
+                written = [(row_of[i], i) for i in ok if i in row_of]
+                sync.state.mark_rows_written(sync.target, written, run_id=run_id)
                 sync.state.resolve_failures(sync.target, ok)
                 summary.written += len(ok)
                 if bad:

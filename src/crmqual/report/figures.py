@@ -295,50 +295,16 @@ def _fill_snapshot(
         .outerjoin(before, before.c.account_id == latest.c.account_id)
         .outerjoin(prev, prev.c.id == before.c.id)
     )
-    if conn.dialect.name == "postgresql":
-        # json_to_record parses each document once; ->> would parse it once per value.
-        a = (
-            sa.func.json_to_record(cur.c.account)
-            .table_valued(
-                sa.column("current_exposure", sa.Float()),
-                sa.column("currency", sa.Text()),
-                sa.column("period_end", sa.Text()),
-            )
-            .render_derived(name="acc", with_types=True)
-        )
-        o = (
-            sa.func.json_to_record(cur.c.outputs)
-            .table_valued(
-                sa.column("credit_limit", sa.Float()),
-                sa.column("limit_currency", sa.Text()),
-                sa.column("status", sa.Text()),
-                sa.column("score", sa.Float()),
-                sa.column("data_completeness", sa.Float()),
-            )
-            .render_derived(name="out", with_types=True)
-        )
-        joined = joined.join(a, sa.true()).join(o, sa.true())
-        values: dict[str, sa.ColumnElement[Any]] = {
-            "exposure": a.c.current_exposure,
-            "account_currency": a.c.currency,
-            "period_end": a.c.period_end,
-            "credit_limit": o.c.credit_limit,
-            "limit_currency": o.c.limit_currency,
-            "status": o.c.status,
-            "score": o.c.score,
-            "completeness": o.c.data_completeness,
-        }
-    else:
-        values = {
-            "exposure": cur.c.account["current_exposure"].as_float(),
-            "account_currency": cur.c.account["currency"].as_string(),
-            "period_end": cur.c.account["period_end"].as_string(),
-            "credit_limit": cur.c.outputs["credit_limit"].as_float(),
-            "limit_currency": cur.c.outputs["limit_currency"].as_string(),
-            "status": cur.c.outputs["status"].as_string(),
-            "score": cur.c.outputs["score"].as_float(),
-            "completeness": cur.c.outputs["data_completeness"].as_float(),
-        }
+    values: dict[str, sa.ColumnElement[Any]] = {
+        "exposure": cur.c.exposure,
+        "account_currency": cur.c.currency,
+        "period_end": cur.c.period_end,
+        "credit_limit": cur.c.credit_limit,
+        "limit_currency": cur.c.limit_currency,
+        "status": cur.c.credit_status,
+        "score": cur.c.score,
+        "completeness": cur.c.data_completeness,
+    }
     query = sa.select(
         latest.c.account_id,
         latest.c.id,
@@ -408,7 +374,9 @@ def build_report(
             since=_iso(since),
             policy_versions=_policy_versions(conn, snap),
         )
-        report = _figures(conn, snap, engine.dialect.name, meta, severities, record_url)
+        report = _figures(
+            conn, snap, engine.dialect.name, meta, severities, record_url, state.readable_reasons
+        )
         report.runs = _runs(conn, target, cut)
         report.psi = _stability(conn, target, cut) or None
         report.changes.due_now, report.changes.newly_due = _due(
@@ -431,10 +399,11 @@ def _figures(
     meta: Meta,
     severities: Mapping[str, str],
     record_url: Callable[[str], str | None] | None,
+    readable: Callable[[Any], list[dict[str, Any]]],
 ) -> Report:
     flags = _flags(conn, dialect, snap, severities)
     migration = _migration(conn, snap)
-    changes = _changes(conn, snap, severities, record_url)
+    changes = _changes(conn, snap, severities, record_url, readable)
     changes.new_accounts = sum(c.accounts for c in migration if c.previous == NEW)
     new_severe = {c.account_id for c in changes.new_severe}
     return Report(
@@ -446,7 +415,7 @@ def _figures(
         changes=changes,
         flags=flags,
         completeness=_completeness(conn, snap, flags),
-        top=_top(conn, snap, changes.new_severe, new_severe, record_url),
+        top=_top(conn, snap, changes.new_severe, new_severe, record_url, readable),
         runs=[],
     )
 
@@ -558,9 +527,9 @@ def _flags(
     """How many accounts carry each flag, by grade: the flags array unnested in SQL."""
     cur = _a.alias("cur_row")
     if dialect == "sqlite":
-        each = sa.func.json_each(cur.c.outputs, "$.flags").table_valued("value")
+        each = sa.func.json_each(cur.c.flags).table_valued("value")
     else:
-        each = sa.func.json_array_elements_text(cur.c.outputs["flags"]).table_valued("value")
+        each = sa.func.json_array_elements_text(cur.c.flags).table_valued("value")
     code = sa.cast(each.c.value, sa.String).label("code")
     query = (
         sa.select(code, snap.c.grade, sa.func.count().label("n"))
@@ -622,6 +591,7 @@ def _changes(
     snap: sa.Table,
     severities: Mapping[str, str],
     record_url: Callable[[str], str | None] | None,
+    readable: Callable[[Any], list[dict[str, Any]]],
 ) -> Changes:
     """Stream the accounts whose latest row changed since the previous portfolio (only
     those) and count what moved; the largest downgrades and new severe flags are kept."""
@@ -630,15 +600,15 @@ def _changes(
     query = (
         sa.select(
             c.account_id,
-            cur.c.account["name"].as_string().label("name"),
+            cur.c.name,
             c.grade,
             c.prev_grade.label("previous_grade"),
             c.exposure,
             c.currency,
             c.credit_limit.label("limit"),
-            prev.c.outputs["credit_limit"].as_float().label("previous_limit"),
-            cur.c.outputs["flags"].label("flags"),
-            prev.c.outputs["flags"].label("previous_flags"),
+            prev.c.credit_limit.label("previous_limit"),
+            cur.c.flags,
+            prev.c.flags.label("previous_flags"),
             cur.c.reasons,
         )
         .select_from(snap.join(cur, cur.c.id == c.id).join(prev, prev.c.id == c.prev_id))
@@ -673,7 +643,7 @@ def _changes(
             exposure=None if r.exposure is None else float(r.exposure),
             currency=str(r.currency),
             new_flags=added,
-            reasons=list(r.reasons or []),
+            reasons=readable(r.reasons),
             url=_url(record_url, str(r.account_id)),
         )
         key = (float(r.exposure or 0) * GRADE_WEIGHT.get(grade, 0), str(r.account_id))
@@ -751,6 +721,7 @@ def _top(
     first: list[Change],
     new_severe: set[str],
     record_url: Callable[[str], str | None] | None,
+    readable: Callable[[Any], list[dict[str, Any]]],
 ) -> list[TopAccount]:
     """The accounts to look at first: new severe flags first, then by exposure × grade
     weight (worst grade, largest exposure), in SQL."""
@@ -760,14 +731,14 @@ def _top(
     risk = sa.func.coalesce(c.exposure, 0) * weight
     columns = (
         c.account_id,
-        cur.c.account["name"].as_string().label("name"),
+        cur.c.name,
         c.grade,
         c.score,
         c.status,
         c.exposure,
         c.currency,
         c.credit_limit,
-        cur.c.outputs["flags"].label("flags"),
+        cur.c.flags,
         cur.c.reasons,
     )
     joined = snap.join(cur, cur.c.id == c.id)
@@ -805,7 +776,7 @@ def _top(
             credit_limit=None if r.credit_limit is None else float(r.credit_limit),
             flags=list(r.flags or []),
             new_severe=r.account_id in new_severe,
-            reasons=list(r.reasons or [])[:3],
+            reasons=readable(r.reasons)[:3],
             url=_url(record_url, str(r.account_id)),
         )
         for r in chosen

@@ -11,12 +11,19 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crmqual.state.database import Database, chunks, require_aware, unique
+from crmqual.state.database import chunks, require_aware, unique
 from crmqual.state.ledger import AssessmentStatus
+from crmqual.state.reading import RowReading
 from crmqual.state.schema import assessments, backtest_assessments, backtests, outcomes
 
 #: Rows fetched at a time while a portfolio is streamed.
 STREAM_BATCH = 1000
+#: What reading a row's inputs and outputs back needs (not its native values or write).
+_READ_BACK = [
+    c
+    for c in assessments.c
+    if c.name not in ("native", "previous_native", "written_at", "written_run_id")
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,7 @@ def end_of(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
 
 
-class Lab(Database):
+class Lab(RowReading):
     """The outcomes, backtests and backtest_assessments tables, and portfolio snapshots."""
 
     def portfolio(self, target: str, as_of: datetime | None = None) -> list[PortfolioRow]:
@@ -102,13 +109,18 @@ class Lab(Database):
             conditions.append(a.c.assessed_at <= as_of)
             later.append(newer.c.assessed_at <= as_of)
         query = (
-            sa.select(a.c.id, a.c.account_id, a.c.assessed_at, a.c.account, a.c.outputs)
+            sa.select(*_READ_BACK)
             .where(*conditions, ~sa.exists().where(*later))
             .order_by(a.c.account_id)
         )
+        reader = self._reader
         with self._read() as conn:
-            for r in conn.execution_options(yield_per=STREAM_BATCH).execute(query):
-                yield PortfolioRow(r.id, r.account_id, r.assessed_at, r.account, r.outputs)
+            result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+            for batch in result.partitions():
+                reader.prepare(batch)
+                for r in batch:
+                    account, outputs = reader.account(r), reader.outputs(r)
+                    yield PortfolioRow(r.id, r.account_id, r.assessed_at, account, outputs)
 
     # -- outcomes
 
@@ -162,7 +174,7 @@ class Lab(Database):
         the credit-record inputs: defaults, overdue_max_days)]), by account id."""
         a = assessments
         query = (
-            sa.select(a.c.account_id, a.c.assessed_at, a.c.account)
+            sa.select(*_READ_BACK)
             .where(a.c.target == target, a.c.status == AssessmentStatus.WRITTEN.value)
             .order_by(a.c.account_id, a.c.id)
         )
@@ -175,7 +187,8 @@ class Lab(Database):
                 if current is not None:
                     yield current, history
                 current, history = row.account_id, []
-            record = {k: row.account.get(k) for k in ("defaults", "overdue_max_days")}
+            account = self._reader.account(row)
+            record = {k: account.get(k) for k in ("defaults", "overdue_max_days")}
             history.append((row.assessed_at, record))
         if current is not None:
             yield current, history

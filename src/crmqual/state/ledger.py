@@ -3,17 +3,29 @@ failed or abandoned; what a run wrote (for a revert), each account's history, an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crmqual.state.database import CHUNK, Database, chunks, require_aware, unique
-from crmqual.state.schema import assessments, backtest_assessments, outcomes, runs
+from crmqual.state.database import CHUNK, chunks, require_aware, unique
+from crmqual.state.reading import AS_GIVEN, SLIM, Layout, RowReader, RowReading, reason_text_key
+from crmqual.state.rows import (
+    account_columns,
+    compact_previous,
+    encode_inputs,
+    output_columns,
+    result_columns,
+)
+from crmqual.state.schema import assessments, backtest_assessments, outcomes, reason_texts, runs
+
+if TYPE_CHECKING:
+    from crmqual.engine import Assessment
 
 #: Assessment ids a prune deletes in one transaction.
 PRUNE_RANGE = 50_000
@@ -41,9 +53,13 @@ class AssessmentIn:
     policy_version: str
     grade: str | None
     reasons: list[dict[str, Any]]
+    #: The engine's assessment behind a sync's row: given, the row is kept slim (outputs
+    #: and reasons are taken from it, native values rendered from the run's layout; see
+    #: ``crmqual.state.rows``) and ``outputs``, ``native`` and ``reasons`` are not read.
+    result: Assessment | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class AssessmentRecord:
     """A stored assessment.
 
@@ -57,21 +73,42 @@ class AssessmentRecord:
     target: str
     account_id: str
     assessed_at: datetime
-    account: dict[str, Any]
-    outputs: dict[str, Any]
-    native: dict[str, Any]
-    previous_native: dict[str, Any]
     policy_version: str
     grade: str | None
-    reasons: list[dict[str, Any]]
     status: AssessmentStatus
     written_at: datetime | None
+    _row: Any = field(repr=False, compare=False)
+    _reader: RowReader = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def account(self) -> dict[str, Any]:
+        """The account's inputs as assessed (null values left out of a slim row)."""
+        return self._reader.account(self._row)
+
+    @functools.cached_property
+    def outputs(self) -> dict[str, Any]:
+        """Canonical outputs (``crmqual.outputs.canonical`` and ``downgraded_at``)."""
+        return self._reader.outputs(self._row)
+
+    @functools.cached_property
+    def native(self) -> dict[str, Any]:
+        """The native values the row stands for (for a sync's row: all output fields)."""
+        return self._reader.native(self._row)
+
+    @functools.cached_property
+    def previous_native(self) -> dict[str, Any]:
+        """The CRM's values before the write."""
+        return self._reader.previous(self._row, self.native)
+
+    @functools.cached_property
+    def reasons(self) -> list[dict[str, Any]]:
+        return self._reader.reasons(self._row)
 
 
 @dataclass(frozen=True, slots=True)
 class WriteRow:
-    """One write's row as sending it (queued) or undoing it (sent) needs: the native values
-    it carries and the CRM's values before it."""
+    """One write's row as undoing it needs: the native values it carries and the CRM's
+    values before it."""
 
     id: int
     account_id: str
@@ -79,40 +116,89 @@ class WriteRow:
     previous_native: dict[str, Any]
 
 
-class Ledger(Database):
+class Ledger(RowReading):
     """The assessments table."""
 
-    def record_pending(self, run_id: int, target: str, rows: Sequence[AssessmentIn]) -> None:
+    def record_layout(self, run_id: int, layout: Layout) -> None:
+        """How run ``run_id``'s slim rows render their native values; before its first row."""
+        with self._write() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(layout=layout.as_json()))
+        self._reader.layouts[run_id] = layout
+
+    def record_pending(
+        self,
+        run_id: int,
+        target: str,
+        rows: Sequence[AssessmentIn],
+    ) -> None:
         """Record, in one transaction, the assessments about to be sent to the CRM.
 
-        Committed (durable) when this returns: call it before sending the batch.
+        Committed (durable) when this returns: call it before sending the batch. A row with
+        its ``result`` is kept slim (``crmqual.state.rows``); the run must have recorded its
+        layout first.
         """
         if not rows:
             return
+        texts: dict[str, tuple[str, str]] = {}
         params = []
         for row in rows:
             require_aware(row.assessed_at, "assessed_at")
-            params.append(
-                {
-                    "run_id": run_id,
-                    "written_run_id": None,
-                    "target": target,
-                    "account_id": row.account_id,
-                    "assessed_at": row.assessed_at,
-                    "account": row.account,
-                    "outputs": row.outputs,
-                    "native": row.native,
-                    "previous_native": row.previous_native,
-                    "policy_version": row.policy_version,
-                    "grade": row.grade,
-                    "reasons": row.reasons,
-                    "status": AssessmentStatus.PENDING.value,
-                    "written_at": None,
-                }
-            )
+            params.append(self._row_params(run_id, target, row, texts))
         with self._write() as conn:
+            if texts:
+                new = [{"key": k, "en": en, "zh": zh} for k, (en, zh) in texts.items()]
+                conn.execute(self._insert(reason_texts).on_conflict_do_nothing(), new)
             for chunk in chunks(params):
                 conn.execute(sa.insert(assessments), list(chunk))
+
+    def _row_params(
+        self, run_id: int, target: str, row: AssessmentIn, texts: dict[str, tuple[str, str]]
+    ) -> dict[str, Any]:
+        inputs = encode_inputs(row.account_id, row.account)
+        values: dict[str, Any] = {
+            "run_id": run_id,
+            "written_run_id": None,
+            "target": target,
+            "account_id": row.account_id,
+            "assessed_at": row.assessed_at,
+            "policy_version": row.policy_version,
+            "grade": row.grade,
+            "status": AssessmentStatus.PENDING.value,
+            "written_at": None,
+            "inputs": inputs,
+            "account": None if inputs is not None else row.account,
+            **account_columns(row.account),
+        }
+        result = row.result
+        if result is None:
+            return values | {
+                "form": AS_GIVEN,
+                "outputs": row.outputs,
+                "native": row.native,
+                "previous_native": row.previous_native,
+                "reasons": row.reasons,
+                **output_columns(row.outputs),
+            }
+        if run_id not in self._reader.layouts or self._reader.layouts[run_id] is None:
+            raise ValueError(f"run {run_id} has no output layout: record_layout() first")
+        reasons: list[list[Any]] = []
+        for r in result.reasons:
+            key = reason_text_key(r.en_template, r.zh_template)
+            texts[key] = (r.en_template, r.zh_template)
+            reasons.append([r.code, key] if r.value is None else [r.code, key, r.value])
+        return values | {
+            "form": SLIM,
+            "outputs": None,
+            "native": None,
+            "previous_native": compact_previous(row.previous_native),
+            "reasons": reasons,
+            **result_columns(result),
+        }
+
+    def _records(self, rows: Sequence[Any]) -> list[AssessmentRecord]:
+        """Stored rows as records (what decoding them needs fetched first)."""
+        self._reader.prepare(rows)
+        return [_assessment(row, self._reader) for row in rows]
 
     def pending(
         self,
@@ -175,17 +261,57 @@ class Ledger(Database):
         """The next ``limit`` rows after row ``after_id`` that meet ``conditions``, in id
         order, as ``WriteRow``s."""
         a = assessments
+        query = sa.select(*_WITHOUT_INPUTS).where(*conditions, a.c.id > after_id)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(a.c.id).limit(limit)).all()
+        self._reader.prepare(rows)
+        found = []
+        for row in rows:
+            native = self._reader.native(row)
+            previous = self._reader.previous(row, native)
+            found.append(WriteRow(row.id, row.account_id, native, previous))
+        return found
+
+    def pending_rows_of_run(
+        self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[tuple[int, str]]:
+        """The next ``limit`` pending rows of ``run_id`` after row ``after_id``, in id order,
+        as (row id, account): what a run's flush marks when its writes are answered."""
+        a = assessments
         query = (
-            sa.select(a.c.id, a.c.account_id, a.c.native, a.c.previous_native)
-            .where(*conditions, a.c.id > after_id)
+            sa.select(a.c.id, a.c.account_id)
+            .where(
+                a.c.target == target,
+                a.c.run_id == run_id,
+                a.c.status == AssessmentStatus.PENDING.value,
+                a.c.id > after_id,
+            )
             .order_by(a.c.id)
             .limit(limit)
         )
         with self._read() as conn:
-            return [
-                WriteRow(row.id, row.account_id, row.native, row.previous_native)
-                for row in conn.execute(query)
-            ]
+            return [(r.id, r.account_id) for r in conn.execute(query)]
+
+    def mark_rows_written(
+        self, target: str, rows: Sequence[tuple[int, str]], *, run_id: int
+    ) -> None:
+        """These pending rows (row id, account) were applied by the CRM: written now by run
+        ``run_id``; older pending rows of the same accounts become abandoned."""
+        now = self._clock()
+        a = assessments
+        with self._write() as conn:
+            for chunk in chunks(list(rows)):
+                conn.execute(
+                    sa.update(a)
+                    .where(a.c.id.in_([row_id for row_id, _ in chunk]))
+                    .values(
+                        status=AssessmentStatus.WRITTEN.value,
+                        written_at=now,
+                        written_run_id=run_id,
+                    )
+                )
+                accounts = [account for _, account in chunk]
+                self._set_pending(conn, target, accounts, status=AssessmentStatus.ABANDONED)
 
     def mark_written(self, target: str, account_ids: Sequence[str], *, run_id: int) -> None:
         """The pending rows of these accounts were applied by the CRM.
@@ -272,8 +398,9 @@ class Ledger(Database):
                     )
                     .group_by(latest.c.account_id)
                 )
-                for row in conn.execute(sa.select(assessments).where(assessments.c.id.in_(newest))):
-                    found[row.account_id] = _assessment(row)
+                query = sa.select(*_WITHOUT_INPUTS).where(assessments.c.id.in_(newest))
+                for record in self._records(conn.execute(query).all()):
+                    found[record.account_id] = record
         return found
 
     def written_before(
@@ -298,7 +425,8 @@ class Ledger(Database):
                         newest[row.account_id] = row.id
                 if newest:
                     chosen = sa.select(a).where(a.c.id.in_(list(newest.values())))
-                    found.update((row.account_id, _assessment(row)) for row in conn.execute(chosen))
+                    records = self._records(conn.execute(chosen).all())
+                    found.update((r.account_id, r) for r in records)
         return found
 
     def history(self, target: str | None, account_id: str) -> list[AssessmentRecord]:
@@ -436,10 +564,14 @@ class Ledger(Database):
     def _assessments(self, *conditions: sa.ColumnElement[bool]) -> list[AssessmentRecord]:
         query = sa.select(assessments).where(*conditions).order_by(assessments.c.id)
         with self._read() as conn:
-            return [_assessment(row) for row in conn.execute(query)]
+            return self._records(conn.execute(query).all())
 
 
-def _assessment(row: sa.Row[Any]) -> AssessmentRecord:
+#: Every column but the account's inputs: what reading a row's outputs and writes needs.
+_WITHOUT_INPUTS = [c for c in assessments.c if c.name not in ("inputs", "account")]
+
+
+def _assessment(row: Any, reader: RowReader) -> AssessmentRecord:
     return AssessmentRecord(
         id=row.id,
         run_id=row.run_id,
@@ -447,13 +579,10 @@ def _assessment(row: sa.Row[Any]) -> AssessmentRecord:
         target=row.target,
         account_id=row.account_id,
         assessed_at=row.assessed_at,
-        account=row.account,
-        outputs=row.outputs,
-        native=row.native,
-        previous_native=row.previous_native,
         policy_version=row.policy_version,
         grade=row.grade,
-        reasons=row.reasons,
         status=AssessmentStatus(row.status),
         written_at=row.written_at,
+        _row=row,
+        _reader=reader,
     )

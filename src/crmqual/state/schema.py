@@ -19,6 +19,7 @@ __all__ = [
     "locks",
     "metadata",
     "outcomes",
+    "reason_texts",
     "runs",
     "schedule",
 ]
@@ -69,6 +70,9 @@ runs = sa.Table(
     sa.Column("mapping_hash", sa.String(200), nullable=False),
     sa.Column("counts", sa.JSON(), nullable=False),
     sa.Column("summary", sa.JSON(), nullable=False),
+    #: How the run's slim rows render their native values: the mapping's output rules and
+    #: the policy's labels (``crmqual.state.rows``); None for a run that wrote none.
+    sa.Column("layout", sa.JSON(none_as_null=True), nullable=True),
     sa.Index("ix_runs_target_id", "target", "id"),
 )
 
@@ -116,6 +120,7 @@ field_names = sa.Table(
     sa.Column("resolved_at", UtcDateTime(), nullable=False),
 )
 
+#: One row per assessment crmqual recorded; how it is kept: ``crmqual.state.rows``.
 assessments = sa.Table(
     "assessments",
     metadata,
@@ -125,15 +130,35 @@ assessments = sa.Table(
     sa.Column("target", sa.String(200), nullable=False),
     sa.Column("account_id", sa.String(255), nullable=False),
     sa.Column("assessed_at", UtcDateTime(), nullable=False),
-    sa.Column("account", sa.JSON(), nullable=False),
-    sa.Column("outputs", sa.JSON(), nullable=False),
-    sa.Column("native", sa.JSON(), nullable=False),
-    sa.Column("previous_native", sa.JSON(), nullable=False),
     sa.Column("policy_version", sa.String(200), nullable=False),
     sa.Column("grade", sa.String(32), nullable=True),
-    sa.Column("reasons", sa.JSON(), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("written_at", UtcDateTime(), nullable=True),
+    # 1: slim (a sync's row: outputs in columns, native values rendered from runs.layout);
+    # 0: as given (account, outputs, native and reasons kept as JSON).
+    sa.Column("form", sa.SmallInteger(), nullable=False, server_default="0"),
+    # the outputs
+    sa.Column("credit_status", sa.String(32), nullable=True),
+    sa.Column("score", sa.Integer(), nullable=True),
+    sa.Column("credit_limit", sa.Float(), nullable=True),
+    sa.Column("limit_currency", sa.String(16), nullable=True),
+    sa.Column("payment_terms", sa.String(64), nullable=True),
+    sa.Column("flags", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("data_completeness", sa.Integer(), nullable=True),
+    sa.Column("downgraded_at", UtcDateTime(), nullable=True),
+    sa.Column("reasons", sa.JSON(none_as_null=True), nullable=True),
+    # the account's inputs the report reads, then the rest
+    sa.Column("name", sa.Text(), nullable=True),
+    sa.Column("currency", sa.String(16), nullable=True),
+    sa.Column("exposure", sa.Float(), nullable=True),
+    sa.Column("period_end", sa.Date(), nullable=True),
+    sa.Column("inputs", sa.Text(), nullable=True),
+    # the CRM's values before the write, when it had any
+    sa.Column("previous_native", sa.JSON(none_as_null=True), nullable=True),
+    # as given, where a row is not slim
+    sa.Column("account", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("outputs", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("native", sa.JSON(none_as_null=True), nullable=True),
     sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_assessments_run_id_runs"),
     sa.ForeignKeyConstraint(
         ["written_run_id"], ["runs.id"], name="fk_assessments_written_run_id_runs"
@@ -142,6 +167,15 @@ assessments = sa.Table(
     sa.Index("ix_assessments_target_status_account", "target", "status", "account_id"),
     sa.Index("ix_assessments_run_status", "run_id", "status", "id"),
     sa.Index("ix_assessments_written_run", "written_run_id", "status", "id"),
+)
+
+#: The text templates of reasons, each once, by a key derived from its texts.
+reason_texts = sa.Table(
+    "reason_texts",
+    metadata,
+    sa.Column("key", sa.String(16), primary_key=True),
+    sa.Column("en", sa.Text(), nullable=False),
+    sa.Column("zh", sa.Text(), nullable=False),
 )
 
 schedule = sa.Table(

@@ -1,0 +1,186 @@
+"""How an assessment is kept in its row, each fact once, and read back.
+
+A sync's row (``AssessmentIn.result`` given) is slim:
+
+* the outputs the report and the lab query are typed columns (status, grade, score, limit,
+  its currency, terms, flags, completeness, and the account's name, currency, exposure and
+  statement date);
+* reasons are ``[code, text id, value]``: each text template is stored once, in
+  ``reason_texts``, and rendered when read;
+* the native values written are not stored: they are rendered again from the outputs with
+  the run's output layout (``runs.layout``: the mapping's output rules and the policy's
+  labels), exactly as the sync rendered them;
+* the CRM's values before the write are stored only when there were some;
+* the account's inputs are a positional list (``INPUTS``) of its non-null values, without
+  the fields held in columns.
+
+Any other row (a revert's, one recorded before schema 0007, or a caller's own shape) keeps
+what it was given as JSON, and fills the typed columns from it as far as they are there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping as MappingABC
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from crmqual.compiled import Reason
+from crmqual.engine import Assessment
+from crmqual.model import Account
+
+#: Account inputs kept only when a setting asks (``sync.keep_personal_data``) or the policy's
+#: rules read them: people's names and addresses, which neither the scorecard nor the lab use.
+PERSONAL = ("legal_representative", "registered_address", "website", "owner")
+
+#: Account inputs held in columns of their own (the report reads them in SQL).
+IN_COLUMNS = {
+    "name": "name",
+    "currency": "currency",
+    "current_exposure": "exposure",
+    "period_end": "period_end",
+}
+
+#: Layout 1 of the positional inputs: every Account field but ``id`` and those in columns.
+#: A new Account field is appended as a new layout (old rows keep theirs).
+INPUTS_V1: tuple[str, ...] = tuple(
+    f for f in Account.model_fields if f != "id" and f not in IN_COLUMNS
+)
+_INPUT_LAYOUTS = {1: INPUTS_V1}
+_ALLOWED = frozenset({"id", *INPUTS_V1, *IN_COLUMNS})
+_ID_BIT = 1  # bit 0 of the mask: the account dict held its own id (= the row's account_id)
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_encode_json = _JSON.encode
+
+
+def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> str | None:
+    """The account's non-null inputs as ``[layout, mask, values...]``; ``None`` when the dict
+    holds something else than Account fields (kept as JSON instead)."""
+    if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
+        return None
+    mask = _ID_BIT if "id" in account else 0
+    values: list[Any] = []
+    get = account.get
+    for i, name in enumerate(INPUTS_V1):
+        value = get(name)
+        if value is not None:
+            mask |= 2 << i
+            values.append(value)
+    return _encode_json([1, mask, *values])
+
+
+def decode_inputs(account_id: str, text: str, columns: MappingABC[str, Any]) -> dict[str, Any]:
+    """The account dict ``encode_inputs`` took (its null values left out), with the values
+    held in columns put back."""
+    layout, mask, *values = json.loads(text)
+    names = _INPUT_LAYOUTS[layout]
+    account: dict[str, Any] = {"id": account_id} if mask & _ID_BIT else {}
+    for name, column in IN_COLUMNS.items():
+        value = columns.get(column)
+        if value is not None:
+            account[name] = value.isoformat() if isinstance(value, date) else value
+    it = iter(values)
+    for i, name in enumerate(names):
+        if mask & (2 << i):
+            account[name] = next(it)
+    return account
+
+
+def account_columns(account: MappingABC[str, Any]) -> dict[str, Any]:
+    """The account's values held in columns (name, currency, exposure, statement date)."""
+    period_end = account.get("period_end")
+    exposure = account.get("current_exposure")
+    return {
+        "name": _text(account.get("name")),
+        "currency": _text(account.get("currency")),
+        "exposure": float(exposure) if isinstance(exposure, int | float) else None,
+        "period_end": _date(period_end),
+    }
+
+
+def output_columns(outputs: MappingABC[str, Any]) -> dict[str, Any]:
+    """The outputs' values held in columns (as far as ``outputs`` has them)."""
+    limit = outputs.get("credit_limit")
+    score = outputs.get("score")
+    completeness = outputs.get("data_completeness")
+    flags = outputs.get("flags")
+    return {
+        "credit_status": _text(outputs.get("status")),
+        "score": int(score) if isinstance(score, int | float) else None,
+        "credit_limit": float(limit) if isinstance(limit, int | float) else None,
+        "limit_currency": _text(outputs.get("limit_currency")),
+        "payment_terms": _text(outputs.get("payment_terms")),
+        "flags": [str(f) for f in flags] if isinstance(flags, list) else None,
+        "data_completeness": int(completeness) if isinstance(completeness, int | float) else None,
+        "downgraded_at": _datetime(outputs.get("downgraded_at")),
+    }
+
+
+def result_columns(result: Assessment) -> dict[str, Any]:
+    """A sync's outputs as columns (what ``outputs_of_row`` reads back)."""
+    return {
+        "credit_status": result.status,
+        "score": result.score,
+        "credit_limit": None if result.credit_limit is None else float(result.credit_limit),
+        "limit_currency": result.limit_currency,
+        "payment_terms": result.payment_terms,
+        "flags": list(result.flags),
+        "data_completeness": result.data_completeness,
+        "downgraded_at": result.downgraded_at,
+    }
+
+
+def outputs_of_row(row: Any, reasons: Sequence[Reason]) -> dict[str, Any]:
+    """A slim row's canonical outputs (``crmqual.outputs.canonical`` plus ``downgraded_at``),
+    as the sync had them."""
+    limit = row.credit_limit
+    downgraded: datetime | None = row.downgraded_at
+    return {
+        "status": row.credit_status,
+        "grade": row.grade,
+        "score": row.score,
+        "credit_limit": None if limit is None else int(limit),
+        "limit_currency": row.limit_currency,
+        "payment_terms": row.payment_terms,
+        "flags": list(row.flags or ()),
+        "reasons": [r.as_dict() for r in reasons],
+        "data_completeness": row.data_completeness,
+        "policy_version": row.policy_version,
+        "assessed_at": row.assessed_at.isoformat(),
+        "downgraded_at": downgraded.isoformat() if downgraded else None,
+    }
+
+
+def compact_previous(previous: MappingABC[str, Any]) -> dict[str, Any] | None:
+    """The CRM's values before a write, only those there were (``None``: none at all)."""
+    kept = {k: v for k, v in previous.items() if v is not None}
+    return kept or None
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _date(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo is not None else None
+    return None
