@@ -332,7 +332,8 @@ class Sync:
             ),
             None,
         )
-        summary.snapshot = snapshot(self.state.iter_portfolio(self.target), self.policy, as_of)
+        portfolio = self.state.iter_portfolio(self.target, scores_only=True)
+        summary.snapshot = snapshot(portfolio, self.policy, as_of)
         if previous is not None:
             found = compare(previous.summary[STABILITY_KEY], summary.snapshot)
             summary.stability = found | {"compared_with_run": previous.run_id}

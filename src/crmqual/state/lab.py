@@ -24,6 +24,22 @@ _READ_BACK = [
     for c in assessments.c
     if c.name not in ("native", "previous_native", "written_at", "written_run_id")
 ]
+#: What a row's inputs and score need, and no more.
+_SCORES_AND_INPUTS = [
+    assessments.c[name]
+    for name in (
+        "id",
+        "account_id",
+        "assessed_at",
+        "score",
+        "inputs",
+        "account",
+        "name",
+        "currency",
+        "exposure",
+        "period_end",
+    )
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +106,13 @@ class Lab(RowReading):
         """
         return list(self.iter_portfolio(target, as_of))
 
-    def iter_portfolio(self, target: str, as_of: datetime | None = None) -> Iterator[PortfolioRow]:
+    def iter_portfolio(
+        self, target: str, as_of: datetime | None = None, *, scores_only: bool = False
+    ) -> Iterator[PortfolioRow]:
         """`portfolio`'s rows, streamed a batch at a time: a sync's stability snapshot bins
-        a million accounts without holding them (consume it whole; it holds a connection)."""
+        a million accounts without holding them (consume it whole; it holds a connection).
+        With ``scores_only`` each row's outputs hold its score alone (what the snapshot
+        bins), and no more is read."""
         require_aware(as_of, "as_of")
         a, newer = assessments, assessments.alias("newer")
         conditions: list[sa.ColumnElement[bool]] = [
@@ -108,8 +128,9 @@ class Lab(RowReading):
         if as_of is not None:
             conditions.append(a.c.assessed_at <= as_of)
             later.append(newer.c.assessed_at <= as_of)
+        columns = _SCORES_AND_INPUTS if scores_only else _READ_BACK
         query = (
-            sa.select(*_READ_BACK)
+            sa.select(*columns)
             .where(*conditions, ~sa.exists().where(*later))
             .order_by(a.c.account_id)
         )
@@ -117,6 +138,11 @@ class Lab(RowReading):
         with self._read() as conn:
             result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
             for batch in result.partitions():
+                if scores_only:
+                    for r in batch:
+                        account, outputs = reader.account(r), {"score": r.score}
+                        yield PortfolioRow(r.id, r.account_id, r.assessed_at, account, outputs)
+                    continue
                 reader.prepare(batch)
                 for r in batch:
                     account, outputs = reader.account(r), reader.outputs(r)

@@ -112,13 +112,32 @@ class RowReader:
     def native(self, row: Any) -> dict[str, Any]:
         if row.form != SLIM:
             return dict(row.native or {})
-        from crmqual.outputs import previous_from_canonical
-
         layout = self.layouts.get(row.run_id)
         if layout is None:
             raise LookupError(f"run {row.run_id} recorded no output layout for its rows")
-        outputs = outputs_of_row(row, self.reason_objects(row))
-        return layout.native(previous_from_canonical(row.account_id, outputs))
+        return layout.native(self.assessment(row))
+
+    def assessment(self, row: Any) -> Assessment:
+        """A slim row's outputs as the engine's assessment (what its native values render
+        from; the same as ``previous_from_canonical`` of its outputs)."""
+        from crmqual.engine import Assessment
+
+        limit = row.credit_limit
+        return Assessment(
+            account_id=row.account_id,
+            status=row.credit_status or "",
+            grade=row.grade or "E",
+            score=row.score or 0,
+            credit_limit=None if limit is None else int(limit),
+            limit_currency=row.limit_currency,
+            payment_terms=row.payment_terms or "",
+            flags=tuple(row.flags or ()),
+            reasons=tuple(self.reason_objects(row)),
+            data_completeness=row.data_completeness or 0,
+            policy_version=row.policy_version,
+            assessed_at=row.assessed_at,
+            downgraded_at=row.downgraded_at,
+        )
 
     def previous(self, row: Any, native: dict[str, Any]) -> dict[str, Any]:
         if row.form != SLIM:

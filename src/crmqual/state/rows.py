@@ -49,42 +49,36 @@ INPUTS_V1: tuple[str, ...] = tuple(
 )
 _INPUT_LAYOUTS = {1: INPUTS_V1}
 _ALLOWED = frozenset({"id", *INPUTS_V1, *IN_COLUMNS})
-_ID_BIT = 1  # bit 0 of the mask: the account dict held its own id (= the row's account_id)
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 _encode_json = _JSON.encode
 
 
 def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> str | None:
-    """The account's non-null inputs as ``[layout, mask, values...]``; ``None`` when the dict
-    holds something else than Account fields (kept as JSON instead)."""
+    """The account's inputs as ``[layout, has id, values...]`` in ``INPUTS_V1``'s order
+    (trailing nulls left out); ``None`` when the dict holds something else than Account
+    fields (kept as JSON instead)."""
     if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
         return None
-    mask = _ID_BIT if "id" in account else 0
-    values: list[Any] = []
     get = account.get
-    for i, name in enumerate(INPUTS_V1):
-        value = get(name)
-        if value is not None:
-            mask |= 2 << i
-            values.append(value)
-    return _encode_json([1, mask, *values])
+    values = [get(name) for name in INPUTS_V1]
+    while values and values[-1] is None:
+        values.pop()
+    return _encode_json([1, int("id" in account), *values])
 
 
 def decode_inputs(account_id: str, text: str, columns: MappingABC[str, Any]) -> dict[str, Any]:
     """The account dict ``encode_inputs`` took (its null values left out), with the values
     held in columns put back."""
-    layout, mask, *values = json.loads(text)
-    names = _INPUT_LAYOUTS[layout]
-    account: dict[str, Any] = {"id": account_id} if mask & _ID_BIT else {}
+    layout, has_id, *values = json.loads(text)
+    account: dict[str, Any] = {"id": account_id} if has_id else {}
     for name, column in IN_COLUMNS.items():
-        value = columns.get(column)
+        value = columns[column]
         if value is not None:
             account[name] = value.isoformat() if isinstance(value, date) else value
-    it = iter(values)
-    for i, name in enumerate(names):
-        if mask & (2 << i):
-            account[name] = next(it)
+    account.update(
+        {k: v for k, v in zip(_INPUT_LAYOUTS[layout], values, strict=False) if v is not None}
+    )
     return account
 
 
