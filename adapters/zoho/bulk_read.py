@@ -12,6 +12,12 @@ integers, decimals, booleans, multi-select values (``;``-joined in the CSV), dat
 datetimes as text as in JSON; lookups hold ids, owners become ``{id, name, email}`` from the
 users API. The next job continues with the ``next_page_token`` (else ``page + 1``). Reads by
 id and small reads page as before (``read``), and so does the next incremental run.
+
+When the count is taken: before a full read; before an incremental read whose
+``written_since`` (crmqual's own writes since the watermark, e.g. the run after a full sync)
+passes a page; any other incremental read pages first and counts only when a second page
+follows, its first page's further field groups fetched only once paging is chosen. So a
+read that goes bulk makes no list call it throws away (zoho.md 4, 9).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from functools import partial
+from itertools import chain
 from typing import Any
 
 from crmqual.adapters.zoho.api import ZohoApi
@@ -219,17 +226,20 @@ class ZohoBulkReader(ZohoReader):
         if query.ids is not None:
             yield from super().read(query)
             return
-        if query.since is None:  # a full read: its size decides the path before it starts
-            self._counted = self.count(None)
+        if query.since is None or query.written_since > self.limits.page_size:
+            # A full read, or an incremental one the caller's own writes make longer than a
+            # page (the count would follow its first page): the size decides the path first.
+            self._counted = self.count(query.since)
             if self.bulk.wants(self._counted, self.limits):
                 yield from self.bulk.read(query, self.limits.page_size)
                 return
             yield from super().read(query)
             return
-        # An incremental read pages first and counts only when a second page follows: most
-        # nightly reads fit one page, and then can never need Bulk Read.
+        # Any other incremental read pages first and counts only when a second page follows:
+        # most nightly reads fit one page, and then can never need Bulk Read. The first page's
+        # further field groups wait until the path is chosen (Bulk Read has them all).
         self._counted = None
-        pages = super().read(query)
+        pages = self.kept(query)
         first = next(pages, None)
         if first is None:
             return
@@ -239,8 +249,7 @@ class ZohoBulkReader(ZohoReader):
                 yield from self.bulk.read(query, self.limits.page_size)
                 return
             self._check_reach(query.since)
-        yield first
-        yield from pages
+        yield from self.completed(chain([first], pages), query)
 
     def expected(self, query: ReadQuery) -> int | None:
         """The count the current full or incremental read took (None: it took none)."""

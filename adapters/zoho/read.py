@@ -21,7 +21,7 @@ Memory holds one page at a time, whatever the size of the org.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,17 +74,30 @@ class ZohoReader:
         self.more_records = False
 
     def read(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
-        groups = field_groups(query.fields, query.filters, self.limits.fields_per_call)
+        yield from self.completed(self.kept(query), query)
+
+    def kept(self, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
+        """The pages of records the filter keeps, with the first field group only (it holds
+        the filter's fields); pages the filter empties are not handed out."""
+        first = field_groups(query.fields, query.filters, self.limits.fields_per_call)[0]
         if query.ids is not None:
-            pages = self._by_ids(list(query.ids), groups[0])
+            pages = self._by_ids(list(query.ids), first)
         else:
             self._check_reach(query.since)
-            pages = self._paged(groups[0], query.since)
+            pages = self._paged(first, query.since)
         for page in pages:
             kept = [r for r in page if all(rule.matches(r) for rule in query.filters)]
             if kept:
-                self._complete(kept, groups[1:])
                 yield kept
+
+    def completed(
+        self, pages: Iterable[list[dict[str, Any]]], query: ReadQuery
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``pages`` of ``kept`` with the further field groups added, a page at a time."""
+        further = field_groups(query.fields, query.filters, self.limits.fields_per_call)[1:]
+        for page in pages:
+            self._complete(page, further)
+            yield page
 
     # -- the first field group --------------------------------------------------------------
     def _by_ids(self, ids: list[str], fields: list[str]) -> Iterator[list[dict[str, Any]]]:

@@ -124,12 +124,18 @@ class ReadQuery:
     Exactly one of: everything (``since`` and ``ids`` None), records modified at or after
     ``since`` (the boundary is re-read on purpose; the sync drops duplicates), or ``ids``.
     Pages of a full or ``since`` read come in ascending modified time.
+
+    ``written_since`` is a size hint for a ``since`` read: how many records the caller itself
+    wrote at or after ``since`` (each write moved a record's modified time, so the read
+    returns them again, deleted ones aside). An adapter may use it to choose its read path
+    before the first page, or ignore it; 0 when none or unknown.
     """
 
     fields: tuple[str, ...]
     since: datetime | None = None
     ids: tuple[str, ...] | None = None
     filters: tuple[FilterRule, ...] = ()
+    written_since: int = 0
 
 
 @dataclass(frozen=True)

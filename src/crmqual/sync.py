@@ -417,7 +417,8 @@ class _Runner:
 
     def read_all(self, since: datetime | None) -> None:
         m = self.sync.mapping
-        query = ReadQuery(fields=m.read_fields, since=since, filters=m.filter_rules)
+        written = self._written_since(since)
+        query = ReadQuery(m.read_fields, since, filters=m.filter_rules, written_since=written)
         for page in self.sync.adapter.read(query):
             self.summary.phase_total = self.sync.adapter.expected(query)
             if not self.process_page(page):
@@ -438,6 +439,14 @@ class _Runner:
             for page in self.sync.adapter.read(by_id):
                 if not self.process_page(page):
                     return
+
+    def _written_since(self, since: datetime | None) -> int:
+        """What the run that set the watermark wrote, all of it after the watermark: the
+        ``since`` read's size hint (``ReadQuery.written_since``)."""
+        state = self.sync.state
+        cursor = state.get_cursor(self.sync.target) if since is not None else None
+        run = state.get_run(cursor.run_id) if cursor is not None else None
+        return int(run.counts.get("written", 0)) if run is not None else 0
 
     def process_page(self, records: Sequence[dict[str, Any]]) -> bool:
         """Assess one page and queue its writes; False once ``--limit`` is reached."""

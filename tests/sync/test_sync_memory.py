@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from syncutil import Clock, MakeSync, company
@@ -10,7 +12,7 @@ from syncutil import Clock, MakeSync, company
 from crmqual.adapters.memory import MemoryAdapter, MemoryCrm
 from crmqual.compiled import compiled
 from crmqual.config import SyncSettings
-from crmqual.contract import Capabilities
+from crmqual.contract import Capabilities, ReadQuery
 from crmqual.errors import ConfigError
 from crmqual.mapping import load_mapping
 from crmqual.policy import load_policy
@@ -47,6 +49,30 @@ def test_incremental_reads_only_what_changed(
     assert run.read == 1
     assert run.written == 1
     assert crmqual_writes(crm)[-1] == "A003"
+
+
+def test_a_since_read_is_told_what_the_run_that_set_the_watermark_wrote(
+    make_sync: MakeSync, crm: MemoryCrm, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ReadQuery.written_since``: the records that run wrote come back (their modified
+    time moved), a size hint the adapter may choose its read path by."""
+    queries: list[ReadQuery] = []
+    read = MemoryAdapter.read
+
+    def recorded(adapter: MemoryAdapter, query: ReadQuery) -> Iterator[list[dict[str, Any]]]:
+        queries.append(query)
+        return read(adapter, query)
+
+    monkeypatch.setattr(MemoryAdapter, "read", recorded)
+    make_sync().run(SyncRequest())  # full: writes all 10
+    make_sync().run(SyncRequest())  # settles: reads them back, writes none
+    clock.advance(hours=1)
+    crm.edit("A003", {"overdue_max_days": 120, "overdue_count": 9})
+    assert make_sync().run(SyncRequest()).written == 1  # A003
+    make_sync().run(SyncRequest())
+    make_sync().run(SyncRequest(full=True))
+    hints = [(q.since is not None, q.written_since) for q in queries if q.ids is None]
+    assert hints == [(False, 0), (True, 10), (True, 0), (True, 1), (False, 0)]
 
 
 def test_full_rereads_everything(make_sync: MakeSync) -> None:

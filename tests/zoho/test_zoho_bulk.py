@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from zoho_payloads import API, COUNT_URL, FIELDS_URL, LIST_URL, connection, page
 from crmqual.adapters.zoho import ZohoAdapter
 from crmqual.adapters.zoho.bulk_read import from_csv
 from crmqual.adapters.zoho.bulk_write import to_csv
-from crmqual.adapters.zoho.config import ZohoBulkSettings
+from crmqual.adapters.zoho.config import ZohoApiLimits, ZohoBulkSettings
 from crmqual.contract import ReadQuery, RecordResult
 from crmqual.errors import ApiError
 from crmqual.mapping import load_mapping, wanted_fields
@@ -165,6 +166,55 @@ def test_a_sync_writing_by_bulk_write_leaves_the_values_a_put_sync_leaves(
         written = {w.record_id for w in by_bulk.write_log() if w.source == "api"}
         assert written == {w.record_id for w in by_put.write_log() if w.source == "api"}
         assert adapter.write_batch_for(bulk_summary.changed) == 60
+
+
+def test_the_run_after_a_full_sync_reads_by_bulk_read_with_no_list_call(tmp_path: Path) -> None:
+    """The settling run (issue 22): crmqual's writes moved every record's Modified_Time, the
+    sync hands over how many it wrote, and the read counts first and goes to Bulk Read: the
+    documented job calls, the users, the count, and no list or by-id call thrown away."""
+    settings = {
+        "bulk": ZohoBulkSettings(read_threshold=100, write_threshold=None, **FAST),
+        "limits": ZohoApiLimits(page_size=50),  # the full run's writes pass a page
+    }
+    with org(tmp_path, "settle") as box:
+        state = StateStore(f"sqlite:///{tmp_path / 'settle-state.sqlite'}")
+        try:
+            full = synced(box, state, provision=True, **settings)
+            before = Counter(box.call_counts())
+            settling = synced(box, state, **settings)
+        finally:
+            state.close()
+        calls = Counter(box.call_counts())
+        calls.subtract(before)
+    assert (full.mode, full.written) == ("full", ACCOUNTS)
+    assert (settling.mode, settling.read, settling.written) == ("incremental", ACCOUNTS, 0)
+    assert {endpoint: n for endpoint, n in calls.items() if n} == {
+        "POST /oauth/v2/token": 1,
+        "GET /crm/v8/settings/fields": 1,
+        "GET /crm/v8/{module}/actions/count": 1,
+        "POST /crm/bulk/v8/read": 1,
+        "GET /crm/bulk/v8/read/{job_id}": 3,
+        "GET /crm/bulk/v8/read/{job_id}/result": 1,
+        "GET /crm/v8/users": 1,
+    }
+
+
+def synced(
+    box: ZohoSandbox, state: StateStore, provision: bool = False, **settings: Any
+) -> RunSummary:
+    """One sync of ``box`` by a new adapter (as a new ``crmqual sync`` process makes)."""
+    with box.inprocess() as creds:
+        adapter = ZohoAdapter(sandbox_connection(creds, **settings), sleep=lambda _: None)
+        if provision:
+            adapter.provision(wanted_fields(MAPPING, POLICY))
+        return Sync(
+            adapter=adapter,
+            mapping=MAPPING,
+            mapping_source=SOURCE,
+            policy=POLICY,
+            state=state,
+            target="zoho",
+        ).run(SyncRequest(as_of=AS_OF))
 
 
 def test_a_bulk_write_reports_each_record_in_the_order_given(tmp_path: Path) -> None:
@@ -435,6 +485,125 @@ def test_reads_by_id_never_go_bulk(
         f"{API}/crm/v8/Accounts", json={"data": [{"id": "1", "Modified_Time": None}], "info": {}}
     )
     assert list(bulk_adapter(sleeps, read_threshold=1).read(ReadQuery(("id",), ids=("1",))))
+
+
+# -- when the count is taken (issue 22: no list call made only to be thrown away) -------------
+SINCE = datetime(2026, 3, 1, 8, 0, 0, tzinfo=UTC)
+SINCE_CRITERIA = {"criteria": "(Modified_Time:greater_equal:2026-03-01T08:00:00+00:00)"}
+TWO_GROUPS = ZohoApiLimits(
+    page_size=2, fields_per_call=2, ids_per_call=1
+)  # [Modified_Time, A], [B]
+
+
+def export(rsps: responses.RequestsMock, job_id: str, rows: list[list[str]]) -> None:
+    """A Bulk Read job's answers: created, polled to COMPLETED, its CSV downloaded."""
+    url = f"{READ_URL}/{job_id}"
+    rsps.post(READ_URL, status=201, json=created(job_id))
+    rsps.get(url, json=state(job_id, "ADDED"))
+    rsps.get(url, json=state(job_id, "IN PROGRESS"))
+    done = {**RESULT, "count": len(rows) - 1, "download_url": f"/crm/bulk/v8/read/{job_id}/result"}
+    rsps.get(url, json=state(job_id, "COMPLETED", done))
+    rsps.get(f"{url}/result", body=zipped_csv(rows), content_type="application/x-download")
+
+
+def calls(rsps: responses.RequestsMock) -> list[str]:
+    """The calls after the token's, by kind: a list page, ids, the count, or bulk."""
+    kinds = []
+    for call in rsps.calls[1:]:
+        url = str(call.request.url)
+        kinds.append(
+            "count"
+            if "/actions/count" in url
+            else "bulk"
+            if "/bulk/" in url
+            else "ids"
+            if "ids=" in url
+            else "fields"
+            if "/settings/fields" in url
+            else "page"
+        )
+    return kinds
+
+
+def test_an_incremental_read_the_syncs_own_writes_make_long_counts_before_any_page(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    """The sync wrote more than a page since the watermark: the count comes first and sends
+    the read to Bulk Read; no list call is registered, so none may be made."""
+    rsps.get(COUNT_URL, json={"count": 5}, match=[matchers.query_param_matcher(SINCE_CRITERIA)])
+    export(
+        rsps,
+        "80",
+        [["Id", "Modified_Time", "Account_Name"], ["1", "2026-03-01T09:00:00+00:00", "Acme"]],
+    )
+    rsps.get(FIELDS_URL, json=FIELDS)
+    adapter = bulk_adapter(sleeps)
+    query = ReadQuery(("Account_Name",), since=SINCE, written_since=3)
+    pages = list(adapter.read(query))
+    assert pages == [
+        [{"id": "1", "Modified_Time": "2026-03-01T09:00:00+00:00", "Account_Name": "Acme"}]
+    ]
+    assert calls(rsps) == ["count", "bulk", "bulk", "bulk", "bulk", "fields", "bulk"]
+    assert adapter.expected(query) == 5
+
+
+def test_an_incremental_read_the_syncs_writes_fit_in_a_page_still_pages_first(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    """Writes that fit one page (page_size 2 here) tell nothing: paged first, no count."""
+    rsps.get(LIST_URL, json=page([record(1)], more=False))
+    query = ReadQuery(("Account_Name",), since=SINCE, written_since=2)
+    assert [len(p) for p in bulk_adapter(sleeps).read(query)] == [1]
+    assert calls(rsps) == ["page"]
+
+
+def test_a_first_page_that_goes_to_bulk_read_fetches_no_further_field_group(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    """Paged first (no hint), a second page to come, a count for Bulk Read: the first page's
+    second field group is never fetched by ids (no such call is registered)."""
+    rsps.get(LIST_URL, json=page([record(1, A="a"), record(2, A="b")], more=True))
+    rsps.get(COUNT_URL, json={"count": 5})
+    export(
+        rsps,
+        "81",
+        [["Id", "Modified_Time", "A", "B"], ["1", "2026-03-01T09:00:00+00:00", "a", "x"]],
+    )
+    rsps.get(FIELDS_URL, json=FIELDS)
+    settings = ZohoBulkSettings(read_threshold=5, **FAST)
+    adapter = ZohoAdapter(connection(bulk=settings, limits=TWO_GROUPS), sleep=sleeps.append)
+    pages = list(adapter.read(ReadQuery(("A", "B"), since=SINCE)))
+    assert pages == [
+        [{"id": "1", "Modified_Time": "2026-03-01T09:00:00+00:00", "A": "a", "B": "x"}]
+    ]
+    assert calls(rsps) == ["page", "count", "bulk", "bulk", "bulk", "bulk", "fields", "bulk"]
+
+
+def test_a_first_page_that_keeps_paging_gets_its_further_field_group_before_the_next_page(
+    rsps: responses.RequestsMock, token: responses.BaseResponse, sleeps: list[float]
+) -> None:
+    one, two, three = record(1, A="a1"), record(2, A="a2"), record(3, A="a3")
+    rsps.get(
+        LIST_URL,
+        json=page([one, two], more=True),
+        match=[matchers.query_param_matcher({"page": "1"}, strict_match=False)],
+    )
+    rsps.get(COUNT_URL, json={"count": 3})
+    rsps.get(
+        LIST_URL,
+        json=page([three], more=False, page_no=2),
+        match=[matchers.query_param_matcher({"page": "2"}, strict_match=False)],
+    )
+    for r in (one, two, three):
+        rsps.get(
+            LIST_URL,
+            json=page([{"id": r["id"], "B": f"b{r['A'][1]}"}], more=False),
+            match=[matchers.query_param_matcher({"fields": "B", "ids": r["id"]})],
+        )
+    adapter = ZohoAdapter(connection(limits=TWO_GROUPS), sleep=sleeps.append)
+    pages = list(adapter.read(ReadQuery(("A", "B"), since=SINCE)))
+    assert pages == [[{**one, "B": "b1"}, {**two, "B": "b2"}], [{**three, "B": "b3"}]]
+    assert calls(rsps) == ["page", "count", "ids", "ids", "page", "ids"]
 
 
 def test_a_bulk_write_uploads_creates_a_job_and_maps_its_result_file_back(
