@@ -36,6 +36,8 @@ Put = Callable[[Sequence[tuple[str, Mapping[str, Any]]]], list[RecordResult]]
 
 def to_csv(value: Any) -> str:
     """A value to write as a Bulk Write CSV cell."""
+    if value.__class__ is str:  # most cells: no conversion
+        return value
     if value is None:
         return ""
     if isinstance(value, bool):
