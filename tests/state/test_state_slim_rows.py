@@ -1,0 +1,126 @@
+"""A sync's row keeps each fact once (``crmqual.state.rows``): what it no longer stores is
+derived when read, and equals what the sync had."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stateutil import new_run
+
+from crmqual.engine import assess
+from crmqual.mapping import Labels, load_mapping, to_native
+from crmqual.model import Account
+from crmqual.outputs import canonical
+from crmqual.policy import load_policy
+from crmqual.state import AssessmentIn, StateStore
+from crmqual.state.reading import Layout
+from crmqual.state.rows import PERSONAL
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+from syncutil import company  # noqa: E402
+
+AS_OF = datetime(2026, 1, 15, tzinfo=UTC)
+MAPPING = load_mapping(None, "zoho")[0]
+POLICY = load_policy(None)
+LABELS = Labels.of(POLICY)
+
+
+def account_of(i: int, **changes: Any) -> Account:
+    data = company(i, period_end="2024-12-31", **changes)
+    data.pop("credit_override")
+    return Account.model_validate(data, context={"today": AS_OF.date()})
+
+
+def sync_row(account: Account, previous: dict[str, Any]) -> tuple[AssessmentIn, dict[str, Any]]:
+    """The row a sync records for this account, and what the old schema stored of it."""
+    result = assess(account, POLICY, as_of=AS_OF)
+    native = to_native(MAPPING, LABELS, result)
+    kept = account.model_dump(mode="json", exclude=set(PERSONAL))
+    row = AssessmentIn(
+        account_id=account.id,
+        assessed_at=AS_OF,
+        account=kept,
+        outputs={},
+        native=native,
+        previous_native=previous,
+        policy_version=result.policy_version,
+        grade=result.grade,
+        reasons=[],
+        result=result,
+    )
+    old = {
+        "account": kept,
+        "outputs": canonical(result) | {"downgraded_at": None},
+        "native": native,
+        "previous_native": previous,
+        "reasons": [r.as_dict() for r in result.reasons],
+    }
+    return row, old
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"overdue_max_days": 200, "overdue_count": 6},  # flags and reasons with values
+        {"net_income": -5_000_000, "equity": -1_000_000},  # knocked out
+        {"legal_representative": "张三", "website": "https://example.cn"},  # personal data
+    ],
+)
+def test_what_a_slim_row_leaves_out_is_derived_as_the_sync_had_it(
+    store: StateStore, run_id: int, changes: dict[str, Any]
+) -> None:
+    empty = {rule.native: None for rule in MAPPING.outputs.values()}
+    before = empty | {MAPPING.outputs["grade"].native: "C"}
+    store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
+    rows = [sync_row(account_of(i, **changes), before if i % 2 else empty) for i in range(6)]
+    store.record_pending(run_id, "zoho:org1", [row for row, _ in rows])
+    for (row, old), record in zip(
+        rows, [store.history("zoho:org1", row.account_id)[0] for row, _ in rows], strict=True
+    ):
+        assert record.outputs == old["outputs"]
+        assert record.native == old["native"]
+        assert record.previous_native == old["previous_native"]
+        assert record.reasons == old["reasons"]
+        assert record.account == {k: v for k, v in old["account"].items() if v is not None}
+        assert not set(PERSONAL) & set(record.account)
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql(
+            "SELECT form, outputs, native, account, previous_native FROM assessments"
+        ).all()
+    assert {r.form for r in stored} == {1}
+    assert all(r.outputs is None and r.native is None and r.account is None for r in stored)
+    assert sum(r.previous_native is None for r in stored) == 3  # none before: nothing kept
+
+
+def test_a_slim_row_needs_its_runs_layout(store: StateStore) -> None:
+    run = new_run(store)
+    row, _ = sync_row(account_of(1), {})
+    with pytest.raises(ValueError, match="record_layout"):
+        store.record_pending(run, "zoho:org1", [row])
+
+
+def test_other_rows_are_kept_as_given(store: StateStore, run_id: int) -> None:
+    given = AssessmentIn(
+        "X1",
+        AS_OF,
+        {"name": "客户 X1", "unknown_key": 1},
+        {"grade": "B", "limit": 5},
+        {"F": "B"},
+        {"F": None, "G": 1},
+        "p1",
+        "B",
+        [{"code": "R1", "text": "ok"}],
+    )
+    store.record_pending(run_id, "zoho:org1", [given])
+    (record,) = store.history("zoho:org1", "X1")
+    assert (record.account, record.outputs, record.native) == (
+        given.account,
+        given.outputs,
+        given.native,
+    )
+    assert (record.previous_native, record.reasons) == (given.previous_native, given.reasons)
