@@ -21,7 +21,7 @@ from crmqual.state.reading import Layout
 from crmqual.state.rows import PERSONAL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
-from syncutil import company  # noqa: E402
+from syncutil import company
 
 AS_OF = datetime(2026, 1, 15, tzinfo=UTC)
 MAPPING = load_mapping(None, "zoho")[0]
@@ -79,9 +79,8 @@ def test_what_a_slim_row_leaves_out_is_derived_as_the_sync_had_it(
     store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
     rows = [sync_row(account_of(i, **changes), before if i % 2 else empty) for i in range(6)]
     store.record_pending(run_id, "zoho:org1", [row for row, _ in rows])
-    for (row, old), record in zip(
-        rows, [store.history("zoho:org1", row.account_id)[0] for row, _ in rows], strict=True
-    ):
+    for row, old in rows:
+        (record,) = store.history("zoho:org1", row.account_id)
         assert record.outputs == old["outputs"]
         assert record.native == old["native"]
         assert record.previous_native == old["previous_native"]
