@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from crmqual.contract import FieldType
-from crmqual.inputs import checked_account
+from crmqual.inputs import RecordProblems, checked_account
 from crmqual.model import Account
 from crmqual.outputs import LIST_SEPARATOR
 from crmqual.values import (
@@ -48,12 +48,14 @@ NoneType = type(None)
 Outcome = tuple[Any, Unreadable | None]
 
 #: Raw values of a field's kind its reader would return unchanged (None and blank text are
-#: dropped by the model as they are by the reader). Integers are not among them: the
-#: reader makes a float of them, and back, which changes those beyond 2**53.
+#: dropped by the model as they are by the reader). Whole numbers, nearly: the reader
+#: makes a float of an int and back, which changes those beyond 2**53 (far beyond what
+#: the model accepts: a record holding one is read again exactly, to name it as read).
 _AS_IS: dict[Kind, frozenset[type]] = {
     Kind.TEXT: frozenset([NoneType, str]),
     Kind.AMOUNT: frozenset([NoneType, int, float]),
     Kind.SCORE: frozenset([NoneType, int, float]),
+    Kind.INTEGER: frozenset([NoneType, int]),
     Kind.BOOL: frozenset([NoneType, bool]),
     Kind.DATE: frozenset([NoneType, date]),
     Kind.DATETIME: frozenset([NoneType, datetime]),
@@ -66,7 +68,7 @@ class _Input:
 
     position: int  # in the row ``native_row`` makes: the order of unreadable values
     name: str
-    key: str | None  # the native field; None for a path or a constant
+    key: str | None  # the native field; None for a path
     path: tuple[str, ...]  # ``Owner.name`` -> ("Owner", "name"); () for a plain key
     as_is: frozenset[type]  # raw value classes kept unchanged
     read: Callable[[Any], Any]  # ``crmqual.values.field_reader`` under the field's reading
@@ -105,7 +107,7 @@ def _input(
     path = tuple(field.split(".")) if split else (field,)
     kind = FIELD_KINDS[name]
     as_is = _AS_IS.get(kind, frozenset([NoneType]))
-    if kind in (Kind.AMOUNT, Kind.SCORE) and reading.scale is not None:
+    if kind in (Kind.AMOUNT, Kind.SCORE, Kind.INTEGER) and reading.scale is not None:
         as_is = frozenset([NoneType])  # numbers are scaled
     if default is not None or table is not None:
         as_is = frozenset()  # a blank value takes the default; a mapped one is looked up
@@ -138,8 +140,8 @@ class _Reader:
     def __init__(self, mapping: Mapping) -> None:
         readings = mapping.readings
         inputs: list[_Input] = []
-        #: Constants read once: values set on every record, faults with their position.
-        self.constants: dict[str, Any] = {}
+        constants: dict[str, Any] = {}
+        #: Constants that cannot be read, with their position: every record reports them.
         self.constant_faults: list[tuple[int, Unreadable]] = []
         names = ["id", *mapping.inputs]
         results = [_input(0, "id", mapping.id_field, PLAIN, split=False)]  # the id as it is
@@ -161,23 +163,42 @@ class _Reader:
                 continue
             value, fault = got
             if value is not MISSING:
-                self.constants[names[position]] = value
+                constants[names[position]] = value
             if fault is not None:
                 self.constant_faults.append((position, fault))
-        self.inputs = tuple(inputs)
+        #: (native key, model field, classes kept as they are, the input) of the inputs
+        #: read from a top-level native field; ``exact``: ints of whole-number fields read.
+        flat = [(i.key, i) for i in inputs if i.key is not None]
+        self.columns = tuple((key, i.name, i.as_is, i) for key, i in flat)
+        self.exact = tuple(
+            (key, i.name, i.as_is - {int} if FIELD_KINDS[i.name] is Kind.INTEGER else i.as_is, i)
+            for key, i in flat
+        )
+        self.walked = tuple(i for i in inputs if i.key is None)  # ``Owner.name``
+        self.positions = {i.name: i.position for i in inputs}
+        #: Every field a record may set, None (missing to the model) until it does.
+        self.template = dict.fromkeys(names) | constants
         self.sources = mapping.sources
 
-    def values(self, record: MappingABC[str, Any]) -> tuple[dict[str, Any], tuple[Unreadable, ...]]:
-        """(values the model validates, values that could not be read) of a record."""
-        values = dict(self.constants)
+    def values(
+        self, record: MappingABC[str, Any], exact: bool = False
+    ) -> tuple[dict[str, Any], tuple[Unreadable, ...]]:
+        """(values the model validates, values that could not be read) of a record.
+
+        A value kept as it is may be None or blank text: the model drops those, as the
+        reader does. ``exact``: every int of a whole-number field is read too."""
+        values = self.template.copy()  # presized: filling it in grows nothing
+        get = record.get
+        others = [(field, _at(record, field.path)) for field in self.walked]
+        for key, name, as_is, field in self.exact if exact else self.columns:
+            raw = get(key)
+            if raw.__class__ in as_is:
+                values[name] = raw
+            else:
+                others.append((field, raw))
         found = list(self.constant_faults)
         unmapped: list[Unreadable] = []
-        get = record.get
-        for field in self.inputs:
-            raw = get(field.key) if field.key is not None else _at(record, field.path)
-            if raw.__class__ in field.as_is:
-                values[field.name] = raw
-                continue
+        for field, raw in others:
             if raw is None or raw == "" or raw == []:
                 if field.default is None:
                     continue
@@ -203,22 +224,45 @@ class _Reader:
         if not found and not unmapped:
             return values, ()
         found.sort(key=lambda item: item[0])
+        unmapped.sort(key=lambda u: self.positions[u.field])
         return values, (*unmapped, *(fault for _, fault in found))
 
     def read(
         self, record: MappingABC[str, Any], today: date, needed: Collection[str]
     ) -> tuple[Account, tuple[Unreadable, ...]]:
         values, lost = self.values(record)
-        return checked_account(values, lost, today, needed, self.sources)
+        try:
+            return checked_account(values, lost, today, needed, self.sources)
+        except RecordProblems:
+            values, lost = self.values(record, exact=True)
+            return checked_account(values, lost, today, needed, self.sources)
 
 
 # -- model -> native ------------------------------------------------------------------------
 
 
-def _reason_line(reason: Reason, language: str) -> str:
+def _reason_lines(language: str) -> Callable[[tuple[Reason, ...], Labels], str]:
+    """The reasons as written: a line each, ``code: text`` in one language or both."""
     if language == "both":
-        return f"{reason.code}: {reason.en} / {reason.zh}"
-    return f"{reason.code}: {reason.en if language == 'en' else reason.zh}"
+        return lambda reasons, _: "\n".join([f"{r.code}: {r.en} / {r.zh}" for r in reasons])
+    if language == "en":
+        return lambda reasons, _: "\n".join([f"{r.code}: {r.en}" for r in reasons])
+    return lambda reasons, _: "\n".join([f"{r.code}: {r.zh}" for r in reasons])
+
+
+class _Timestamp:
+    """An assessment time as written (to the second); a run assesses every account as of
+    one moment, so the last text is kept."""
+
+    def __init__(self) -> None:
+        self.last: tuple[datetime | None, str] = (None, "")
+
+    def __call__(self, at: datetime, _: Labels) -> str:
+        last, text = self.last
+        if at is not last:
+            text = at.isoformat(timespec="seconds")
+            self.last = (at, text)
+        return text
 
 
 Writer = Callable[[Any, "Labels"], Any]
@@ -239,10 +283,9 @@ def _writer(name: str, rule: OutputRule) -> Writer | None:
             return lambda flags, labels: [labels.write(name, rule, f) for f in flags]
         return lambda flags, labels: LIST_SEPARATOR.join(labels.write(name, rule, f) for f in flags)
     if name == "reasons":
-        language = rule.language
-        return lambda reasons, _: "\n".join(_reason_line(r, language) for r in reasons)
+        return _reason_lines(rule.language)
     if name == "assessed_at":
-        return lambda at, _: at.isoformat(timespec="seconds")
+        return _Timestamp()
     return None
 
 
@@ -307,12 +350,12 @@ NORMALISERS: dict[FieldType, Callable[[Any], Any]] = {
     for t in FieldType
 }
 
-#: Classes whose equal values (of the same class) always normalise alike, by normaliser:
-#: such a pair needs no normalising. (Not float for text: 0.0 == -0.0 but their texts
-#: differ; not int for numbers: float() of a huge one fails as the normaliser would.)
+#: Classes whose equal values (of the same class) normalise alike, by normaliser: such a
+#: pair needs no normalising. Not float for text: 0.0 == -0.0, but their texts differ.
+#: (Two equal ints beyond 1e308 are the same number here; normalising them would fail.)
 _SAME_WHEN_EQUAL: dict[Callable[[Any], Any], frozenset[type]] = {
     _normal_list: frozenset([NoneType, str]),
-    _normal_number: frozenset([NoneType, float]),
+    _normal_number: frozenset([NoneType, int, float]),
     _normal_datetime: frozenset([NoneType, str]),
     _normal_text: frozenset([NoneType, str, int, bool]),
 }
@@ -358,6 +401,9 @@ class CompiledMapping:
             x, y = new.get(native), current.get(native)
             if x.__class__ is y.__class__ and x.__class__ in same and x == y:
                 continue
-            if normal(x) != normal(y):
+            if y is None:  # not written yet: every normaliser gives None for blanks only
+                if not (x is None or x == "" or x == []):
+                    changed.append(native)
+            elif normal(x) != normal(y):
                 changed.append(native)
         return changed

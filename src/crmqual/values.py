@@ -641,6 +641,7 @@ def field_reader(key: str, reading: Reading = PLAIN) -> Callable[[Any], Any]:
     digits = kind in (Kind.AMOUNT, Kind.SCORE, Kind.INTEGER) and reading.scale is None
     whole = kind is Kind.INTEGER and reading.scale is None
     iso = kind is Kind.DATE and (reading.date_format is None or reading.date_format in _ISO_FORMATS)
+    code = kind is Kind.CURRENCY
 
     def read(raw: Any) -> Any:
         if raw.__class__ is int and whole and -_EXACT <= raw <= _EXACT:
@@ -656,6 +657,8 @@ def field_reader(key: str, reading: Reading = PLAIN) -> Callable[[Any], Any]:
                     return date.fromisoformat(raw)
                 except ValueError:
                     pass
+            if code and len(raw) == 3 and raw.isascii() and raw.isalpha():
+                return _CURRENCY_NAMES.get(raw.lower()) or raw.upper()  # as _read_currency
         elif raw == [] or raw == {}:
             return MISSING
         return reader(raw, reading)
