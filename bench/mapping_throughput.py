@@ -9,6 +9,7 @@ them once, then times on one core, in CPU µs per record (``time.process_time``,
 of K passes):
 
 - ``read_record``: native record -> Account and unreadable values (validation included);
+  for scale, ``validation``: the model's validation alone of the values read;
 - ``to_native``: Assessment -> native output values;
 - ``outputs_of`` + ``changed_fields`` as a sync calls them: against a record without
   outputs (the first full sync: everything changes) and against the outputs as written
@@ -39,11 +40,13 @@ from crmqual.adapters.zoho.config import ZohoConnection
 from crmqual.compiled import compiled
 from crmqual.contract import ReadQuery
 from crmqual.engine import assess
+from crmqual.inputs import to_account
 from crmqual.mapping import (
     Labels,
     RecordProblems,
     changed_fields,
     load_mapping,
+    native_row,
     outputs_of,
     read_record,
     to_native,
@@ -51,6 +54,7 @@ from crmqual.mapping import (
 from crmqual.policy import load_policy
 from crmqual.sandbox.zoho.backend import ZohoSandbox
 from crmqual.sandbox.zoho.seed import seed_zoho
+from crmqual.values import read_fields
 
 HERE = Path(__file__).resolve().parent
 MAPPING = HERE.parent / "mappings" / "zoho.yaml"
@@ -126,6 +130,13 @@ def main() -> None:
             with contextlib.suppress(RecordProblems):
                 read_record(mapping, record, today, needed)
 
+    rows = [native_row(mapping, record) for record, _ in read]
+    values = [read_fields(row, mapping.readings, sources=mapping.sources)[0] for row, _ in rows]
+
+    def validate_all() -> None:
+        for row in values:
+            to_account(row, today)
+
     def write_all() -> None:
         for a in results:
             to_native(mapping, labels, a)
@@ -139,6 +150,7 @@ def main() -> None:
 
     figures = {
         "read_record_us": cpu_us(read_all, n, args.repeat),
+        "validation_us": cpu_us(validate_all, len(values), args.repeat),
         "to_native_us": cpu_us(write_all, len(results), args.repeat),
         "outputs_of_changed_fields_first_us": cpu_us(compare(first), len(first), args.repeat),
         "outputs_of_changed_fields_settled_us": cpu_us(compare(settled), len(settled), args.repeat),
@@ -154,6 +166,7 @@ def main() -> None:
     print(f"{args.label}: CPU µs per record, {n:,} Zoho sandbox records, best of {args.repeat}")
     for key in (
         "read_record_us",
+        "validation_us",
         "to_native_us",
         "outputs_of_changed_fields_first_us",
         "outputs_of_changed_fields_settled_us",
