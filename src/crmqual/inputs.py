@@ -104,23 +104,35 @@ def read_account(
         except ValidationError:
             pass  # something is not plain after all (or impossible): the reader says which
     values, found = read_fields(row, readings, default, sources)
-    lost = (*unreadable, *found)
+    return checked_account(values, (*unreadable, *found), today, needed, sources)
+
+
+def checked_account(
+    values: dict[str, Any],
+    lost: tuple[Unreadable, ...],
+    today: date,
+    needed: Collection[str] = (),
+    sources: Mapping[str, str] | None = None,
+) -> tuple[Account, tuple[Unreadable, ...]]:
+    """The Account of values read (``read_fields``), and ``lost``, the values that could
+    not be; raises ``RecordProblems`` as ``read_account`` says."""
 
     def name(field: str) -> str:
         return field if sources is None else f"{sources.get(field, field)} ({field})"
 
-    problems = [
-        FieldProblem(name(u.field), f"could not read {u.raw!r}: {u.reason}")
-        for u in lost
-        if u.field == "id" or u.field in needed
-    ]
-    if problems:
-        problems += [
+    if lost:
+        problems = [
             FieldProblem(name(u.field), f"could not read {u.raw!r}: {u.reason}")
             for u in lost
-            if u.field != "id" and u.field not in needed
+            if u.field == "id" or u.field in needed
         ]
-        raise RecordProblems(tuple(problems))
+        if problems:
+            problems += [
+                FieldProblem(name(u.field), f"could not read {u.raw!r}: {u.reason}")
+                for u in lost
+                if u.field != "id" and u.field not in needed
+            ]
+            raise RecordProblems(tuple(problems))
     try:
         account = to_account(values, today)
     except ValidationError as exc:

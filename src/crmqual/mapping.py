@@ -26,12 +26,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from crmqual import registry
-from crmqual.compiled import Reason
+from crmqual.compiled_mapping import CompiledMapping
 from crmqual.contract import Adapter, FieldSpec, FieldType, FilterRule, StepKind
 from crmqual.engine import Assessment
 from crmqual.errors import ConfigError, Invalid, Problem
 from crmqual.inputs import RecordProblems as RecordProblems  # raised by read_record
-from crmqual.inputs import read_account
 from crmqual.model import ACCOUNT_FIELDS, Account
 from crmqual.outputs import LIST_SEPARATOR, OUTPUT_NAMES
 from crmqual.policy import GRADES, Policy, Text
@@ -201,6 +200,11 @@ class Mapping(_Strict):
         return self
 
     @cached_property
+    def compiled(self) -> CompiledMapping:
+        """This mapping prepared for the per-record functions below, once per object."""
+        return CompiledMapping(self)
+
+    @cached_property
     def input_paths(self) -> tuple[tuple[str, tuple[str, ...], InputRule], ...]:
         """Each input with its native path split once (``Owner.name`` -> ``("Owner",
         "name")``; empty for a constant): what `native_row` walks for every record."""
@@ -353,7 +357,10 @@ def native_row(
 ) -> tuple[dict[str, Any], tuple[Unreadable, ...]]:
     """A native record as a flat row of raw values by model field (constants, defaults and
     ``map:`` applied), and the values ``map:`` does not know. Values are read afterwards,
-    by ``crmqual.values`` (``read_record``), as for a file."""
+    by ``crmqual.values`` (``read_account``), as for a file.
+
+    What the input side of a mapping means, rule by rule; ``read_record`` does the same
+    compiled (``crmqual.compiled_mapping``), and is tested against this."""
     row: dict[str, Any] = {"id": record.get(mapping.id_field)}
     unmapped = []
     for name, parts, rule in mapping.input_paths:
@@ -385,10 +392,7 @@ def read_record(
     assessed: no id, an unreadable value in ``needed`` (the policy's knock-out inputs), an
     impossible value.
     """
-    row, unmapped = native_row(mapping, record)
-    return read_account(
-        row, today, mapping.readings, needed=needed, sources=mapping.sources, unreadable=unmapped
-    )
+    return mapping.compiled.read(record, today, needed)
 
 
 def native_field_names(mapping: Mapping) -> dict[str, str]:
@@ -592,73 +596,22 @@ def resolve_labels(
     return (mapping.with_fields(found, source) if found else mapping), found, problems
 
 
-def _reason_line(reason: Reason, language: str) -> str:
-    if language == "both":
-        return f"{reason.code}: {reason.en} / {reason.zh}"
-    return f"{reason.code}: {reason.en if language == 'en' else reason.zh}"
-
-
 def to_native(mapping: Mapping, labels: Labels, a: Assessment) -> dict[str, Any]:
     """The assessment's outputs as values of the mapping's native output fields."""
-    return render_outputs(mapping.outputs, labels, a)
-
-
-def render_outputs(
-    rules: MappingABC[str, OutputRule], labels: Labels, a: Assessment
-) -> dict[str, Any]:
-    """The assessment's outputs as native values by these output rules (what ``to_native``
-    writes; the state store renders a stored row's values again with its run's rules)."""
-    out: dict[str, Any] = {}
-    for name, rule in rules.items():
-        value: Any
-        if name in ("status", "grade", "payment_terms"):
-            value = labels.write(name, rule, getattr(a, name))
-        elif name == "flags":
-            flags = [labels.write(name, rule, f) for f in a.flags]
-            value = flags if rule.type == FieldType.MULTISELECT else LIST_SEPARATOR.join(flags)
-        elif name == "reasons":
-            value = "\n".join(_reason_line(r, rule.language) for r in a.reasons)
-        elif name == "assessed_at":
-            value = a.assessed_at.isoformat(timespec="seconds")
-        else:
-            value = getattr(a, name)
-        out[rule.native] = value
-    return out
+    return mapping.compiled.to_native(labels, a)
 
 
 def outputs_of(mapping: Mapping, record: MappingABC[str, Any]) -> dict[str, Any]:
     """The current values of crmqual's output fields in a native record."""
-    return {rule.native: record.get(rule.native) for rule in mapping.outputs.values()}
-
-
-def _normal(rule: OutputRule, value: Any) -> Any:
-    if value is None or value == "" or value == []:
-        return None
-    if rule.type == FieldType.MULTISELECT or isinstance(value, list):
-        items = value if isinstance(value, list) else str(value).split(LIST_SEPARATOR)
-        return frozenset(str(v).strip() for v in items if str(v).strip())
-    if rule.type in (FieldType.INTEGER, FieldType.NUMBER, FieldType.CURRENCY):
-        try:
-            return round(float(value), 6)
-        except (TypeError, ValueError):
-            return str(value)
-    if rule.type == FieldType.DATETIME:
-        try:
-            return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return str(value)
-    return str(value).strip().replace("\r\n", "\n")
+    return mapping.compiled.outputs_of(record)
 
 
 def changed_fields(
     mapping: Mapping, new: MappingABC[str, Any], current: MappingABC[str, Any]
 ) -> list[str]:
-    """Native output fields whose new value differs from the current one."""
-    changed = []
-    for rule in mapping.outputs.values():
-        if _normal(rule, new.get(rule.native)) != _normal(rule, current.get(rule.native)):
-            changed.append(rule.native)
-    return changed
+    """Native output fields whose new value differs from the current one (compared as
+    ``crmqual.compiled_mapping.NORMALISERS`` says for the field's type)."""
+    return mapping.compiled.changed_fields(new, current)
 
 
 def assessed_at_field(mapping: Mapping) -> str:

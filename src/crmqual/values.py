@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from crmqual.errors import Invalid
@@ -544,20 +545,6 @@ def _kind(annotation: Any) -> Kind:
 FIELD_KINDS: dict[str, Kind] = {
     name: _kind(info.annotation) for name, info in Account.model_fields.items()
 }
-_FIELD_READERS: dict[str, Reader] = {name: READERS[k] for name, k in FIELD_KINDS.items()}
-_TEXT, _DIGITS_OK, _ISO_DATE, _OTHER = range(4)
-_FAST: dict[str, int] = {
-    name: _TEXT
-    if k is Kind.TEXT
-    else _DIGITS_OK
-    if k in (Kind.AMOUNT, Kind.SCORE, Kind.INTEGER)
-    else _ISO_DATE
-    if k is Kind.DATE
-    else _OTHER
-    for name, k in FIELD_KINDS.items()
-}
-
-
 _NUMERIC = frozenset(
     k for k, kind in FIELD_KINDS.items() if kind in (Kind.AMOUNT, Kind.SCORE, Kind.INTEGER)
 )
@@ -614,6 +601,80 @@ def shown(raw: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+#: What a field reader returns for a blank value: the input is missing, and no fault.
+MISSING: Any = object()
+#: What a reader raises for a value it cannot read.
+UNREADABLE_ERRORS = (UnreadableValue, InvalidOperation, OverflowError)
+#: Date formats a text date can be read in by ``date.fromisoformat`` first: wherever that
+#: succeeds, ``strptime`` with the format reads the same day or fails and falls back to it.
+_ISO_FORMATS = frozenset(["%Y-%m-%d"])
+#: Integers a float holds exactly.
+_EXACT = 2**53
+
+
+@cache
+def field_readers(reading: Reading = PLAIN) -> dict[str, Callable[[Any], Any]]:
+    """``field_reader`` of every field of the model under one reading."""
+    return {key: field_reader(key, reading) for key in FIELD_KINDS}
+
+
+def field_reader(key: str, reading: Reading = PLAIN) -> Callable[[Any], Any]:
+    """How one field of the model reads a raw value (never None): the value the model
+    validates, ``MISSING`` for a blank one, or ``UNREADABLE_ERRORS`` saying why not.
+
+    Text is kept as it is (the model strips it); other text is stripped first. The fast
+    paths, for what files and CRMs mostly hold (plain digits, ISO dates), come before the
+    kind's reader.
+    """
+    kind = FIELD_KINDS[key]
+    reader = READERS[kind]
+    if kind is Kind.TEXT:
+
+        def read_text(raw: Any) -> Any:
+            if raw.__class__ is str:
+                return raw if raw and not raw.isspace() else MISSING
+            if raw == [] or raw == {}:
+                return MISSING
+            return reader(raw, reading)
+
+        return read_text
+    digits = kind in (Kind.AMOUNT, Kind.SCORE, Kind.INTEGER) and reading.scale is None
+    whole = kind is Kind.INTEGER and reading.scale is None
+    iso = kind is Kind.DATE and (reading.date_format is None or reading.date_format in _ISO_FORMATS)
+    code = kind is Kind.CURRENCY
+
+    def read(raw: Any) -> Any:
+        if raw.__class__ is int and whole and -_EXACT <= raw <= _EXACT:
+            return raw  # what the reader gives back, through a float, for these
+        if raw.__class__ is str:
+            raw = raw.strip()
+            if not raw:
+                return MISSING
+            if digits and raw.isdigit() and raw.isascii():
+                return raw  # the model parses plain digits itself, under any locale
+            if iso and len(raw) == 10:
+                try:
+                    return date.fromisoformat(raw)
+                except ValueError:
+                    pass
+            if code and len(raw) == 3 and raw.isascii() and raw.isalpha():
+                return _CURRENCY_NAMES.get(raw.lower()) or raw.upper()  # as _read_currency
+        elif raw == [] or raw == {}:
+            return MISSING
+        return reader(raw, reading)
+
+    return read
+
+
+def unreadable(
+    key: str, raw: Any, exc: Exception, sources: Mapping[str, str] | None = None
+) -> Unreadable:
+    """The record of a raw value ``field_reader`` refused with ``exc``."""
+    name = key if sources is None else sources.get(key, key)
+    shown_raw = shown(raw.strip() if raw.__class__ is str else raw)
+    return Unreadable(key, name, shown_raw, str(exc) or "unreadable")
+
+
 def read_fields(
     row: Mapping[str, Any],
     readings: Mapping[str, Reading] | None = None,
@@ -626,37 +687,21 @@ def read_fields(
     is kept as text; the caller decides what an empty one means.
     """
     values: dict[str, Any] = {}
-    unreadable: list[Unreadable] = []
-    readers, fast = _FIELD_READERS, _FAST
+    lost: list[Unreadable] = []
+    plain = field_readers(default)
     for key, raw in row.items():
-        reader = readers.get(key)
-        if reader is None or raw is None:
+        read = plain.get(key)
+        if read is None or raw is None:
             continue
-        reading = default if readings is None else readings.get(key, default)
-        if raw.__class__ is str:
-            # The fast paths, for what files mostly hold: text, plain digits, ISO dates.
-            path = fast[key]
-            if path == _TEXT:
-                if raw and not raw.isspace():
-                    values[key] = raw  # the model strips it
-                continue
-            raw = raw.strip()
-            if not raw:
-                continue
-            if path == _DIGITS_OK and reading.scale is None and raw.isdigit() and raw.isascii():
-                values[key] = raw  # the model parses plain digits itself, under any locale
-                continue
-            if path == _ISO_DATE and len(raw) == 10 and reading.date_format is None:
-                try:
-                    values[key] = date.fromisoformat(raw)
-                    continue
-                except ValueError:
-                    pass
-        elif raw == [] or raw == {}:
-            continue
+        if readings is not None:
+            reading = readings.get(key)
+            if reading is not None:
+                read = field_readers(reading)[key]
         try:
-            values[key] = reader(raw, reading)
-        except (UnreadableValue, InvalidOperation, OverflowError) as exc:
-            name = key if sources is None else sources.get(key, key)
-            unreadable.append(Unreadable(key, name, shown(raw), str(exc) or "unreadable"))
-    return values, unreadable
+            value = read(raw)
+        except UNREADABLE_ERRORS as exc:
+            lost.append(unreadable(key, raw, exc, sources))
+            continue
+        if value is not MISSING:
+            values[key] = value
+    return values, lost

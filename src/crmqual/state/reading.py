@@ -18,12 +18,13 @@ from crmqual.state.rows import decode_inputs, outputs_of_row
 from crmqual.state.schema import reason_texts, runs
 
 if TYPE_CHECKING:
+    from crmqual.compiled_mapping import CompiledOutputs
     from crmqual.engine import Assessment
 
 SLIM, AS_GIVEN = 1, 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Layout:
     """How a run's slim rows render their native values: the mapping's output rules (by
     output name) and the policy's code labels."""
@@ -32,12 +33,13 @@ class Layout:
     labels: Any  # crmqual.mapping.Labels
 
     def native(self, assessment: Assessment) -> dict[str, Any]:
-        from crmqual.mapping import render_outputs
+        return self._writers.to_native(self.labels, assessment)
 
-        return render_outputs(self.rules, self.labels, assessment)
+    @functools.cached_property
+    def _writers(self) -> CompiledOutputs:
+        from crmqual.compiled_mapping import CompiledOutputs
 
-    def fields(self) -> list[str]:
-        return [rule.native for rule in self.rules.values()]
+        return CompiledOutputs(self.rules)
 
     def as_json(self) -> dict[str, Any]:
         return {
