@@ -37,33 +37,62 @@ def edges_of(policy: CompiledPolicy) -> dict[str, tuple[float, ...]]:
     return edges
 
 
-def snapshot(
-    rows: Iterable[PortfolioRow], policy: CompiledPolicy, as_of: datetime
-) -> dict[str, Any]:
-    """The binned portfolio: ``{"accounts", "edges": {name: [...]}, "counts": {name: [...]}}``
-    (counts: one per band, then the missing ones)."""
-    edges = edges_of(policy)
-    counts = {name: [0] * (len(e) + 2) for name, e in edges.items()}
-    accounts = 0
-    today = as_of.date()
-    for row in rows:
-        try:
-            values: dict[str, Any] = dict(indicator_values(stored_account(row.account), today))
-        except ValueError:
-            values = {}
-        values["score"] = row.outputs.get("score")
-        accounts += 1
-        for name, bands in edges.items():
+class SnapshotCounts:
+    """A snapshot being counted: each account's values binned, and added."""
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self.edges = edges_of(policy)
+        self.counts = {name: [0] * (len(e) + 2) for name, e in self.edges.items()}
+        self.accounts = 0
+
+    def bins(self, values: Mapping[str, Any]) -> list[int]:
+        """Which bin of each name the values fall in (-1: the missing ones' bin)."""
+        found = []
+        for name, bands in self.edges.items():
             value = values.get(name)
             if value is None or isinstance(value, str):
-                counts[name][-1] += 1
+                found.append(-1)
             else:
-                counts[name][bisect_right(bands, float(value))] += 1
-    return {
-        "accounts": accounts,
-        "edges": {k: list(v) for k, v in edges.items()},
-        "counts": counts,
-    }
+                found.append(bisect_right(bands, float(value)))
+        return found
+
+    def add(self, bins: Sequence[int]) -> None:
+        """One account, binned by ``bins``."""
+        self.accounts += 1
+        for counts, i in zip(self.counts.values(), bins, strict=True):
+            counts[i] += 1
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "accounts": self.accounts,
+            "edges": {k: list(v) for k, v in self.edges.items()},
+            "counts": self.counts,
+        }
+
+
+def account_values(account: dict[str, Any], score: Any, as_of: datetime) -> dict[str, Any]:
+    """What a snapshot bins of a stored account: its indicators as of the day, and score."""
+    try:
+        values: dict[str, Any] = dict(indicator_values(stored_account(account), as_of.date()))
+    except ValueError:
+        values = {}
+    values["score"] = score
+    return values
+
+
+def snapshot(
+    rows: Iterable[PortfolioRow],
+    policy: CompiledPolicy,
+    as_of: datetime,
+    counted: SnapshotCounts | None = None,
+) -> dict[str, Any]:
+    """The binned portfolio: ``{"accounts", "edges": {name: [...]}, "counts": {name: [...]}}``
+    (counts: one per band, then the missing ones); ``counted``: accounts already counted
+    (a sync's own writes, binned as it assessed them), to which ``rows`` are added."""
+    counts = counted or SnapshotCounts(policy)
+    for row in rows:
+        counts.add(counts.bins(account_values(row.account, row.outputs.get("score"), as_of)))
+    return counts.as_json()
 
 
 def psi(expected: Sequence[int], actual: Sequence[int]) -> float | None:

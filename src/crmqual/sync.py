@@ -56,12 +56,12 @@ from crmqual.mapping import (
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
 from crmqual.outputs import previous_from_canonical
 from crmqual.runscope import RunScope, run_scope
-from crmqual.stability import compare, snapshot
+from crmqual.stability import SnapshotCounts, compare, snapshot
 from crmqual.state import AssessmentIn, AssessmentRecord, Cursor, EventIn, FailureIn, StateStore
 from crmqual.state.reading import Layout
 from crmqual.state.rows import PERSONAL
 from crmqual.times import parse_time
-from crmqual.write_queue import WriteQueue
+from crmqual.write_queue import QueuedWrite, WriteQueue
 
 log = logging.getLogger("crmqual.sync")
 
@@ -188,6 +188,8 @@ class _Plan:
     write: dict[str, Any]
     current: dict[str, Any]
     changes: list[Change]
+    #: The stability snapshot's bins of the account, counted once the write is applied.
+    bins: list[int] | None = None
 
 
 class Sync:
@@ -316,14 +318,21 @@ class Sync:
             if not request.dry_run and self.settings.followups:
                 runner.follow_up()
             if not request.dry_run and self.settings.stability:
-                self._stability(summary, as_of, run_id)
+                self._stability(summary, as_of, run_id, runner.counted)
             run.status = "dry_run" if request.dry_run else "ok" if not summary.failed else "partial"
         except QuotaReachedError as exc:
             run.status, run.message, run.error_kind = "quota", str(exc), exc.kind
 
-    def _stability(self, summary: RunSummary, as_of: datetime, run_id: int | None) -> None:
+    def _stability(
+        self,
+        summary: RunSummary,
+        as_of: datetime,
+        run_id: int | None,
+        counted: SnapshotCounts | None,
+    ) -> None:
         """Snapshot the portfolio (each account's latest written assessment) and compare it
-        with the last run's snapshot (``crmqual.stability``)."""
+        with the last run's snapshot (``crmqual.stability``). The accounts this run wrote
+        were counted as they were written (``counted``); the store gives the others."""
         previous = next(
             (
                 r
@@ -332,8 +341,8 @@ class Sync:
             ),
             None,
         )
-        portfolio = self.state.iter_portfolio(self.target, scores_only=True)
-        summary.snapshot = snapshot(portfolio, self.policy, as_of)
+        portfolio = self.state.iter_portfolio(self.target, scores_only=True, not_of_run=run_id)
+        summary.snapshot = snapshot(portfolio, self.policy, as_of, counted)
         if previous is not None:
             found = compare(previous.summary[STABILITY_KEY], summary.snapshot)
             summary.stability = found | {"compared_with_run": previous.run_id}
@@ -396,6 +405,11 @@ class _Runner:
         self.left_alone: list[tuple[str, str]] = []  # of the page being processed
         #: The writes recorded as pending, to send once every page is read.
         self.queue = WriteQueue()
+        #: The stability snapshot of the accounts this run writes, counted as each write
+        #: is applied (a run that takes no snapshot counts none).
+        self.counted = (
+            SnapshotCounts(sync.policy) if sync.settings.stability and not request.dry_run else None
+        )
         #: Inputs the state store does not keep (personal data, unless a setting asks).
         self.not_kept = set() if sync.settings.keep_personal_data else set(PERSONAL)
 
@@ -560,7 +574,10 @@ class _Runner:
             sync.policy.policy,
         )
         kept = account.model_dump(mode="json", exclude=self.not_kept)
-        return _Plan(record_id, kept, result, native, write, current, found)
+        bins = None
+        if self.counted is not None:
+            bins = self.counted.bins(result.indicators | {"score": result.score})
+        return _Plan(record_id, kept, result, native, write, current, found, bins)
 
     # -- writing ------------------------------------------------------------------------------
     def _queue(self, plans: list[_Plan]) -> None:
@@ -586,7 +603,7 @@ class _Runner:
         run_id: int = self.run_id  # type: ignore[assignment]
         sync.state.record_pending(run_id, sync.target, [self._pending_row(p) for p in plans])
         for plan in plans:
-            self.queue.add(plan.record_id, plan.write)
+            self.queue.add(plan.record_id, plan.write, plan.bins)
         events = [
             EventIn(
                 c.event_id,
@@ -630,16 +647,17 @@ class _Runner:
             rows = sync.state.pending_rows_of_run(
                 sync.target, run_id, after_id=after, limit=len(batch)
             )
-            if [account_id for _, account_id in rows] != [account_id for account_id, _ in batch]:
+            if [account_id for _, account_id in rows] != [w.account_id for w in batch]:
                 raise RuntimeError(f"run {run_id}: its queued writes and pending rows differ")
             after = rows[-1][0]
             row_of = {account_id: row_id for row_id, account_id in rows}
-            results = sync.adapter.write(batch)
+            results = sync.adapter.write([(w.account_id, w.values) for w in batch])
             with self._recording():
                 ok = [r.record_id for r in results if r.ok]
                 bad = [r for r in results if not r.ok]
                 written = [(row_of[i], i) for i in ok if i in row_of]
                 sync.state.mark_rows_written(sync.target, written, run_id=run_id)
+                self._count_written(batch, ok)
                 sync.state.resolve_failures(sync.target, ok)
                 summary.written += len(ok)
                 if bad:
@@ -652,6 +670,15 @@ class _Runner:
             summary.api_calls = sync.adapter.api_calls - sync.calls_at_start
             summary.phase_done += len(results)
             sync.on_progress(summary)
+
+    def _count_written(self, batch: Sequence[QueuedWrite], ok: Sequence[str]) -> None:
+        """The stability snapshot counts the accounts whose writes were applied."""
+        if self.counted is None:
+            return
+        applied = set(ok)
+        for queued in batch:
+            if queued.account_id in applied and queued.bins is not None:
+                self.counted.add(queued.bins)
 
     # -- reporting ----------------------------------------------------------------------------
     def _failed(

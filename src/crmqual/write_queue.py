@@ -8,34 +8,43 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedWrite:
+    account_id: str
+    values: dict[str, Any]  # the native values to send
+    #: The account's stability snapshot bins, counted once the write is applied (or None).
+    bins: list[int] | None = None
+
+
 class WriteQueue:
-    """(account id, native values to send), in the order they were recorded as pending."""
+    """The writes a run queued, in the order they were recorded as pending."""
 
     def __init__(self) -> None:
         self._spool: IO[str] | None = None  # made on the first write: most runs have none
         self.queued = 0
 
-    def add(self, account_id: str, write: dict[str, Any]) -> None:
+    def add(self, account_id: str, write: dict[str, Any], bins: list[int] | None = None) -> None:
         if self._spool is None:
             # Kept open as long as the run: closed by close(), removed by the OS at exit.
             self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self._spool.write(json.dumps([account_id, write], ensure_ascii=False, default=str))
+        entry = [account_id, write, bins]
+        self._spool.write(json.dumps(entry, ensure_ascii=False, default=str))
         self._spool.write("\n")
         self.queued += 1
 
-    def batches(self, size: int) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    def batches(self, size: int) -> Iterator[list[QueuedWrite]]:
         """The queued writes in order, ``size`` at a time (once: the queue is then empty)."""
         if self._spool is None:
             return
         self._spool.flush()
         self._spool.seek(0)
-        batch: list[tuple[str, dict[str, Any]]] = []
+        batch: list[QueuedWrite] = []
         for line in self._spool:
-            account_id, write = json.loads(line)
-            batch.append((account_id, write))
+            batch.append(QueuedWrite(*json.loads(line)))
             if len(batch) == size:
                 yield batch
                 batch = []

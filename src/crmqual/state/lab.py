@@ -107,12 +107,18 @@ class Lab(RowReading):
         return list(self.iter_portfolio(target, as_of))
 
     def iter_portfolio(
-        self, target: str, as_of: datetime | None = None, *, scores_only: bool = False
+        self,
+        target: str,
+        as_of: datetime | None = None,
+        *,
+        scores_only: bool = False,
+        not_of_run: int | None = None,
     ) -> Iterator[PortfolioRow]:
         """`portfolio`'s rows, streamed a batch at a time: a sync's stability snapshot bins
         a million accounts without holding them (consume it whole; it holds a connection).
         With ``scores_only`` each row's outputs hold its score alone (what the snapshot
-        bins), and no more is read."""
+        bins), and no more is read. ``not_of_run``: leave out the accounts whose latest row
+        that run recorded (a sync counts its own writes itself)."""
         require_aware(as_of, "as_of")
         a, newer = assessments, assessments.alias("newer")
         conditions: list[sa.ColumnElement[bool]] = [
@@ -128,6 +134,8 @@ class Lab(RowReading):
         if as_of is not None:
             conditions.append(a.c.assessed_at <= as_of)
             later.append(newer.c.assessed_at <= as_of)
+        if not_of_run is not None:
+            conditions.append(a.c.run_id != not_of_run)
         columns = _SCORES_AND_INPUTS if scores_only else _READ_BACK
         query = (
             sa.select(*columns)
