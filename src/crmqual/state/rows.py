@@ -11,7 +11,7 @@ A sync's row (``AssessmentIn.result`` given) is slim:
   the run's output layout (``runs.layout``: the mapping's output rules and the policy's
   labels), exactly as the sync rendered them;
 * the CRM's values before the write are stored only when there were some;
-* the account's inputs are a positional list (``INPUTS``) of its non-null values, without
+* the account's inputs are a positional list (``INPUTS_V1``), packed with msgpack, without
   the fields held in columns.
 
 Any other row (a revert's, one recorded before schema 0007, or a caller's own shape) keeps
@@ -20,11 +20,12 @@ what it was given as JSON, and fills the typed columns from it as far as they ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping as MappingABC
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
+
+import msgpack
 
 from crmqual.compiled import Reason
 from crmqual.engine import Assessment
@@ -50,11 +51,8 @@ INPUTS_V1: tuple[str, ...] = tuple(
 _INPUT_LAYOUTS = {1: INPUTS_V1}
 _ALLOWED = frozenset({"id", *INPUTS_V1, *IN_COLUMNS})
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-_encode_json = _JSON.encode
 
-
-def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> str | None:
+def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> bytes | None:
     """The account's inputs as ``[layout, has id, values...]`` in ``INPUTS_V1``'s order
     (trailing nulls left out); ``None`` when the dict holds something else than Account
     fields (kept as JSON instead)."""
@@ -64,13 +62,13 @@ def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> str | None:
     values = [get(name) for name in INPUTS_V1]
     while values and values[-1] is None:
         values.pop()
-    return _encode_json([1, int("id" in account), *values])
+    return msgpack.packb([1, int("id" in account), *values])  # type: ignore[no-any-return]
 
 
-def decode_inputs(account_id: str, text: str, columns: MappingABC[str, Any]) -> dict[str, Any]:
+def decode_inputs(account_id: str, packed: bytes, columns: MappingABC[str, Any]) -> dict[str, Any]:
     """The account dict ``encode_inputs`` took (its null values left out), with the values
     held in columns put back."""
-    layout, has_id, *values = json.loads(text)
+    layout, has_id, *values = msgpack.unpackb(packed)
     account: dict[str, Any] = {"id": account_id} if has_id else {}
     for name, column in IN_COLUMNS.items():
         value = columns[column]

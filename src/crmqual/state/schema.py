@@ -152,7 +152,7 @@ assessments = sa.Table(
     sa.Column("currency", sa.String(16), nullable=True),
     sa.Column("exposure", sa.Float(), nullable=True),
     sa.Column("period_end", sa.Date(), nullable=True),
-    sa.Column("inputs", sa.Text(), nullable=True),
+    sa.Column("inputs", sa.LargeBinary(), nullable=True),
     # the CRM's values before the write, when it had any
     sa.Column("previous_native", sa.JSON(none_as_null=True), nullable=True),
     # as given, where a row is not slim

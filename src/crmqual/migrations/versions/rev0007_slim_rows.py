@@ -46,7 +46,7 @@ def _new_columns() -> tuple[sa.Column[Any], ...]:
         sa.Column("currency", sa.String(16), nullable=True),
         sa.Column("exposure", sa.Float(), nullable=True),
         sa.Column("period_end", sa.Date(), nullable=True),
-        sa.Column("inputs", sa.Text(), nullable=True),
+        sa.Column("inputs", sa.LargeBinary(), nullable=True),
     )
 
 
