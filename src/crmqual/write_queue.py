@@ -1,15 +1,16 @@
-"""A run's queued writes, as decided when each account was assessed, spooled to a temporary
-file until the run sends them: a million queued writes hold no memory, and the state store
-keeps only what makes them exactly-once (each account's pending row, whose values are
-rendered again from its outputs if the run is killed before sending)."""
+"""A run's queued writes, as decided when each account was assessed, spooled to a
+temporary file (msgpack) until the run sends them: a million queued writes hold no memory,
+and the state store keeps only what makes them exactly-once (each account's pending row,
+whose values are rendered again from its outputs if the run is killed before sending)."""
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
+
+import msgpack
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,16 +25,14 @@ class WriteQueue:
     """The writes a run queued, in the order they were recorded as pending."""
 
     def __init__(self) -> None:
-        self._spool: IO[str] | None = None  # made on the first write: most runs have none
+        self._spool: IO[bytes] | None = None  # made on the first write: most runs have none
         self.queued = 0
 
     def add(self, account_id: str, write: dict[str, Any], bins: list[int] | None = None) -> None:
         if self._spool is None:
             # Kept open as long as the run: closed by close(), removed by the OS at exit.
-            self._spool = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        entry = [account_id, write, bins]
-        self._spool.write(json.dumps(entry, ensure_ascii=False, default=str))
-        self._spool.write("\n")
+            self._spool = tempfile.TemporaryFile()  # noqa: SIM115
+        self._spool.write(msgpack.packb([account_id, write, bins], default=str))
         self.queued += 1
 
     def batches(self, size: int) -> Iterator[list[QueuedWrite]]:
@@ -43,8 +42,8 @@ class WriteQueue:
         self._spool.flush()
         self._spool.seek(0)
         batch: list[QueuedWrite] = []
-        for line in self._spool:
-            batch.append(QueuedWrite(*json.loads(line)))
+        for entry in msgpack.Unpacker(self._spool):
+            batch.append(QueuedWrite(*entry))
             if len(batch) == size:
                 yield batch
                 batch = []
