@@ -70,8 +70,12 @@ def _json_default(value: object) -> object:
     raise TypeError(f"cannot store {type(value).__name__} in the state store: {value!r}")
 
 
+#: One encoder for every JSON column (``json.dumps`` with options builds one per call).
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def json_dumps(value: object) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:

@@ -144,6 +144,11 @@ class Ledger(RowReading):
         for row in rows:
             require_aware(row.assessed_at, "assessed_at")
             params.append(self._row_params(run_id, target, row, texts))
+        # Columns no row of the batch fills are left to their default (NULL): each column
+        # given costs every row its bind processing.
+        unused = [k for k in _SELDOM if all(p[k] is None for p in params)]
+        if unused:
+            params = [{k: v for k, v in p.items() if k not in unused} for p in params]
         with self._write() as conn:
             if texts:
                 new = [{"key": k, "en": en, "zh": zh} for k, (en, zh) in texts.items()]
@@ -566,6 +571,9 @@ class Ledger(RowReading):
         with self._read() as conn:
             return self._records(conn.execute(query).all())
 
+
+#: Columns most rows leave empty (a slim row never fills the JSON kept as given).
+_SELDOM = ("written_run_id", "written_at", "account", "outputs", "native", "downgraded_at")
 
 #: Every column but the account's inputs: what reading a row's outputs and writes needs.
 _WITHOUT_INPUTS = [c for c in assessments.c if c.name not in ("inputs", "account")]
