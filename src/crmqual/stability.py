@@ -44,16 +44,18 @@ class SnapshotCounts:
         self.edges = edges_of(policy)
         self.counts = {name: [0] * (len(e) + 2) for name, e in self.edges.items()}
         self.accounts = 0
+        self._edges = tuple(self.edges.items())
 
     def bins(self, values: Mapping[str, Any]) -> list[int]:
         """Which bin of each name the values fall in (-1: the missing ones' bin)."""
+        get = values.get
         found = []
-        for name, bands in self.edges.items():
-            value = values.get(name)
-            if value is None or isinstance(value, str):
+        for name, bands in self._edges:  # every account of a run passes here: kept lean
+            value = get(name)
+            if value is None or value.__class__ is str:
                 found.append(-1)
             else:
-                found.append(bisect_right(bands, float(value)))
+                found.append(bisect_right(bands, value))
         return found
 
     def add(self, bins: Sequence[int]) -> None:
