@@ -244,6 +244,22 @@ class Ledger(RowReading):
         with self._read() as conn:
             return [row.account_id for row in conn.execute(query)]
 
+    def pending_writes_of_run(
+        self, target: str, run_id: int, *, after_id: int = 0, limit: int = CHUNK
+    ) -> list[WriteRow]:
+        """The next ``limit`` pending rows recorded by ``run_id`` after row ``after_id``, with
+        only what sending them needs (row id, account, native values, the CRM's values
+        before). Keyset paging: a run sends millions of queued writes without holding them."""
+        return self._write_rows(
+            (
+                assessments.c.target == target,
+                assessments.c.run_id == run_id,
+                assessments.c.status == AssessmentStatus.PENDING.value,
+            ),
+            after_id,
+            limit,
+        )
+
     def _write_rows(
         self, conditions: Sequence[sa.ColumnElement[bool]], after_id: int, limit: int
     ) -> list[WriteRow]:
