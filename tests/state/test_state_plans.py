@@ -66,6 +66,8 @@ CALLS: dict[str, Callable[[StateStore, int], object]] = {
     "mark_abandoned": lambda s, run: s.mark_abandoned(TARGET, ["a3"]),
     "mark_failed": lambda s, run: s.mark_failed(TARGET, ["a4"], run_id=run),
     "pending_writes_of_run": lambda s, run: s.pending_writes_of_run(TARGET, run, after_id=10),
+    "pending_rows_of_run": lambda s, run: s.pending_rows_of_run(TARGET, run, after_id=10),
+    "mark_rows_written": lambda s, run: s.mark_rows_written(TARGET, [(5, "a4")], run_id=run),
     "resolve_failures": lambda s, run: s.resolve_failures(TARGET, ["a1"]),
     "prune": lambda s, run: s.prune(TARGET, datetime.now(UTC) + timedelta(days=1)),
 }
