@@ -300,8 +300,6 @@ class Sync:
         signpost = self.adapter.server_time()
         as_of = request.as_of or signpost
         run_id = None if request.dry_run else run.start(signpost=signpost)
-        if run_id is not None:
-            self.state.record_layout(run_id, Layout(dict(self.mapping.outputs), self.labels))
         runner = _Runner(self, summary, request, run_id, as_of, signpost)
         try:
             since = None if full or cursor is None else cursor.watermark
@@ -405,6 +403,7 @@ class _Runner:
         self.left_alone: list[tuple[str, str]] = []  # of the page being processed
         #: The writes recorded as pending, to send once every page is read.
         self.queue = WriteQueue()
+        self.layout_recorded = False
         #: The stability snapshot of the accounts this run writes, counted as each write
         #: is applied (a run that takes no snapshot counts none).
         self.counted = (
@@ -601,6 +600,9 @@ class _Runner:
         if not plans:
             return
         run_id: int = self.run_id  # type: ignore[assignment]
+        if not self.layout_recorded:  # before the run's first row: how its rows render
+            sync.state.record_layout(run_id, Layout(dict(sync.mapping.outputs), sync.labels))
+            self.layout_recorded = True
         sync.state.record_pending(run_id, sync.target, [self._pending_row(p) for p in plans])
         for plan in plans:
             self.queue.add(plan.record_id, plan.write, plan.bins)

@@ -184,7 +184,7 @@ class Ledger(RowReading):
                 "reasons": row.reasons,
                 **output_columns(row.outputs),
             }
-        if run_id not in self._reader.layouts or self._reader.layouts[run_id] is None:
+        if self._reader.layouts.get(run_id) is None:
             raise ValueError(f"run {run_id} has no output layout: record_layout() first")
         reasons: list[list[Any]] = []
         for r in result.reasons:

@@ -8,18 +8,19 @@ import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from crmqual.compiled import Reason
+from crmqual.compiled_mapping import CompiledOutputs
+from crmqual.engine import Assessment
+from crmqual.mapping import Labels, OutputRule
+from crmqual.outputs import canonical
 from crmqual.state.database import Database, chunks
-from crmqual.state.rows import decode_inputs, outputs_of_row
+from crmqual.state.rows import decode_inputs
 from crmqual.state.schema import reason_texts, runs
-
-if TYPE_CHECKING:
-    from crmqual.compiled_mapping import CompiledOutputs
-    from crmqual.engine import Assessment
 
 SLIM, AS_GIVEN = 1, 0
 
@@ -29,16 +30,14 @@ class Layout:
     """How a run's slim rows render their native values: the mapping's output rules (by
     output name) and the policy's code labels."""
 
-    rules: dict[str, Any]  # output name -> crmqual.mapping.OutputRule
-    labels: Any  # crmqual.mapping.Labels
+    rules: dict[str, OutputRule]  # by output name
+    labels: Labels
 
     def native(self, assessment: Assessment) -> dict[str, Any]:
         return self._writers.to_native(self.labels, assessment)
 
     @functools.cached_property
     def _writers(self) -> CompiledOutputs:
-        from crmqual.compiled_mapping import CompiledOutputs
-
         return CompiledOutputs(self.rules)
 
     def as_json(self) -> dict[str, Any]:
@@ -52,8 +51,6 @@ class Layout:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Layout:
-        from crmqual.mapping import Labels, OutputRule
-
         rules = {name: OutputRule.model_validate(r) for name, r in data["outputs"].items()}
         labels = Labels(en=data["labels"]["en"], zh=data["labels"]["zh"])
         return cls(rules, labels)
@@ -102,9 +99,12 @@ class RowReader:
         return [r.as_dict() for r in self.reason_objects(row)]
 
     def outputs(self, row: Any) -> dict[str, Any]:
+        """Canonical outputs, and when the current downgrade happened (as a sync keeps them)."""
         if row.form != SLIM:
             return dict(row.outputs or {})
-        return outputs_of_row(row, self.reason_objects(row))
+        downgraded: datetime | None = row.downgraded_at
+        iso = downgraded.isoformat() if downgraded else None
+        return canonical(self.assessment(row)) | {"downgraded_at": iso}
 
     def account(self, row: Any) -> dict[str, Any]:
         if row.inputs is not None:
@@ -120,10 +120,8 @@ class RowReader:
         return layout.native(self.assessment(row))
 
     def assessment(self, row: Any) -> Assessment:
-        """A slim row's outputs as the engine's assessment (what its native values render
-        from; the same as ``previous_from_canonical`` of its outputs)."""
-        from crmqual.engine import Assessment
-
+        """A slim row's outputs as the engine's assessment (what its native values and
+        canonical outputs render from)."""
         limit = row.credit_limit
         return Assessment(
             account_id=row.account_id,

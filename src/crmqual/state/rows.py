@@ -21,13 +21,11 @@ what it was given as JSON, and fills the typed columns from it as far as they ar
 from __future__ import annotations
 
 from collections.abc import Mapping as MappingABC
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import msgpack
 
-from crmqual.compiled import Reason
 from crmqual.engine import Assessment
 from crmqual.model import Account
 
@@ -121,27 +119,6 @@ def result_columns(result: Assessment) -> dict[str, Any]:
         "flags": list(result.flags),
         "data_completeness": result.data_completeness,
         "downgraded_at": result.downgraded_at,
-    }
-
-
-def outputs_of_row(row: Any, reasons: Sequence[Reason]) -> dict[str, Any]:
-    """A slim row's canonical outputs (``crmqual.outputs.canonical`` plus ``downgraded_at``),
-    as the sync had them."""
-    limit = row.credit_limit
-    downgraded: datetime | None = row.downgraded_at
-    return {
-        "status": row.credit_status,
-        "grade": row.grade,
-        "score": row.score,
-        "credit_limit": None if limit is None else int(limit),
-        "limit_currency": row.limit_currency,
-        "payment_terms": row.payment_terms,
-        "flags": list(row.flags or ()),
-        "reasons": [r.as_dict() for r in reasons],
-        "data_completeness": row.data_completeness,
-        "policy_version": row.policy_version,
-        "assessed_at": row.assessed_at.isoformat(),
-        "downgraded_at": downgraded.isoformat() if downgraded else None,
     }
 
 
