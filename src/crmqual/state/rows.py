@@ -109,7 +109,7 @@ def output_columns(outputs: MappingABC[str, Any]) -> dict[str, Any]:
 
 
 def result_columns(result: Assessment) -> dict[str, Any]:
-    """A sync's outputs as columns (what ``outputs_of_row`` reads back)."""
+    """A sync's outputs as columns (what ``RowReader.assessment`` reads back)."""
     return {
         "credit_status": result.status,
         "score": result.score,
