@@ -30,8 +30,9 @@ With ``--revert``, ``crmqual revert`` of the full run follows, measured the same
 minimum is the token, every row read by id in each field group (100 ids a call) and the
 writes by the path taken.
 
-With ``CRMQUAL_BENCH_PROFILE=DIR`` set, each crmqual run writes a cProfile to DIR (its
-figures are then not the plain run's).
+With ``CRMQUAL_BENCH_PROFILE=DIR`` set, each crmqual run writes a cProfile to DIR; with
+``CRMQUAL_BENCH_PYSPY=DIR`` (py-spy installed by hand), py-spy's samples of it, as collapsed
+stacks (either way its figures are then not the plain run's).
 
 Writes ``bench/results/zoho_sync.json``: ``{"accounts": n, "full": {"api_calls",
 "min_api_calls", "duration_s", "peak_rss_mb", "credits"}, "incremental": {...}}`` plus the
@@ -212,6 +213,11 @@ def crmqual(config: Path, env: dict[str, str], *args: str) -> tuple[int, str, fl
     if profiles:  # a cProfile of each run, for finding where its CPU goes (slows it down)
         name = f"{args[0]}-{time.time_ns()}.prof"
         argv[1:3] = ["-m", "cProfile", "-o", str(Path(profiles) / name), "-m", "crmqual"]
+    samples = os.environ.get("CRMQUAL_BENCH_PYSPY")
+    if samples:  # py-spy's samples of each run (collapsed stacks; py-spy installed by hand)
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        out = Path(samples) / f"{args[0]}-{time.time_ns()}.txt"
+        argv = [spy, "record", "--format", "raw", "-r", "250", "-o", str(out), "--", *argv]
     out_path = config.with_name("out.txt")
     with out_path.open("w", encoding="utf-8") as out, (config.parent / "sync.log").open("a") as err:
         began = time.perf_counter()
@@ -272,7 +278,7 @@ def measured(
     sandbox_before = process_cpu_s(sandbox_pid)
     code, out, seconds, rss, cpu = crmqual(config, env, *args)
     sandbox_cpu = process_cpu_s(sandbox_pid) - sandbox_before
-    lines = out.strip().splitlines()
+    lines = [x for x in out.strip().splitlines() if x.startswith("{")]
     answer = json.loads(lines[-1]) if lines else {}
     if code != 0:
         log = config.with_name("sync.log").read_text("utf-8")[-3000:]

@@ -46,16 +46,24 @@ def disk_full(statement: Any) -> sa.exc.OperationalError:
 
 @contextlib.contextmanager
 def failing(monkeypatch: pytest.MonkeyPatch, matches: Callable[[str], bool]) -> Iterator[None]:
-    """Every statement whose SQL ``matches`` fails as on a full disk (the engine's execute)."""
+    """Every statement whose SQL ``matches`` fails as on a full disk (the engine's execute,
+    and its driver-SQL execute, which the ledger's bulk insert takes)."""
     real = sa.engine.Connection.execute
+    real_driver_sql = sa.engine.Connection.exec_driver_sql
 
     def execute(self: sa.engine.Connection, statement: Any, *args: Any, **kw: Any) -> Any:
         if matches(" ".join(str(statement).split())):
             raise disk_full(statement)
         return real(self, statement, *args, **kw)
 
+    def exec_driver_sql(self: sa.engine.Connection, statement: str, *args: Any, **kw: Any) -> Any:
+        if matches(" ".join(statement.split())):
+            raise disk_full(statement)
+        return real_driver_sql(self, statement, *args, **kw)
+
     with monkeypatch.context() as patch:
         patch.setattr(sa.engine.Connection, "execute", execute)
+        patch.setattr(sa.engine.Connection, "exec_driver_sql", exec_driver_sql)
         yield
 
 

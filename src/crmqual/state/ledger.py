@@ -4,6 +4,7 @@ failed or abandoned; what a run wrote (for a revert), each account's history, an
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,14 +14,18 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from crmqual.state.bulk_insert import BulkInsert
 from crmqual.state.database import CHUNK, chunks, require_aware, unique
 from crmqual.state.reading import AS_GIVEN, SLIM, Layout, RowReader, RowReading, reason_text_key
 from crmqual.state.rows import (
+    ACCOUNT_COLUMNS,
+    RESULT_COLUMNS,
     account_columns,
+    account_values,
     compact_previous,
     encode_inputs,
     output_columns,
-    result_columns,
+    result_values,
 )
 from crmqual.state.schema import assessments, backtest_assessments, outcomes, reason_texts, runs
 
@@ -139,28 +144,116 @@ class Ledger(RowReading):
         """
         if not rows:
             return
-        texts: dict[str, tuple[str, str]] = {}
-        params = []
         for row in rows:
             require_aware(row.assessed_at, "assessed_at")
-            params.append(self._row_params(run_id, target, row, texts))
+        texts: dict[str, tuple[str, str]] = {}
+        batches: list[Callable[[Connection], None]] = []
+        for as_given, group in itertools.groupby(rows, key=lambda row: row.result is None):
+            if as_given:
+                batches.append(self._as_given_rows(run_id, target, list(group), texts))
+            else:
+                batches.append(self._slim_rows(run_id, target, list(group), texts))
+        with self._write() as conn:
+            if texts:
+                new = [{"key": k, "en": en, "zh": zh} for k, (en, zh) in texts.items()]
+                conn.execute(self._insert(reason_texts).on_conflict_do_nothing(), new)
+            for insert in batches:
+                insert(conn)
+
+    def _as_given_rows(
+        self,
+        run_id: int,
+        target: str,
+        rows: Sequence[AssessmentIn],
+        texts: dict[str, tuple[str, str]],
+    ) -> Callable[[Connection], None]:
+        """Rows kept as given (no ``result``): how to insert them."""
+        params = [self._row_params(run_id, target, row) for row in rows]
         # Columns no row of the batch fills are left to their default (NULL): each column
         # given costs every row its bind processing.
         unused = [k for k in _SELDOM if all(p[k] is None for p in params)]
         if unused:
             params = [{k: v for k, v in p.items() if k not in unused} for p in params]
-        with self._write() as conn:
-            if texts:
-                new = [{"key": k, "en": en, "zh": zh} for k, (en, zh) in texts.items()]
-                conn.execute(self._insert(reason_texts).on_conflict_do_nothing(), new)
+
+        def insert(conn: Connection) -> None:
             for chunk in chunks(params):
                 conn.execute(sa.insert(assessments), list(chunk))
 
-    def _row_params(
-        self, run_id: int, target: str, row: AssessmentIn, texts: dict[str, tuple[str, str]]
-    ) -> dict[str, Any]:
+        return insert
+
+    def _slim_rows(
+        self,
+        run_id: int,
+        target: str,
+        rows: Sequence[AssessmentIn],
+        texts: dict[str, tuple[str, str]],
+    ) -> Callable[[Connection], None]:
+        """A sync's rows (each with its ``result``), kept slim: how to insert them. Values
+        every row shares go once per batch (``BulkInsert``)."""
+        if self._reader.layouts.get(run_id) is None:
+            raise ValueError(f"run {run_id} has no output layout: record_layout() first")
+        at = rows[0].assessed_at
+        one_time = all(row.assessed_at == at for row in rows)
+        shared: dict[str, Any] = {
+            "run_id": run_id,
+            "target": target,
+            "status": AssessmentStatus.PENDING.value,
+            "form": SLIM,
+        }
+        if one_time:
+            shared["assessed_at"] = at
+        values = []
+        for row in rows:
+            inputs = encode_inputs(row.account_id, row.account)
+            result: Assessment = row.result  # type: ignore[assignment]
+            values.append(
+                (
+                    row.account_id,
+                    row.policy_version,
+                    row.grade,
+                    inputs,
+                    None if inputs is not None else row.account,
+                    *account_values(row.account),
+                    compact_previous(row.previous_native),
+                    self._reasons(result, texts),
+                    *result_values(result),
+                    *(() if one_time else (row.assessed_at,)),
+                )
+            )
+        columns = _SLIM_COLUMNS + (() if one_time else ("assessed_at",))
+        bulk = self._bulk_insert(columns, tuple(shared))
+
+        def insert(conn: Connection) -> None:
+            for chunk in chunks(values):
+                bulk.execute(conn, shared, chunk)
+
+        return insert
+
+    def _reasons(self, result: Assessment, texts: dict[str, tuple[str, str]]) -> list[list[Any]]:
+        """A result's reasons as a slim row keeps them; their templates into ``texts``."""
+        reasons: list[list[Any]] = []
+        for r in result.reasons:
+            key = reason_text_key(r.en_template, r.zh_template)
+            texts[key] = (r.en_template, r.zh_template)
+            reasons.append([r.code, key] if r.value is None else [r.code, key, r.value])
+        return reasons
+
+    def _bulk_insert(self, columns: tuple[str, ...], shared: tuple[str, ...]) -> BulkInsert:
+        key = (columns, shared)
+        insert = self._bulk_inserts.get(key)
+        if insert is None:
+            insert = BulkInsert(assessments, shared, columns, self.engine.dialect)
+            self._bulk_inserts[key] = insert
+        return insert
+
+    @functools.cached_property
+    def _bulk_inserts(self) -> dict[tuple[tuple[str, ...], tuple[str, ...]], BulkInsert]:
+        return {}
+
+    def _row_params(self, run_id: int, target: str, row: AssessmentIn) -> dict[str, Any]:
+        """A row kept as given, as insert parameters."""
         inputs = encode_inputs(row.account_id, row.account)
-        values: dict[str, Any] = {
+        return {
             "run_id": run_id,
             "written_run_id": None,
             "target": target,
@@ -173,31 +266,12 @@ class Ledger(RowReading):
             "inputs": inputs,
             "account": None if inputs is not None else row.account,
             **account_columns(row.account),
-        }
-        result = row.result
-        if result is None:
-            return values | {
-                "form": AS_GIVEN,
-                "outputs": row.outputs,
-                "native": row.native,
-                "previous_native": row.previous_native,
-                "reasons": row.reasons,
-                **output_columns(row.outputs),
-            }
-        if self._reader.layouts.get(run_id) is None:
-            raise ValueError(f"run {run_id} has no output layout: record_layout() first")
-        reasons: list[list[Any]] = []
-        for r in result.reasons:
-            key = reason_text_key(r.en_template, r.zh_template)
-            texts[key] = (r.en_template, r.zh_template)
-            reasons.append([r.code, key] if r.value is None else [r.code, key, r.value])
-        return values | {
-            "form": SLIM,
-            "outputs": None,
-            "native": None,
-            "previous_native": compact_previous(row.previous_native),
-            "reasons": reasons,
-            **result_columns(result),
+            "form": AS_GIVEN,
+            "outputs": row.outputs,
+            "native": row.native,
+            "previous_native": row.previous_native,
+            "reasons": row.reasons,
+            **output_columns(row.outputs),
         }
 
     def _records(self, rows: Sequence[Any]) -> list[AssessmentRecord]:
@@ -574,6 +648,19 @@ class Ledger(RowReading):
 
 #: Columns most rows leave empty (a slim row never fills the JSON kept as given).
 _SELDOM = ("written_run_id", "written_at", "account", "outputs", "native", "downgraded_at")
+
+#: The per-row columns of a slim row, in the order ``_slim_rows`` gives them.
+_SLIM_COLUMNS = (
+    "account_id",
+    "policy_version",
+    "grade",
+    "inputs",
+    "account",
+    *ACCOUNT_COLUMNS,
+    "previous_native",
+    "reasons",
+    *RESULT_COLUMNS,
+)
 
 #: Every column but the account's inputs: what reading a row's outputs and writes needs.
 _WITHOUT_INPUTS = [c for c in assessments.c if c.name not in ("inputs", "account")]

@@ -78,16 +78,24 @@ def decode_inputs(account_id: str, packed: bytes, columns: MappingABC[str, Any])
     return account
 
 
-def account_columns(account: MappingABC[str, Any]) -> dict[str, Any]:
-    """The account's values held in columns (name, currency, exposure, statement date)."""
-    period_end = account.get("period_end")
+#: The columns ``account_values`` fills, in its order.
+ACCOUNT_COLUMNS = ("name", "currency", "exposure", "period_end")
+
+
+def account_values(account: MappingABC[str, Any]) -> tuple[Any, ...]:
+    """The account's values held in columns (``ACCOUNT_COLUMNS``)."""
     exposure = account.get("current_exposure")
-    return {
-        "name": _text(account.get("name")),
-        "currency": _text(account.get("currency")),
-        "exposure": float(exposure) if isinstance(exposure, int | float) else None,
-        "period_end": _date(period_end),
-    }
+    return (
+        _text(account.get("name")),
+        _text(account.get("currency")),
+        float(exposure) if isinstance(exposure, int | float) else None,
+        _date(account.get("period_end")),
+    )
+
+
+def account_columns(account: MappingABC[str, Any]) -> dict[str, Any]:
+    """``account_values`` by column."""
+    return dict(zip(ACCOUNT_COLUMNS, account_values(account), strict=True))
 
 
 def output_columns(outputs: MappingABC[str, Any]) -> dict[str, Any]:
@@ -108,18 +116,32 @@ def output_columns(outputs: MappingABC[str, Any]) -> dict[str, Any]:
     }
 
 
-def result_columns(result: Assessment) -> dict[str, Any]:
-    """A sync's outputs as columns (what ``RowReader.assessment`` reads back)."""
-    return {
-        "credit_status": result.status,
-        "score": result.score,
-        "credit_limit": None if result.credit_limit is None else float(result.credit_limit),
-        "limit_currency": result.limit_currency,
-        "payment_terms": result.payment_terms,
-        "flags": list(result.flags),
-        "data_completeness": result.data_completeness,
-        "downgraded_at": result.downgraded_at,
-    }
+#: The output columns ``result_values`` fills, in its order.
+RESULT_COLUMNS = (
+    "credit_status",
+    "score",
+    "credit_limit",
+    "limit_currency",
+    "payment_terms",
+    "flags",
+    "data_completeness",
+    "downgraded_at",
+)
+
+
+def result_values(result: Assessment) -> tuple[Any, ...]:
+    """A sync's outputs as columns (``RESULT_COLUMNS``; what ``RowReader.assessment`` reads
+    back)."""
+    return (
+        result.status,
+        result.score,
+        None if result.credit_limit is None else float(result.credit_limit),
+        result.limit_currency,
+        result.payment_terms,
+        list(result.flags),
+        result.data_completeness,
+        result.downgraded_at,
+    )
 
 
 def compact_previous(previous: MappingABC[str, Any]) -> dict[str, Any] | None:
