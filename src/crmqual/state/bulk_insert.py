@@ -13,22 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 
 class BulkInsert:
-    """``INSERT INTO table (shared..., columns...)`` for many rows on one dialect."""
+    """An insert (``INSERT INTO table (shared..., columns...)``, an upsert too) of many rows
+    on one dialect."""
 
     def __init__(
-        self, table: sa.Table, shared: Sequence[str], columns: Sequence[str], dialect: sa.Dialect
+        self,
+        statement: sa.Insert,
+        shared: Sequence[str],
+        columns: Sequence[str],
+        dialect: sa.Dialect,
     ) -> None:
+        table = statement.table
+        assert isinstance(table, sa.Table)
         names = [*shared, *columns]
-        compiled = sa.insert(table).compile(
-            dialect=dialect, column_keys=names, for_executemany=True
-        )
+        compiled = statement.compile(dialect=dialect, column_keys=names, for_executemany=True)
         self.sql = str(compiled)
         self.shared = tuple(shared)
         self.columns = tuple(columns)
@@ -42,7 +47,8 @@ class BulkInsert:
 
         def converter(name: str) -> Callable[[Any], Any] | None:
             column = table.c[name]
-            return column.type.dialect_impl(dialect).bind_processor(dialect)
+            convert = column.type.dialect_impl(dialect).bind_processor(dialect)
+            return cast(Callable[[Any], Any] | None, convert)
 
         self._convert = {name: converter(name) for name in names}
         #: A row's values (shared first) in the statement's order, as a tuple.

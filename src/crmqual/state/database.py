@@ -10,7 +10,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from crmqual.errors import StateStoreError, StateStoreUrlError
+from crmqual.state.bulk_insert import BulkInsert
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -365,3 +366,21 @@ class Database:
 
     def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         return sqlite.insert(table) if self._sqlite else postgresql.insert(table)
+
+    def _bulk_insert(
+        self,
+        name: str,
+        statement: Callable[[], sa.Insert],
+        shared: Mapping[str, Any],
+        columns: Sequence[str],
+    ) -> BulkInsert:
+        """The ``BulkInsert`` of ``statement`` (built once; ``name`` tells statements apart)
+        for rows of ``columns`` with the ``shared`` values."""
+        key = (name, tuple(shared), tuple(columns))
+        cache: dict[tuple[str, tuple[str, ...], tuple[str, ...]], BulkInsert]
+        cache = self.__dict__.setdefault("_bulk_inserts", {})
+        insert = cache.get(key)
+        if insert is None:
+            insert = BulkInsert(statement(), key[1], key[2], self._engine.dialect)
+            cache[key] = insert
+        return insert

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from crmqual.state.bulk_insert import BulkInsert
 from crmqual.state.database import CHUNK, chunks, require_aware, unique
 from crmqual.state.reading import AS_GIVEN, SLIM, Layout, RowReader, RowReading, reason_text_key
 from crmqual.state.rows import (
@@ -221,7 +220,7 @@ class Ledger(RowReading):
                 )
             )
         columns = _SLIM_COLUMNS + (() if one_time else ("assessed_at",))
-        bulk = self._bulk_insert(columns, tuple(shared))
+        bulk = self._bulk_insert("assessments", lambda: sa.insert(assessments), shared, columns)
 
         def insert(conn: Connection) -> None:
             for chunk in chunks(values):
@@ -237,18 +236,6 @@ class Ledger(RowReading):
             texts[key] = (r.en_template, r.zh_template)
             reasons.append([r.code, key] if r.value is None else [r.code, key, r.value])
         return reasons
-
-    def _bulk_insert(self, columns: tuple[str, ...], shared: tuple[str, ...]) -> BulkInsert:
-        key = (columns, shared)
-        insert = self._bulk_inserts.get(key)
-        if insert is None:
-            insert = BulkInsert(assessments, shared, columns, self.engine.dialect)
-            self._bulk_inserts[key] = insert
-        return insert
-
-    @functools.cached_property
-    def _bulk_inserts(self) -> dict[tuple[tuple[str, ...], tuple[str, ...]], BulkInsert]:
-        return {}
 
     def _row_params(self, run_id: int, target: str, row: AssessmentIn) -> dict[str, Any]:
         """A row kept as given, as insert parameters."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -28,18 +29,28 @@ class Schedule(Database):
                 latest[account_id] = (grade, assessed_at)
         if not latest:
             return
-        params = [
-            {"target": target, "account_id": account_id, "grade": grade, "assessed_at": at}
-            for account_id, (grade, at) in latest.items()
-        ]
+        # A sync's page is assessed as of one time: it goes once, not with every row.
+        times = {at for _, at in latest.values()}
+        shared: dict[str, Any] = {"target": target}
+        columns: tuple[str, ...] = ("account_id", "grade")
+        params: list[tuple[Any, ...]]
+        if len(times) == 1:
+            shared["assessed_at"] = times.pop()
+            params = [(account_id, grade) for account_id, (grade, _) in latest.items()]
+        else:
+            columns += ("assessed_at",)
+            params = [(account_id, grade, at) for account_id, (grade, at) in latest.items()]
+        insert = self._bulk_insert("schedule", self._upsert, shared, columns)
+        with self._write() as conn:
+            for chunk in chunks(params):
+                insert.execute(conn, shared, chunk)
+
+    def _upsert(self) -> sa.Insert:
         stmt = self._insert(schedule)
-        stmt = stmt.on_conflict_do_update(
+        return stmt.on_conflict_do_update(
             index_elements=["target", "account_id"],
             set_={"grade": stmt.excluded.grade, "assessed_at": stmt.excluded.assessed_at},
         )
-        with self._write() as conn:
-            for chunk in chunks(params):
-                conn.execute(stmt, list(chunk))
 
     def due_accounts(
         self,

@@ -1,0 +1,97 @@
+"""BulkInsert stores what SQLAlchemy's own ``conn.execute(insert, rows)`` stores, value for
+value (times, dates, JSON, bytes, floats, nulls), on SQLite and PostgreSQL, plain and as an
+upsert; values every row shares go once."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from stateutil import T0, new_run
+
+from crmqual.state import StateStore
+from crmqual.state.bulk_insert import BulkInsert
+from crmqual.state.schema import assessments, schedule
+
+SHARED = {"target": "zoho:acme", "status": "pending", "form": 1, "policy_version": "p1"}
+COLUMNS = (
+    "account_id",
+    "assessed_at",
+    "grade",
+    "inputs",
+    "exposure",
+    "period_end",
+    "flags",
+    "reasons",
+    "previous_native",
+    "downgraded_at",
+    "score",
+)
+EAST = timezone(timedelta(hours=8))
+
+
+def rows() -> list[tuple[Any, ...]]:
+    return [
+        ("A1", T0, "A", b"\x93\x01\x00\xa1x", 1250.5, date(2025, 12, 31), ["overdue"],
+         [["R1", "k1", 3]], {"Credit_Grade": "B"}, T0.astimezone(EAST), 88),
+        ("A2", T0 + timedelta(microseconds=7), None, None, None, None, [], [], None, None, None),
+        ("A3", T0.astimezone(EAST), "E", b"", 0.0, date(2000, 1, 1), ["a", "中文"],
+         [["R2", "k2"]], {"x": None, "y": [1, 2]}, None, 0),
+    ]  # fmt: skip
+
+
+def stored(store: StateStore, table: sa.Table, key: str) -> list[dict[str, Any]]:
+    """The table's rows but their ids."""
+    with store.engine.connect() as conn:
+        found = conn.execute(sa.select(table).order_by(table.c[key])).all()
+    return [{k: v for k, v in row._mapping.items() if k != "id"} for row in found]
+
+
+def test_rows_are_stored_as_conn_execute_stores_them(store: StateStore) -> None:
+    run_a, run_b = new_run(store), new_run(store)
+    dialect = store.engine.dialect
+    bulk = BulkInsert(sa.insert(assessments), ["run_id", *SHARED], COLUMNS, dialect)
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(assessments),
+            [{"run_id": run_a, **SHARED, **dict(zip(COLUMNS, r, strict=True))} for r in rows()],
+        )
+        bulk.execute(conn, {"run_id": run_b, **SHARED}, rows())
+    by_run: dict[int, list[dict[str, Any]]] = {run_a: [], run_b: []}
+    for row in stored(store, assessments, "id"):
+        by_run[row.pop("run_id")].append(row)
+    assert by_run[run_a] == by_run[run_b]
+    assert [r["account_id"] for r in by_run[run_b]] == ["A1", "A2", "A3"]
+    a1, _, a3 = by_run[run_b]
+    assert a3["assessed_at"] == T0 and a3["assessed_at"].tzinfo == UTC  # given in UTC+8
+    assert a1["downgraded_at"] == T0 and a1["reasons"] == [["R1", "k1", 3]]
+    assert a3["flags"] == ["a", "中文"] and a3["previous_native"] == {"x": None, "y": [1, 2]}
+
+
+def test_an_upsert_with_a_shared_time(store: StateStore) -> None:
+    stmt = (
+        sa.dialects.sqlite.insert(schedule)
+        if store.engine.dialect.name == "sqlite"
+        else sa.dialects.postgresql.insert(schedule)
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["target", "account_id"], set_={"grade": stmt.excluded.grade}
+    )
+    bulk = BulkInsert(
+        stmt, ["target", "assessed_at"], ["account_id", "grade"], store.engine.dialect
+    )
+    with store.engine.begin() as conn:
+        bulk.execute(conn, {"target": "t", "assessed_at": T0}, [("A1", "A"), ("A2", None)])
+        bulk.execute(conn, {"target": "t", "assessed_at": T0}, [("A1", "C")])
+    assert stored(store, schedule, "account_id") == [
+        {"target": "t", "account_id": "A1", "grade": "C", "assessed_at": T0},
+        {"target": "t", "account_id": "A2", "grade": None, "assessed_at": T0},
+    ]
+
+
+def test_a_statement_whose_binds_are_not_the_columns_is_refused(store: StateStore) -> None:
+    stmt = sa.insert(assessments).values(form=sa.bindparam("shape"))
+    with pytest.raises(ValueError, match="bind names"):
+        BulkInsert(stmt, ["form"], ["account_id"], store.engine.dialect)
