@@ -53,9 +53,16 @@ def to_csv(value: Any) -> str:
     return str(value)
 
 
-def _clears(values: Mapping[str, Any]) -> bool:
-    """Does this update empty a field? (Bulk Write's empty cell cannot say so.)"""
-    return any(to_csv(v) == "" for v in values.values())
+def _cells(values: Mapping[str, Any]) -> dict[str, str] | None:
+    """An update's values as CSV cells; None when it empties a field (Bulk Write's empty
+    cell cannot say so: such an update goes by PUT)."""
+    cells = {name: to_csv(value) for name, value in values.items()}
+    return None if "" in cells.values() else cells
+
+
+def _cell(row: Sequence[str], at: int | None) -> str:
+    """A result row's cell (a short row or a missing column: empty)."""
+    return row[at] if at is not None and at < len(row) else ""
 
 
 class BulkWrite:
@@ -74,7 +81,7 @@ class BulkWrite:
     ) -> list[RecordResult]:
         """One result per record, in the order given: bulk jobs for the records that only
         set values, PUTs for those that clear one (and for all, when bulk would not pay)."""
-        bulk = [(rid, values) for rid, values in updates if not _clears(values)]
+        bulk = [(rid, cells) for rid, values in updates if (cells := _cells(values)) is not None]
         if not self.bulk.wants_write(len(bulk)):
             bulk = []
         chosen = {rid for rid, _ in bulk}
@@ -89,10 +96,11 @@ class BulkWrite:
             for rid, _ in updates
         ]
 
-    def _write_job(self, rows: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, RecordResult]:
-        names = list(dict.fromkeys(name for _, values in rows for name in values))
+    def _write_job(self, rows: Sequence[tuple[str, Mapping[str, str]]]) -> dict[str, RecordResult]:
+        """One job of rows given as CSV cells (``_cells``)."""
+        names = list(dict.fromkeys(name for _, cells in rows for name in cells))
         content = zip_csv(
-            ["id", *names], ([rid, *(to_csv(v.get(n)) for n in names)] for rid, v in rows)
+            ["id", *names], ([rid, *(cells.get(n, "") for n in names)] for rid, cells in rows)
         )
         upload_host = (
             self.bulk.settings.upload_url or UPLOAD_HOSTS[self.connection.data_centre.value]
@@ -155,18 +163,18 @@ class BulkWrite:
         found: dict[str, RecordResult] = {}
         with tempfile.TemporaryFile() as spool:
             self.transfers.download(url, f"GET {WRITE_PATH}/{{job_id}}/result", spool)
+            at: dict[str, int] = {}
             for header, row in csv_rows(spool):
-                values = dict(zip(header, row, strict=False))
-                rid = values.get("id", "")
-                status = (values.get("STATUS") or "").upper()
+                if not at:
+                    at = {name: i for i, name in enumerate(header)}
+                rid, status, errors = (_cell(row, at.get(n)) for n in ("id", "STATUS", "ERRORS"))
+                status = status.upper()
                 if status in ("UPDATED", "ADDED"):
                     found[rid] = RecordResult(rid, True)
                     continue
-                match = _ERRORS.match((values.get("ERRORS") or "").strip())
+                match = _ERRORS.match(errors.strip())
                 if match is None:
-                    found[rid] = RecordResult(
-                        rid, False, status or "SKIPPED", values.get("ERRORS") or ""
-                    )
+                    found[rid] = RecordResult(rid, False, status or "SKIPPED", errors)
                 else:
                     found[rid] = RecordResult(
                         rid,

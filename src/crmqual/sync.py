@@ -572,7 +572,7 @@ class _Runner:
             result,
             sync.policy.policy,
         )
-        kept = account.model_dump(mode="json", exclude=self.not_kept)
+        kept = account.model_dump(mode="json", exclude=self.not_kept, exclude_none=True)
         bins = None
         if self.counted is not None:
             bins = self.counted.bins(result.indicators | {"score": result.score})

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import msgpack
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedWrite:
+class QueuedWrite(NamedTuple):
+    """One queued write (a tuple: a million of them are made from the spool)."""
+
     account_id: str
     values: dict[str, Any]  # the native values to send
     #: The account's stability snapshot bins, counted once the write is applied (or None).
@@ -43,7 +43,7 @@ class WriteQueue:
         self._spool.seek(0)
         batch: list[QueuedWrite] = []
         for entry in msgpack.Unpacker(self._spool):
-            batch.append(QueuedWrite(*entry))
+            batch.append(QueuedWrite._make(entry))
             if len(batch) == size:
                 yield batch
                 batch = []

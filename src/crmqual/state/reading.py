@@ -57,6 +57,7 @@ class Layout:
 
 
 @functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=4096)  # a policy has a few hundred templates; rows repeat them
 def reason_text_key(en: str, zh: str) -> str:
     """A reason template's key in ``reason_texts``: 64 bits of its texts' hash."""
     digest = hashlib.blake2b(f"{en}\x00{zh}".encode(), digest_size=8).digest()

@@ -56,8 +56,7 @@ def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> bytes | Non
     fields (kept as JSON instead)."""
     if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
         return None
-    get = account.get
-    values = [get(name) for name in INPUTS_V1]
+    values = list(map(account.get, INPUTS_V1))
     while values and values[-1] is None:
         values.pop()
     return msgpack.packb([1, int("id" in account), *values])  # type: ignore[no-any-return]
