@@ -53,6 +53,7 @@ from crmqual.mapping import (
     read_record,
     to_native,
 )
+from crmqual.model import Account
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
 from crmqual.outputs import previous_from_canonical
 from crmqual.runscope import RunScope, run_scope
@@ -182,7 +183,7 @@ class _Plan:
     """One record crmqual will write."""
 
     record_id: str
-    account: dict[str, Any]
+    account: Account
     result: Assessment
     native: dict[str, Any]
     write: dict[str, Any]
@@ -410,7 +411,7 @@ class _Runner:
             SnapshotCounts(sync.policy) if sync.settings.stability and not request.dry_run else None
         )
         #: Inputs the state store does not keep (personal data, unless a setting asks).
-        self.not_kept = set() if sync.settings.keep_personal_data else set(PERSONAL)
+        self.not_kept = frozenset() if sync.settings.keep_personal_data else frozenset(PERSONAL)
 
     @property
     def dry(self) -> bool:
@@ -572,11 +573,10 @@ class _Runner:
             result,
             sync.policy.policy,
         )
-        kept = account.model_dump(mode="json", exclude=self.not_kept, exclude_none=True)
         bins = None
         if self.counted is not None:
             bins = self.counted.bins(result.indicators | {"score": result.score})
-        return _Plan(record_id, kept, result, native, write, current, found, bins)
+        return _Plan(record_id, account, result, native, write, current, found, bins)
 
     # -- writing ------------------------------------------------------------------------------
     def _queue(self, plans: list[_Plan]) -> None:
@@ -595,7 +595,7 @@ class _Runner:
                     FIRST_ASSESSMENT if first else OTHER_CHANGE
                 ]
                 fields = [(f, plan.current.get(f), v) for f, v in plan.write.items() if f != stamp]
-                summary.plan.add(plan.record_id, str(plan.account.get("name") or ""), kinds, fields)
+                summary.plan.add(plan.record_id, plan.account.name or "", kinds, fields)
             return
         if not plans:
             return
@@ -633,6 +633,7 @@ class _Runner:
             grade=p.result.grade,
             reasons=[],
             result=p.result,
+            leave_out=self.not_kept,
         )
 
     def flush(self) -> None:

@@ -26,13 +26,14 @@ class WriteQueue:
 
     def __init__(self) -> None:
         self._spool: IO[bytes] | None = None  # made on the first write: most runs have none
+        self._packer = msgpack.Packer(default=str)  # one for every write, not one each
         self.queued = 0
 
     def add(self, account_id: str, write: dict[str, Any], bins: list[int] | None = None) -> None:
         if self._spool is None:
             # Kept open as long as the run: closed by close(), removed by the OS at exit.
             self._spool = tempfile.TemporaryFile()  # noqa: SIM115
-        self._spool.write(msgpack.packb([account_id, write, bins], default=str))
+        self._spool.write(self._packer.pack([account_id, write, bins]))
         self.queued += 1
 
     def batches(self, size: int) -> Iterator[list[QueuedWrite]]:

@@ -4,6 +4,7 @@ derived when read, and equals what the sync had."""
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,3 +124,34 @@ def test_other_rows_are_kept_as_given(store: StateStore, run_id: int) -> None:
         given.native,
     )
     assert (record.previous_native, record.reasons) == (given.previous_native, given.reasons)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"modified_time": "2026-01-10T09:00:00+08:00", "founding_date": "1999-02-28"},
+        {"business_status": "liquidation", "prior_period_end": "2023-12-31"},
+        {"legal_representative": "张三", "owner": "Ann", "employees": None, "cash": 0.5},
+    ],
+)
+def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
+    store: StateStore, run_id: int, changes: dict[str, Any]
+) -> None:
+    """The sync hands the ledger the Account itself (read off the model, not dumped): the
+    row keeps what the dict of its JSON values, personal data left out, would have kept."""
+    account = account_of(5, **changes)
+    row, _ = sync_row(account, {})
+    as_model = replace(row, account_id="M", account=account, leave_out=frozenset(PERSONAL))
+    as_model = replace(as_model, account=account.model_copy(update={"id": "M"}))
+    as_dict = replace(row, account_id="D", account=row.account | {"id": "D"})
+    store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
+    store.record_pending(run_id, "zoho:org1", [as_model, as_dict])
+    by_id = {r.account_id: r for r in store.pending("zoho:org1")}
+    model_kept, dict_kept = by_id["M"].account, by_id["D"].account
+    assert (
+        model_kept | {"id": "D"}
+        == dict_kept
+        == {k: v for k, v in row.account.items() if v is not None} | {"id": "D"}
+    )
+    assert not set(PERSONAL) & set(model_kept)

@@ -20,6 +20,7 @@ from crmqual.state.rows import (
     ACCOUNT_COLUMNS,
     RESULT_COLUMNS,
     account_columns,
+    account_dict,
     account_values,
     compact_previous,
     encode_inputs,
@@ -30,6 +31,7 @@ from crmqual.state.schema import assessments, backtest_assessments, outcomes, re
 
 if TYPE_CHECKING:
     from crmqual.engine import Assessment
+    from crmqual.model import Account
 
 #: Assessment ids a prune deletes in one transaction.
 PRUNE_RANGE = 50_000
@@ -50,7 +52,9 @@ class AssessmentIn:
 
     account_id: str
     assessed_at: datetime
-    account: dict[str, Any]  # the mapped common-model account, so the grade can be reproduced
+    #: The mapped common-model account, so the grade can be reproduced: the Account itself
+    #: or its JSON values as a dict.
+    account: dict[str, Any] | Account
     outputs: dict[str, Any]  # canonical outputs
     native: dict[str, Any]  # native field values to write
     previous_native: dict[str, Any]  # the CRM's output values before the write (for revert)
@@ -61,6 +65,8 @@ class AssessmentIn:
     #: and reasons are taken from it, native values rendered from the run's layout; see
     #: ``crmqual.state.rows``) and ``outputs``, ``native`` and ``reasons`` are not read.
     result: Assessment | None = None
+    #: Inputs of ``account`` the row does not keep (``crmqual.state.rows.PERSONAL``).
+    leave_out: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -203,7 +209,7 @@ class Ledger(RowReading):
             shared["assessed_at"] = at
         values = []
         for row in rows:
-            inputs = encode_inputs(row.account_id, row.account)
+            inputs = encode_inputs(row.account_id, row.account, row.leave_out)
             result: Assessment = row.result  # type: ignore[assignment]
             values.append(
                 (
@@ -211,7 +217,7 @@ class Ledger(RowReading):
                     row.policy_version,
                     row.grade,
                     inputs,
-                    None if inputs is not None else row.account,
+                    None if inputs is not None else account_dict(row.account, row.leave_out),
                     *account_values(row.account),
                     compact_previous(row.previous_native),
                     self._reasons(result, texts),
@@ -239,7 +245,7 @@ class Ledger(RowReading):
 
     def _row_params(self, run_id: int, target: str, row: AssessmentIn) -> dict[str, Any]:
         """A row kept as given, as insert parameters."""
-        inputs = encode_inputs(row.account_id, row.account)
+        inputs = encode_inputs(row.account_id, row.account, row.leave_out)
         return {
             "run_id": run_id,
             "written_run_id": None,
@@ -251,7 +257,7 @@ class Ledger(RowReading):
             "status": AssessmentStatus.PENDING.value,
             "written_at": None,
             "inputs": inputs,
-            "account": None if inputs is not None else row.account,
+            "account": None if inputs is not None else account_dict(row.account, row.leave_out),
             **account_columns(row.account),
             "form": AS_GIVEN,
             "outputs": row.outputs,

@@ -20,14 +20,20 @@ what it was given as JSON, and fills the typed columns from it as far as they ar
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Collection
 from collections.abc import Mapping as MappingABC
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 import msgpack
+from pydantic_core import to_jsonable_python
 
 from crmqual.engine import Assessment
 from crmqual.model import Account
+
+NoneType = type(None)
 
 #: Account inputs kept only when a setting asks (``sync.keep_personal_data``) or the policy's
 #: rules read them: people's names and addresses, which neither the scorecard nor the lab use.
@@ -48,18 +54,65 @@ INPUTS_V1: tuple[str, ...] = tuple(
 )
 _INPUT_LAYOUTS = {1: INPUTS_V1}
 _ALLOWED = frozenset({"id", *INPUTS_V1, *IN_COLUMNS})
+_POSITION = {name: i for i, name in enumerate(INPUTS_V1)}
 
 
-def encode_inputs(account_id: str, account: MappingABC[str, Any]) -> bytes | None:
+def _json_native(annotation: Any) -> bool:
+    """Are a model field's values JSON's own (text, numbers, booleans), as they are?"""
+    for option in typing.get_args(annotation) or (annotation,):
+        if typing.get_origin(option) is typing.Annotated:
+            option = typing.get_args(option)[0]
+        if option not in (NoneType, str, int, float, bool):
+            return False
+    return True
+
+
+#: An Account's inputs in ``INPUTS_V1``'s order, read off the model at once.
+_INPUT_VALUES = attrgetter(*INPUTS_V1)
+#: Where in ``INPUTS_V1`` the inputs whose model values JSON has no type for (dates, a
+#: time, an enum) are: they are kept as pydantic's JSON mode gives them.
+_NOT_JSON = tuple(
+    i for i, name in enumerate(INPUTS_V1) if not _json_native(Account.model_fields[name].annotation)
+)
+
+
+def account_dict(
+    account: MappingABC[str, Any] | Account, leave_out: Collection[str] = ()
+) -> dict[str, Any]:
+    """The inputs a row keeps as a dict: an Account's JSON values but its nulls and
+    ``leave_out`` (a dict is taken as it is)."""
+    if isinstance(account, Account):
+        return account.model_dump(mode="json", exclude=set(leave_out), exclude_none=True)
+    return dict(account)
+
+
+def encode_inputs(
+    account_id: str, account: MappingABC[str, Any] | Account, leave_out: Collection[str] = ()
+) -> bytes | None:
     """The account's inputs as ``[layout, has id, values...]`` in ``INPUTS_V1``'s order
-    (trailing nulls left out); ``None`` when the dict holds something else than Account
-    fields (kept as JSON instead)."""
-    if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
-        return None
-    values = list(map(account.get, INPUTS_V1))
+    (trailing nulls left out), those ``leave_out`` names null; an Account's as
+    ``account_dict`` gives them, read off the model without the dict. ``None`` when a dict
+    holds something else than Account fields, or the account another id (kept as JSON
+    instead)."""
+    if isinstance(account, Account):
+        if account.id != account_id:
+            return None
+        values = list(_INPUT_VALUES(account))
+        for i in _NOT_JSON:
+            if values[i] is not None:
+                values[i] = to_jsonable_python(values[i])
+        has_id = 1
+    else:
+        if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
+            return None
+        values = list(map(account.get, INPUTS_V1))
+        has_id = int("id" in account)
+    for name in leave_out:
+        if name in _POSITION:
+            values[_POSITION[name]] = None
     while values and values[-1] is None:
         values.pop()
-    return msgpack.packb([1, int("id" in account), *values])  # type: ignore[no-any-return]
+    return msgpack.packb([1, has_id, *values])  # type: ignore[no-any-return]
 
 
 def decode_inputs(account_id: str, packed: bytes, columns: MappingABC[str, Any]) -> dict[str, Any]:
@@ -81,18 +134,23 @@ def decode_inputs(account_id: str, packed: bytes, columns: MappingABC[str, Any])
 ACCOUNT_COLUMNS = ("name", "currency", "exposure", "period_end")
 
 
-def account_values(account: MappingABC[str, Any]) -> tuple[Any, ...]:
+def account_values(account: MappingABC[str, Any] | Account) -> tuple[Any, ...]:
     """The account's values held in columns (``ACCOUNT_COLUMNS``)."""
-    exposure = account.get("current_exposure")
+    if isinstance(account, Account):
+        name, currency = account.name, account.currency
+        exposure, period_end = account.current_exposure, account.period_end
+    else:
+        name, currency = account.get("name"), account.get("currency")
+        exposure, period_end = account.get("current_exposure"), account.get("period_end")
     return (
-        _text(account.get("name")),
-        _text(account.get("currency")),
+        _text(name),
+        _text(currency),
         float(exposure) if isinstance(exposure, int | float) else None,
-        _date(account.get("period_end")),
+        _date(period_end),
     )
 
 
-def account_columns(account: MappingABC[str, Any]) -> dict[str, Any]:
+def account_columns(account: MappingABC[str, Any] | Account) -> dict[str, Any]:
     """``account_values`` by column."""
     return dict(zip(ACCOUNT_COLUMNS, account_values(account), strict=True))
 
