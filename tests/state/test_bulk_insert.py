@@ -95,3 +95,27 @@ def test_a_statement_whose_binds_are_not_the_columns_is_refused(store: StateStor
     stmt = sa.insert(assessments).values(form=sa.bindparam("shape"))
     with pytest.raises(ValueError, match="bind names"):
         BulkInsert(stmt, ["form"], ["account_id"], store.engine.dialect)
+
+
+def test_a_null_goes_in_as_the_columns_type_makes_it(store: StateStore) -> None:
+    """JSON without ``none_as_null`` stores None as the JSON text null, as SQLAlchemy does;
+    a JSON column with it, and other types, store SQL NULL."""
+    docs = sa.Table(
+        f"docs_{store.engine.dialect.name}",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("via", sa.String(8)),
+        sa.Column("doc", sa.JSON()),
+        sa.Column("kept", sa.JSON(none_as_null=True)),
+    )
+    docs.create(store.engine)
+    try:
+        bulk = BulkInsert(sa.insert(docs), ["via"], ["doc", "kept"], store.engine.dialect)
+        with store.engine.begin() as conn:
+            conn.execute(sa.insert(docs), [{"via": "sa", "doc": None, "kept": None}])
+            bulk.execute(conn, {"via": "bulk"}, [(None, None)])
+            nulls = sa.select(docs.c.via, docs.c.doc.is_(None), docs.c.kept.is_(None))
+            found = {via: (doc, kept) for via, doc, kept in conn.execute(nulls)}
+        assert found["sa"] == found["bulk"] == (False, True)
+    finally:
+        docs.drop(store.engine)

@@ -51,14 +51,19 @@ class BulkInsert:
             return cast(Callable[[Any], Any] | None, convert)
 
         self._convert = {name: converter(name) for name in names}
+        #: What each converter makes of a null, found once (most keep it null; JSON
+        #: without ``none_as_null`` stores the text ``null``).
+        self._null = {name: _null(c) for name, c in self._convert.items() if c is not None}
         #: A row's values (shared first) in the statement's order, as a tuple.
         at = [names.index(name) for name in self.order] if self.order is not None else []
         self._in_order: Callable[[list[Any]], Any] = (
             itemgetter(*at) if len(at) > 1 else lambda values: tuple(values)
         )
-        #: (position in a row, converter) of the columns whose values need converting
+        #: (position in a row, converter, its null) of the columns whose values convert
         self._converted = [
-            (i, c) for i, name in enumerate(columns) if (c := self._convert[name]) is not None
+            (i, c, self._null[name])
+            for i, name in enumerate(columns)
+            if (c := self._convert[name]) is not None
         ]
 
     def execute(
@@ -70,18 +75,30 @@ class BulkInsert:
         fixed = []
         for name in self.shared:
             value, convert = shared[name], self._convert[name]
-            fixed.append(value if value is None or convert is None else convert(value))
-        converted = [(len(fixed) + i, convert) for i, convert in self._converted]
+            if convert is not None:
+                value = self._null[name] if value is None else convert(value)
+            fixed.append(value)
+        converted = [(len(fixed) + i, convert, null) for i, convert, null in self._converted]
         in_order = self._in_order
         params: list[Any] = []
         for row in rows:
             values = [*fixed, *row]
-            for i, convert in converted:
+            for i, convert, null in converted:
                 value = values[i]
                 if value is not None:
                     values[i] = convert(value)
+                elif null is not None:
+                    values[i] = null
             params.append(in_order(values))
         if self.order is None:
             names = (*self.shared, *self.columns)
             params = [dict(zip(names, values, strict=True)) for values in params]
         conn.exec_driver_sql(self.sql, params)
+
+
+def _null(convert: Callable[[Any], Any]) -> Any:
+    """What ``convert`` makes of None (a converter that refuses one: None stays None)."""
+    try:
+        return convert(None)
+    except (TypeError, ValueError, AttributeError):
+        return None
