@@ -155,7 +155,7 @@ class Ledger(RowReading):
         batches: list[Callable[[Connection], None]] = []
         for as_given, group in itertools.groupby(rows, key=lambda row: row.result is None):
             if as_given:
-                batches.append(self._as_given_rows(run_id, target, list(group), texts))
+                batches.append(self._as_given_rows(run_id, target, list(group)))
             else:
                 batches.append(self._slim_rows(run_id, target, list(group), texts))
         with self._write() as conn:
@@ -166,11 +166,7 @@ class Ledger(RowReading):
                 insert(conn)
 
     def _as_given_rows(
-        self,
-        run_id: int,
-        target: str,
-        rows: Sequence[AssessmentIn],
-        texts: dict[str, tuple[str, str]],
+        self, run_id: int, target: str, rows: Sequence[AssessmentIn]
     ) -> Callable[[Connection], None]:
         """Rows kept as given (no ``result``): how to insert them."""
         params = [self._row_params(run_id, target, row) for row in rows]
