@@ -68,6 +68,18 @@ def org(tmp_path: Path, name: str) -> Iterator[ZohoSandbox]:
         box.close()
 
 
+def run_sync(adapter: ZohoAdapter, state: StateStore) -> RunSummary:
+    """One sync by ``adapter`` with the shipped mapping and policy, as of ``AS_OF``."""
+    return Sync(
+        adapter=adapter,
+        mapping=MAPPING,
+        mapping_source=SOURCE,
+        policy=POLICY,
+        state=state,
+        target="zoho",
+    ).run(SyncRequest(as_of=AS_OF))
+
+
 def full_sync(
     box: ZohoSandbox, tmp_path: Path, bulk: ZohoBulkSettings, sleeps: list[float]
 ) -> tuple[RunSummary, ZohoAdapter]:
@@ -79,14 +91,7 @@ def full_sync(
                 sleep=sleeps.append,
             )
             adapter.provision(wanted_fields(MAPPING, POLICY))
-            summary = Sync(
-                adapter=adapter,
-                mapping=MAPPING,
-                mapping_source=SOURCE,
-                policy=POLICY,
-                state=state,
-                target="zoho",
-            ).run(SyncRequest(as_of=AS_OF))
+            summary = run_sync(adapter, state)
     finally:
         state.close()
     return summary, adapter
@@ -207,14 +212,7 @@ def synced(
         adapter = ZohoAdapter(sandbox_connection(creds, **settings), sleep=lambda _: None)
         if provision:
             adapter.provision(wanted_fields(MAPPING, POLICY))
-        return Sync(
-            adapter=adapter,
-            mapping=MAPPING,
-            mapping_source=SOURCE,
-            policy=POLICY,
-            state=state,
-            target="zoho",
-        ).run(SyncRequest(as_of=AS_OF))
+        return run_sync(adapter, state)
 
 
 def test_a_bulk_write_reports_each_record_in_the_order_given(tmp_path: Path) -> None:
