@@ -119,3 +119,24 @@ def test_a_null_goes_in_as_the_columns_type_makes_it(store: StateStore) -> None:
         assert found["sa"] == found["bulk"] == (False, True)
     finally:
         docs.drop(store.engine)
+
+
+def test_a_value_repeated_from_the_row_before_is_stored_alike(store: StateStore) -> None:
+    """A value the row before had (the same object) is converted once and reused; a
+    different one in between is converted on its own."""
+    run_a, run_b = new_run(store), new_run(store)
+    later = T0 + timedelta(days=1)
+    times = [T0, T0, later, T0, later, later]
+    columns = ("account_id", "assessed_at")
+    given = [(f"A{i}", at) for i, at in enumerate(times)]
+    bulk = BulkInsert(sa.insert(assessments), ["run_id", *SHARED], columns, store.engine.dialect)
+    with store.engine.begin() as conn:
+        conn.execute(
+            sa.insert(assessments),
+            [{"run_id": run_a, **SHARED, "account_id": a, "assessed_at": t} for a, t in given],
+        )
+        bulk.execute(conn, {"run_id": run_b, **SHARED}, given)
+    by_run: dict[int, list[Any]] = {run_a: [], run_b: []}
+    for row in stored(store, assessments, "id"):
+        by_run[row["run_id"]].append((row["account_id"], row["assessed_at"]))
+    assert by_run[run_a] == by_run[run_b] == given

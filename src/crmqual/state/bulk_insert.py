@@ -5,7 +5,8 @@ runs every value through its column type's bind processor: per pending row of a 
 more CPU than the database's own insert. Here the statement is compiled once, the values
 every row shares (run, target, time, status) are converted once per batch, and only the
 non-null values of columns whose type converts anything go through the type's own bind
-processor; the rows then go to the driver's ``executemany`` as they are. What is stored
+processor, once for a value the row before had too; the rows then go to the driver's
+``executemany`` as they are. What is stored
 is what ``conn.execute`` would have stored: the same SQL, the same converters.
 """
 
@@ -79,16 +80,24 @@ class BulkInsert:
                 value = self._null[name] if value is None else convert(value)
             fixed.append(value)
         converted = [(len(fixed) + i, convert, null) for i, convert, null in self._converted]
+        # A value the row before had in the same column (the same object: a sync's one
+        # assessment time) is not converted again.
+        last_in: list[Any] = [None] * len(converted)
+        last_out: list[Any] = [None] * len(converted)
         in_order = self._in_order
         params: list[Any] = []
         for row in rows:
             values = [*fixed, *row]
-            for i, convert, null in converted:
+            for k, (i, convert, null) in enumerate(converted):
                 value = values[i]
-                if value is not None:
-                    values[i] = convert(value)
-                elif null is not None:
-                    values[i] = null
+                if value is None:
+                    if null is not None:
+                        values[i] = null
+                elif value is last_in[k]:
+                    values[i] = last_out[k]
+                else:
+                    last_in[k] = value
+                    values[i] = last_out[k] = convert(value)
             params.append(in_order(values))
         if self.order is None:
             names = (*self.shared, *self.columns)

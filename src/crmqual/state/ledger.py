@@ -193,16 +193,12 @@ class Ledger(RowReading):
         every row shares go once per batch (``BulkInsert``)."""
         if self._reader.layouts.get(run_id) is None:
             raise ValueError(f"run {run_id} has no output layout: record_layout() first")
-        at = rows[0].assessed_at
-        one_time = all(row.assessed_at == at for row in rows)
         shared: dict[str, Any] = {
             "run_id": run_id,
             "target": target,
             "status": AssessmentStatus.PENDING.value,
             "form": SLIM,
         }
-        if one_time:
-            shared["assessed_at"] = at
         values = []
         for row in rows:
             inputs = encode_inputs(row.account_id, row.account, row.leave_out)
@@ -218,11 +214,12 @@ class Ledger(RowReading):
                     compact_previous(row.previous_native),
                     self._reasons(result, texts),
                     *result_values(result),
-                    *(() if one_time else (row.assessed_at,)),
+                    row.assessed_at,
                 )
             )
-        columns = _SLIM_COLUMNS + (() if one_time else ("assessed_at",))
-        bulk = self._bulk_insert("assessments", lambda: sa.insert(assessments), shared, columns)
+        bulk = self._bulk_insert(
+            "assessments", lambda: sa.insert(assessments), shared, _SLIM_COLUMNS
+        )
 
         def insert(conn: Connection) -> None:
             for chunk in chunks(values):
@@ -649,6 +646,7 @@ _SLIM_COLUMNS = (
     "previous_native",
     "reasons",
     *RESULT_COLUMNS,
+    "assessed_at",
 )
 
 #: Every column but the account's inputs: what reading a row's outputs and writes needs.

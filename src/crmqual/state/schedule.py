@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
 from crmqual.state.database import Database, chunks, require_aware
 from crmqual.state.schema import schedule
+
+#: The per-row columns of ``touch_accounts``'s upsert.
+_COLUMNS = ("account_id", "grade", "assessed_at")
 
 
 class Schedule(Database):
@@ -29,18 +31,9 @@ class Schedule(Database):
                 latest[account_id] = (grade, assessed_at)
         if not latest:
             return
-        # A sync's page is assessed as of one time: it goes once, not with every row.
-        times = {at for _, at in latest.values()}
-        shared: dict[str, Any] = {"target": target}
-        columns: tuple[str, ...] = ("account_id", "grade")
-        params: list[tuple[Any, ...]]
-        if len(times) == 1:
-            shared["assessed_at"] = times.pop()
-            params = [(account_id, grade) for account_id, (grade, _) in latest.items()]
-        else:
-            columns += ("assessed_at",)
-            params = [(account_id, grade, at) for account_id, (grade, at) in latest.items()]
-        insert = self._bulk_insert("schedule", self._upsert, shared, columns)
+        shared = {"target": target}
+        params = [(account_id, grade, at) for account_id, (grade, at) in latest.items()]
+        insert = self._bulk_insert("schedule", self._upsert, shared, _COLUMNS)
         with self._write() as conn:
             for chunk in chunks(params):
                 insert.execute(conn, shared, chunk)
