@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from crmqual.collector import fewer_collections
 from crmqual.config import SyncSettings
 from crmqual.contract import Adapter, ReadQuery
 from crmqual.errors import ConfigError, Problem
@@ -102,16 +103,19 @@ def revert_run(
             ]
         )
     revert = _Revert(adapter, mapping, state, run, dry_run, on_progress)
-    with run_scope(
-        state,
-        target,
-        "revert",
-        stale_after=timedelta(minutes=(settings or SyncSettings()).lock_stale_minutes),
-        policy_version=run.policy_version,
-        mapping_hash=mapping.hash,
-        record=not dry_run,
-        on_end=revert.finish,
-    ) as scope:
+    with (
+        fewer_collections(),
+        run_scope(
+            state,
+            target,
+            "revert",
+            stale_after=timedelta(minutes=(settings or SyncSettings()).lock_stale_minutes),
+            policy_version=run.policy_version,
+            mapping_hash=mapping.hash,
+            record=not dry_run,
+            on_end=revert.finish,
+        ) as scope,
+    ):
         revert.run(scope)
     return revert.report
 

@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from crmqual.collector import fewer_collections
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import LoadedConfig, SyncSettings
 from crmqual.context import open_context
@@ -265,17 +266,20 @@ class Sync:
             or cursor.mapping_hash != self.mapping.hash
         )
         summary.mode = "full" if full else "incremental"
-        with run_scope(
-            self.state,
-            self.target,
-            "sync",
-            mode=summary.mode,
-            stale_after=timedelta(minutes=self.settings.lock_stale_minutes),
-            policy_version=self.policy.version,
-            mapping_hash=self.mapping.hash,
-            record=not request.dry_run,
-            on_end=lambda run: self._finish(summary, started, run),
-        ) as run:
+        with (
+            fewer_collections(),
+            run_scope(
+                self.state,
+                self.target,
+                "sync",
+                mode=summary.mode,
+                stale_after=timedelta(minutes=self.settings.lock_stale_minutes),
+                policy_version=self.policy.version,
+                mapping_hash=self.mapping.hash,
+                record=not request.dry_run,
+                on_end=lambda run: self._finish(summary, started, run),
+            ) as run,
+        ):
             self._run(request, summary, run, cursor, full)
         return summary
 
