@@ -42,6 +42,10 @@ READ_PATH = "/crm/bulk/v8/read"
 _INTEGER = frozenset({"integer", "bigint"})
 _DECIMAL = frozenset({"double", "currency", "percent", "decimal"})
 _OWNER = frozenset({"ownerlookup", "userlookup"})
+#: Records of an export the sync gets at once. Not the REST page (200): each page is one
+#: state store transaction with its own lookups and durable commit, and a file's records
+#: are all here already; a run killed mid-page assesses at most this many again.
+BULK_PAGE = 2_000
 
 
 def from_csv(text: str, data_type: str) -> Any:
@@ -265,7 +269,7 @@ class ZohoBulkReader(ZohoReader):
             # page (the count would follow its first page): the size decides the path first.
             self._counted = self.count(query.since)
             if self.bulk.wants(self._counted, self.limits):
-                yield from self.bulk.read(query, self.limits.page_size)
+                yield from self.bulk.read(query, BULK_PAGE)
                 return
             yield from super().read(query)
             return
@@ -280,7 +284,7 @@ class ZohoBulkReader(ZohoReader):
         if self.more_records:
             self._counted = self.count(query.since)
             if self.bulk.wants(self._counted, self.limits):
-                yield from self.bulk.read(query, self.limits.page_size)
+                yield from self.bulk.read(query, BULK_PAGE)
                 return
             self._check_reach(query.since)
         yield from self.completed(chain([first], pages), query)
