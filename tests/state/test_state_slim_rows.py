@@ -142,8 +142,12 @@ def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
     row keeps what the dict of its JSON values, personal data left out, would have kept."""
     account = account_of(5, **changes)
     row, _ = sync_row(account, {})
-    as_model = replace(row, account_id="M", account=account, leave_out=frozenset(PERSONAL))
-    as_model = replace(as_model, account=account.model_copy(update={"id": "M"}))
+    as_model = replace(
+        row,
+        account_id="M",
+        account=account.model_copy(update={"id": "M"}),
+        leave_out=frozenset(PERSONAL),
+    )
     as_dict = replace(row, account_id="D", account=row.account | {"id": "D"})
     store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
     store.record_pending(run_id, "zoho:org1", [as_model, as_dict])

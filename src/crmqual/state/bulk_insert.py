@@ -6,8 +6,8 @@ more CPU than the database's own insert. Here the statement is compiled once, th
 every row shares (run, target, time, status) are converted once per batch, and only the
 non-null values of columns whose type converts anything go through the type's own bind
 processor, once for a value the row before had too; the rows then go to the driver's
-``executemany`` as they are. What is stored
-is what ``conn.execute`` would have stored: the same SQL, the same converters.
+``executemany`` as they are. What is stored is what ``conn.execute`` would have stored: the
+same SQL, the same converters.
 """
 
 from __future__ import annotations

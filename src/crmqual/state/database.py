@@ -3,6 +3,7 @@ upgrade (under a PostgreSQL advisory lock), and the transactions every part uses
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -377,10 +378,12 @@ class Database:
         """The ``BulkInsert`` of ``statement`` (built once; ``name`` tells statements apart)
         for rows of ``columns`` with the ``shared`` values."""
         key = (name, tuple(shared), tuple(columns))
-        cache: dict[tuple[str, tuple[str, ...], tuple[str, ...]], BulkInsert]
-        cache = self.__dict__.setdefault("_bulk_inserts", {})
-        insert = cache.get(key)
+        insert = self._bulk_inserts.get(key)
         if insert is None:
             insert = BulkInsert(statement(), key[1], key[2], self._engine.dialect)
-            cache[key] = insert
+            self._bulk_inserts[key] = insert
         return insert
+
+    @functools.cached_property
+    def _bulk_inserts(self) -> dict[tuple[str, tuple[str, ...], tuple[str, ...]], BulkInsert]:
+        return {}

@@ -56,7 +56,6 @@ class Layout:
         return cls(rules, labels)
 
 
-@functools.lru_cache(maxsize=4096)
 @functools.lru_cache(maxsize=4096)  # a policy has a few hundred templates; rows repeat them
 def reason_text_key(en: str, zh: str) -> str:
     """A reason template's key in ``reason_texts``: 64 bits of its texts' hash."""
