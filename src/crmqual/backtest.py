@@ -59,6 +59,12 @@ def stored_account(data: dict[str, Any]) -> Account:
     return Account.model_validate(data, context={"today": date.max})
 
 
+def row_account(row: PortfolioRow) -> Account:
+    """A portfolio row's Account: as the store kept it from one, else its inputs validated
+    (``stored_account``, which raises ValueError for inputs the model refuses)."""
+    return row.model if row.model is not None else stored_account(row.account)
+
+
 def sample(
     portfolio: Iterable[PortfolioRow],
     outcomes: Iterable[OutcomeRecord],
@@ -84,7 +90,7 @@ def sample(
             already += 1
             continue
         try:
-            account = stored_account(row.account)
+            account = row_account(row)
         except ValueError as exc:
             unreadable.append((row.account_id, " ".join(str(exc).split())[:200]))
             continue

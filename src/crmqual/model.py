@@ -202,3 +202,23 @@ class Account(BaseModel):
 
 #: Every flat input name, in the documented order (the CSV header of the sample file).
 ACCOUNT_FIELDS: tuple[str, ...] = tuple(Account.model_fields)
+
+
+def kept_account(values: dict[str, Any]) -> Account:
+    """An Account of values a validated Account held (none of them null), read back from
+    where crmqual kept them: built without validating again, as ``Account.model_construct``
+    would but at a fifth of its cost, the fields given being the ones set.
+
+    Only for values that came out of an Account unchanged: nothing here checks them.
+    """
+    account = Account.__new__(Account)
+    state = _NO_VALUES.copy()
+    state.update(values)
+    object.__setattr__(account, "__dict__", state)
+    object.__setattr__(account, "__pydantic_fields_set__", set(values))
+    object.__setattr__(account, "__pydantic_extra__", None)
+    object.__setattr__(account, "__pydantic_private__", None)
+    return account
+
+
+_NO_VALUES = dict.fromkeys(ACCOUNT_FIELDS)

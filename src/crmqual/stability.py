@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from crmqual.backtest import stored_account
+from crmqual.backtest import row_account
 from crmqual.compiled import CompiledPolicy
 from crmqual.indicators import indicator_values
 from crmqual.state.lab import PortfolioRow
@@ -72,13 +72,13 @@ class SnapshotCounts:
         }
 
 
-def account_values(account: dict[str, Any], score: Any, as_of: datetime) -> dict[str, Any]:
+def account_values(row: PortfolioRow, as_of: datetime) -> dict[str, Any]:
     """What a snapshot bins of a stored account: its indicators as of the day, and score."""
     try:
-        values: dict[str, Any] = dict(indicator_values(stored_account(account), as_of.date()))
+        values: dict[str, Any] = dict(indicator_values(row_account(row), as_of.date()))
     except ValueError:
         values = {}
-    values["score"] = score
+    values["score"] = row.outputs.get("score")
     return values
 
 
@@ -93,7 +93,7 @@ def snapshot(
     (a sync's own writes, binned as it assessed them), to which ``rows`` are added."""
     counts = counted or SnapshotCounts(policy)
     for row in rows:
-        counts.add(counts.bins(account_values(row.account, row.outputs.get("score"), as_of)))
+        counts.add(counts.bins(account_values(row, as_of)))
     return counts.as_json()
 
 

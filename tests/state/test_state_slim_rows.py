@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from stateutil import new_run
 
+from crmqual.backtest import row_account, stored_account
 from crmqual.engine import assess
 from crmqual.mapping import Labels, load_mapping, to_native
 from crmqual.model import Account
@@ -159,3 +160,45 @@ def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
         == {k: v for k, v in row.account.items() if v is not None} | {"id": "D"}
     )
     assert not set(PERSONAL) & set(model_kept)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"modified_time": "2026-01-10T09:00:00+08:00", "founding_date": "1999-02-28"},
+        {"business_status": "liquidation", "prior_period_end": "2023-12-31", "cash": 0.5},
+        {"legal_representative": "张三", "owner": "Ann", "employees": None, "name": None},
+    ],
+)
+def test_an_account_kept_from_the_model_reads_back_as_it_without_validating(
+    store: StateStore, run_id: int, changes: dict[str, Any]
+) -> None:
+    """The snapshot's read of the portfolio (``scores_only``) gives a sync's rows as the
+    Account assessed (personal data left out), equal in values and in the fields set to its
+    kept inputs validated again; a row kept from a dict is validated as before."""
+    account = account_of(5, **changes)
+    row, _ = sync_row(account, {})
+    as_model = replace(
+        row,
+        account_id="M",
+        account=account.model_copy(update={"id": "M"}),
+        leave_out=frozenset(PERSONAL),
+    )
+    as_dict = replace(row, account_id="D", account=row.account | {"id": "D"})
+    store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
+    store.record_pending(run_id, "zoho:org1", [as_model, as_dict])
+    store.mark_written("zoho:org1", ["M", "D"], run_id=run_id)
+    rows = {r.account_id: r for r in store.iter_portfolio("zoho:org1", scores_only=True)}
+    kept = {r.account_id: r.account for r in store.portfolio("zoho:org1")}
+    model, validated = rows["M"].model, stored_account(kept["M"])
+    assert model is not None and rows["M"].account == {} and rows["D"].model is None
+    assert model == validated == account.model_copy(update={"id": "M"} | dict.fromkeys(PERSONAL))
+    assert model.model_fields_set == validated.model_fields_set
+    assert model.model_dump(mode="json") == validated.model_dump(mode="json")
+    assert row_account(rows["M"]) is model
+    assert (
+        row_account(rows["D"])
+        == stored_account(kept["D"])
+        == validated.model_copy(update={"id": "D"})
+    )

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from crmqual.model import Account
 from crmqual.state.database import chunks, require_aware, unique
 from crmqual.state.ledger import AssessmentStatus
 from crmqual.state.reading import RowReading
@@ -44,13 +45,17 @@ _SCORES_AND_INPUTS = [
 
 @dataclass(frozen=True, slots=True)
 class PortfolioRow:
-    """One account's latest written assessment at a moment: its row id, inputs and outputs."""
+    """One account's latest written assessment at a moment: its row id, inputs and outputs;
+    ``model`` (``scores_only`` rows): the inputs as the Account assessed, where the store
+    kept them from one (they need no validating again; ``crmqual.backtest.row_account``
+    gives the Account either way)."""
 
     id: int
     account_id: str
     assessed_at: datetime
     account: dict[str, Any]
     outputs: dict[str, Any]
+    model: Account | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +122,9 @@ class Lab(RowReading):
         """`portfolio`'s rows, streamed a batch at a time: a sync's stability snapshot bins
         a million accounts without holding them (consume it whole; it holds a connection).
         With ``scores_only`` each row's outputs hold its score alone (what the snapshot
-        bins), and no more is read. ``not_of_run``: leave out the accounts whose latest row
-        that run recorded (a sync counts its own writes itself)."""
+        bins), and no more is read; its inputs are then ``model`` where the store has it
+        (``account`` is left empty), else ``account``. ``not_of_run``: leave out the
+        accounts whose latest row that run recorded (a sync counts its own writes itself)."""
         require_aware(as_of, "as_of")
         a, newer = assessments, assessments.alias("newer")
         conditions: list[sa.ColumnElement[bool]] = [
@@ -148,8 +154,12 @@ class Lab(RowReading):
             for batch in result.partitions():
                 if scores_only:
                     for r in batch:
-                        account, outputs = reader.account(r), {"score": r.score}
-                        yield PortfolioRow(r.id, r.account_id, r.assessed_at, account, outputs)
+                        model = reader.account_model(r)
+                        account = {} if model is not None else reader.account(r)
+                        outputs = {"score": r.score}
+                        yield PortfolioRow(
+                            r.id, r.account_id, r.assessed_at, account, outputs, model
+                        )
                     continue
                 reader.prepare(batch)
                 for r in batch:

@@ -17,9 +17,10 @@ from crmqual.compiled import Reason
 from crmqual.compiled_mapping import CompiledOutputs
 from crmqual.engine import Assessment
 from crmqual.mapping import Labels, OutputRule
+from crmqual.model import Account
 from crmqual.outputs import canonical
 from crmqual.state.database import Database, chunks
-from crmqual.state.rows import decode_inputs
+from crmqual.state.rows import decode_account, decode_inputs
 from crmqual.state.schema import reason_texts, runs
 
 SLIM, AS_GIVEN = 1, 0
@@ -110,6 +111,13 @@ class RowReader:
         if row.inputs is not None:
             return decode_inputs(row.account_id, row.inputs, row._mapping)
         return dict(row.account or {})
+
+    def account_model(self, row: Any) -> Account | None:
+        """The row's inputs as the Account assessed, when they were kept from one (no need
+        to validate them again); None when they must be validated (``account``)."""
+        if row.inputs is None:
+            return None
+        return decode_account(row.account_id, row.inputs, row._mapping)
 
     def native(self, row: Any) -> dict[str, Any]:
         if row.form != SLIM:

@@ -12,7 +12,8 @@ A sync's row (``AssessmentIn.result`` given) is slim:
   labels), exactly as the sync rendered them;
 * the CRM's values before the write are stored only when there were some;
 * the account's inputs are a positional list (``INPUTS_V1``), packed with msgpack, without
-  the fields held in columns.
+  the fields held in columns; a flag says whether they are a validated Account's, which
+  read back as one without validating again (``decode_account``).
 
 Any other row (a revert's, one recorded before schema 0007, or a caller's own shape) keeps
 what it was given as JSON, and fills the typed columns from it as far as they are there.
@@ -21,17 +22,18 @@ what it was given as JSON, and fills the typed columns from it as far as they ar
 from __future__ import annotations
 
 import typing
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from collections.abc import Mapping as MappingABC
 from datetime import date, datetime
 from operator import attrgetter
 from typing import Any
 
 import msgpack
+from pydantic import TypeAdapter
 from pydantic_core import to_jsonable_python
 
 from crmqual.engine import Assessment
-from crmqual.model import Account
+from crmqual.model import Account, kept_account
 
 NoneType = type(None)
 
@@ -76,6 +78,21 @@ _NOT_JSON = tuple(
 )
 
 
+def _reading_of(name: str) -> Callable[[Any], Any]:
+    """How a model field's JSON value reads back as the model holds it (pydantic's own
+    reading: an ISO date as a date, a status as its enum)."""
+    annotation: Any = Account.model_fields[name].annotation
+    return TypeAdapter(annotation).validate_python
+
+
+#: How those values read back, by name.
+_FROM_JSON = tuple((INPUTS_V1[i], _reading_of(INPUTS_V1[i])) for i in _NOT_JSON)
+
+#: The flags of packed inputs: the account's id was given; the values are a validated
+#: Account's (the model's own values, in JSON form), so they read back as one unchecked.
+HAS_ID, VALIDATED = 1, 2
+
+
 def account_dict(
     account: MappingABC[str, Any] | Account, leave_out: Collection[str] = ()
 ) -> dict[str, Any]:
@@ -89,11 +106,11 @@ def account_dict(
 def encode_inputs(
     account_id: str, account: MappingABC[str, Any] | Account, leave_out: Collection[str] = ()
 ) -> bytes | None:
-    """The account's inputs as ``[layout, has id, values...]`` in ``INPUTS_V1``'s order
+    """The account's inputs as ``[layout, flags, values...]`` in ``INPUTS_V1``'s order
     (trailing nulls left out), those ``leave_out`` names null; an Account's as
-    ``account_dict`` gives them, read off the model without the dict. ``None`` when a dict
-    holds something else than Account fields, or the account another id (kept as JSON
-    instead)."""
+    ``account_dict`` gives them, read off the model without the dict, and flagged
+    ``VALIDATED``. ``None`` when a dict holds something else than Account fields, or the
+    account another id (kept as JSON instead)."""
     if isinstance(account, Account):
         if account.id != account_id:
             return None
@@ -101,25 +118,25 @@ def encode_inputs(
         for i in _NOT_JSON:
             if values[i] is not None:
                 values[i] = to_jsonable_python(values[i])
-        has_id = 1
+        flags = HAS_ID | VALIDATED
     else:
         if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
             return None
         values = list(map(account.get, INPUTS_V1))
-        has_id = int("id" in account)
+        flags = HAS_ID if "id" in account else 0
     for name in leave_out:
         if name in _POSITION:
             values[_POSITION[name]] = None
     while values and values[-1] is None:
         values.pop()
-    return msgpack.packb([1, has_id, *values])  # type: ignore[no-any-return]
+    return msgpack.packb([1, flags, *values])  # type: ignore[no-any-return]
 
 
 def decode_inputs(account_id: str, packed: bytes, columns: MappingABC[str, Any]) -> dict[str, Any]:
     """The account dict ``encode_inputs`` took (its null values left out), with the values
     held in columns put back."""
-    layout, has_id, *values = msgpack.unpackb(packed)
-    account: dict[str, Any] = {"id": account_id} if has_id else {}
+    layout, flags, *values = msgpack.unpackb(packed)
+    account: dict[str, Any] = {"id": account_id} if flags & HAS_ID else {}
     for name, column in IN_COLUMNS.items():
         value = columns[column]
         if value is not None:
@@ -128,6 +145,26 @@ def decode_inputs(account_id: str, packed: bytes, columns: MappingABC[str, Any])
         {k: v for k, v in zip(_INPUT_LAYOUTS[layout], values, strict=False) if v is not None}
     )
     return account
+
+
+def decode_account(account_id: str, packed: bytes, columns: MappingABC[str, Any]) -> Account | None:
+    """The Account whose inputs ``encode_inputs`` packed, as it was (but for the inputs left
+    out), read back without validating again; None unless they were a validated Account's
+    (``VALIDATED``): others must be validated (``decode_inputs`` gives their dict)."""
+    layout, flags, *values = msgpack.unpackb(packed)
+    if not flags & VALIDATED or layout != 1:
+        return None
+    account = {k: v for k, v in zip(INPUTS_V1, values, strict=False) if v is not None}
+    for name, from_json in _FROM_JSON:
+        value = account.get(name)
+        if value is not None:
+            account[name] = from_json(value)
+    for name, column in IN_COLUMNS.items():
+        value = columns[column]
+        if value is not None:
+            account[name] = value
+    account["id"] = account_id
+    return kept_account(account)
 
 
 #: The columns ``account_values`` fills, in its order.

@@ -1,0 +1,139 @@
+"""CPU time of the stability snapshot a sync takes at its end, and of the policy lab's read of
+the portfolio, per account in the state store.
+
+Run by hand: ``python bench/stability_snapshot.py [--accounts N] [--repeat K] [--out FILE]``.
+Builds a SQLite state store in a temporary folder as a sync fills it (one run's rows from
+the sample accounts, ids made unique and amounts varied, recorded pending with the engine's
+results and marked written), then times, best of K, in CPU seconds of this process:
+
+* the snapshot: ``stability.snapshot`` over ``iter_portfolio(scores_only=True)``, what a
+  settling or nightly run does for every account it did not write itself;
+* the lab's read: ``portfolio()`` and each row's Account (``backtest.row_account``), what a
+  backtest or a what-if does before scoring.
+
+Writes ``bench/results/stability_snapshot.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from assess_throughput import AS_OF, rows
+from crmqual.backtest import row_account
+from crmqual.compiled import compiled
+from crmqual.engine import assess
+from crmqual.inputs import to_account
+from crmqual.mapping import Labels, load_mapping, to_native
+from crmqual.policy import load_policy
+from crmqual.stability import snapshot
+from crmqual.state import AssessmentIn, StateStore
+from crmqual.state.reading import Layout
+from crmqual.state.rows import PERSONAL
+
+HERE = Path(__file__).resolve().parent
+TARGET = "bench"
+BATCH = 2_000
+
+
+def fill(store: StateStore, accounts: int) -> None:
+    """One sync's rows for ``accounts`` accounts, written."""
+    policy = compiled(load_policy())
+    mapping = load_mapping(None, "zoho")[0]
+    labels = Labels.of(policy.policy)
+    run_id = store.start_run(
+        TARGET,
+        mode="full",
+        dry_run=False,
+        signpost=AS_OF,
+        policy_version=policy.version,
+        mapping_hash=mapping.hash,
+    )
+    store.record_layout(run_id, Layout(dict(mapping.outputs), labels))
+    data = rows(accounts)
+    for start in range(0, accounts, BATCH):
+        batch = []
+        for row in data[start : start + BATCH]:
+            account = to_account(row, AS_OF.date())
+            result = assess(account, policy, as_of=AS_OF)
+            batch.append(
+                AssessmentIn(
+                    account_id=account.id,
+                    assessed_at=AS_OF,
+                    account=account,
+                    outputs={},
+                    native=to_native(mapping, labels, result),
+                    previous_native={},
+                    policy_version=result.policy_version,
+                    grade=result.grade,
+                    reasons=[],
+                    result=result,
+                    leave_out=frozenset(PERSONAL),
+                )
+            )
+        store.record_pending(run_id, TARGET, batch)
+        store.mark_written(TARGET, [row.account_id for row in batch], run_id=run_id)
+
+
+def cpu_seconds(work: Callable[[], int], repeat: int) -> tuple[float, int]:
+    """The least CPU time of ``repeat`` calls, and what the last one counted."""
+    best, counted = float("inf"), 0
+    for _ in range(repeat):
+        began = time.process_time()
+        counted = work()
+        best = min(best, time.process_time() - began)
+    return best, counted
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "stability_snapshot.json")
+    args = parser.parse_args()
+    policy = compiled(load_policy())
+    with tempfile.TemporaryDirectory() as folder:
+        store = StateStore(f"sqlite:///{Path(folder) / 'state.sqlite'}")
+        try:
+            fill(store, args.accounts)
+
+            def take_snapshot() -> int:
+                portfolio = store.iter_portfolio(TARGET, scores_only=True)
+                return int(snapshot(portfolio, policy, AS_OF)["accounts"])
+
+            def read_for_lab() -> int:
+                return sum(1 for row in store.portfolio(TARGET) if row_account(row).id)
+
+            snap_s, snapped = cpu_seconds(take_snapshot, args.repeat)
+            lab_s, read = cpu_seconds(read_for_lab, args.repeat)
+        finally:
+            store.close()
+    if snapped != args.accounts or read != args.accounts:
+        raise SystemExit(f"counted {snapped} and {read} accounts, not {args.accounts}")
+    result = {
+        "accounts": args.accounts,
+        "repeat": args.repeat,
+        "snapshot_cpu_s": round(snap_s, 3),
+        "snapshot_us_per_account": round(snap_s / args.accounts * 1e6, 1),
+        "lab_read_cpu_s": round(lab_s, 3),
+        "lab_read_us_per_account": round(lab_s / args.accounts * 1e6, 1),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
+    print(
+        f"{args.accounts:,} accounts: stability snapshot {snap_s:.2f} s of CPU"
+        f" ({result['snapshot_us_per_account']} µs an account); the lab's read of the"
+        f" portfolio {lab_s:.2f} s ({result['lab_read_us_per_account']} µs an account)"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
