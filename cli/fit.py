@@ -17,6 +17,7 @@ from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import config_option
 from crmqual.cli.errors import CliError, fail_on_config_error
 from crmqual.cli.lab import DEFAULT_POLICY, load, state_context
+from crmqual.collector import fewer_collections
 from crmqual.engine import assess
 from crmqual.errors import ExitCode, InputError
 from crmqual.fit import (
@@ -93,6 +94,7 @@ STORE = "store"
 @click.option("--encoding", metavar="NAME", help="The FILE's encoding; default: detected.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @lang_option
+@fewer_collections()
 def fit(
     source: str,
     out_file: str,

@@ -20,6 +20,7 @@ from crmqual.backtest import SCORE_BANDS, evaluate, row_account, sample
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
+from crmqual.collector import fewer_collections
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.contract import ReadQuery
 from crmqual.engine import Assessment
@@ -89,6 +90,7 @@ def state_context(config_path: str, as_json: bool = False) -> Iterator[Context]:
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV: one row per account, both policies.")
 @lang_option
+@fewer_collections()
 def diff(
     old_file: str,
     new_file: str,
@@ -507,6 +509,7 @@ def list_outcomes(config_path: str, account_id: str | None, as_json: bool, lang:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @lang_option
+@fewer_collections()
 def backtest(
     policy_file: str,
     against_file: str | None,

@@ -6,6 +6,7 @@ figures."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import random
@@ -21,6 +22,7 @@ from click.testing import CliRunner
 from portfolio import strict_policy_text
 
 from crmqual.cli.main import main
+from crmqual.collector import RUN_THRESHOLDS
 from crmqual.policy import GRADES
 from crmqual.state import AssessmentIn, StateStore
 
@@ -392,3 +394,25 @@ def test_outcomes_read_without_an_outcome_field_says_what_to_add(
     )
     result = CliRunner().invoke(main, ["outcomes", "read", "--lang", "zh"])
     assert result.exit_code == 2 and "outcomes: {field:" in result.stderr
+
+
+def test_the_lab_reads_the_portfolio_with_the_runs_collector_settings(
+    lab: Lab, monkeypatch: Any
+) -> None:
+    """policy diff and backtest hold the whole portfolio: they run with fewer collector
+    passes, as a sync does (``crmqual.collector``), and leave the caller's settings."""
+    seen: list[tuple[int, int, int]] = []
+    read = StateStore.portfolio
+
+    def portfolio(self: StateStore, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(StateStore, "portfolio", portfolio)
+    before = gc.get_threshold()
+    code, _, _ = lab.run("policy", "diff", "default", str(lab.strict), "--json")
+    assert code == 0
+    code, _, _ = lab.run("policy", "backtest", "default", "--as-of", AS_OF, "--json")
+    assert code == 0
+    assert seen == [RUN_THRESHOLDS, RUN_THRESHOLDS]
+    assert gc.get_threshold() == before
