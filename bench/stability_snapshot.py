@@ -8,8 +8,8 @@ results and marked written), then times, best of K, in CPU seconds of this proce
 
 * the snapshot: ``stability.snapshot`` over ``iter_portfolio(scores_only=True)``, what a
   settling or nightly run does for every account it did not write itself;
-* the lab's read: ``portfolio()`` and each row's Account (``backtest.row_account``), what a
-  backtest or a what-if does before scoring.
+* the lab's read: ``portfolio()`` and each row's inputs validated as an Account
+  (``backtest.stored_account``), what ``policy diff`` or a backtest does before scoring.
 
 Writes ``bench/results/stability_snapshot.json``.
 """
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assess_throughput import AS_OF, rows
-from crmqual.backtest import row_account
+from crmqual.backtest import stored_account
 from crmqual.compiled import compiled
 from crmqual.engine import assess
 from crmqual.inputs import to_account
@@ -107,7 +107,7 @@ def main() -> None:
                 return int(snapshot(portfolio, policy, AS_OF)["accounts"])
 
             def read_for_lab() -> int:
-                return sum(1 for row in store.portfolio(TARGET) if row_account(row).id)
+                return sum(1 for row in store.portfolio(TARGET) if stored_account(row.account).id)
 
             snap_s, snapped = cpu_seconds(take_snapshot, args.repeat)
             lab_s, read = cpu_seconds(read_for_lab, args.repeat)

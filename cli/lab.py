@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from crmqual.backtest import SCORE_BANDS, evaluate, row_account, sample
+from crmqual.backtest import SCORE_BANDS, evaluate, sample, stored_account
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
@@ -171,7 +171,7 @@ def diff(
                 raise CliError(t("lab.empty_store", lang, target=ctx.target), ExitCode.CONFIG)
         for kept in stored:
             try:
-                account = row_account(kept)
+                account = stored_account(kept.account)
             except ValueError as exc:
                 skipped += 1
                 why = " ".join(str(exc).split())[:200]

@@ -60,8 +60,9 @@ def stored_account(data: dict[str, Any]) -> Account:
 
 
 def row_account(row: PortfolioRow) -> Account:
-    """A portfolio row's Account: as the store kept it from one, else its inputs validated
-    (``stored_account``, which raises ValueError for inputs the model refuses)."""
+    """A portfolio row's Account: ``model`` where the store gave one (the snapshot's
+    ``scores_only`` read), else its inputs validated (``stored_account``, which raises
+    ValueError for inputs the model refuses)."""
     return row.model if row.model is not None else stored_account(row.account)
 
 
@@ -90,7 +91,7 @@ def sample(
             already += 1
             continue
         try:
-            account = row_account(row)
+            account = stored_account(row.account)
         except ValueError as exc:
             unreadable.append((row.account_id, " ".join(str(exc).split())[:200]))
             continue

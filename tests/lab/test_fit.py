@@ -6,6 +6,7 @@ of inputs and outcomes, with bad rows, a missing column and a bad option."""
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import math
 import random
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from portfolio import companies
 
 from crmqual.cli.main import main
+from crmqual.collector import RUN_THRESHOLDS
 from crmqual.compiled import compiled
 from crmqual.engine import assess
 from crmqual.fit import (
@@ -286,9 +288,12 @@ def test_without_the_fit_extra_the_command_says_which_to_install(
     assert "crmqual[fit]" in result.stderr
 
 
-def test_fit_from_the_state_stores_outcomes_with_an_out_of_time_cohort(tmp_path: Path) -> None:
+def test_fit_from_the_state_stores_outcomes_with_an_out_of_time_cohort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Two cohorts of stored inputs (January and July), outcomes recorded in the window
-    after each: the fit reads them as the backtest does and scores July out of time."""
+    after each: the fit reads them as the backtest does (with the collector settings of a
+    run, ``crmqual.collector``) and scores July out of time."""
     from datetime import UTC, date, datetime
 
     from stateutil import assessment, new_run
@@ -326,8 +331,17 @@ def test_fit_from_the_state_stores_outcomes_with_an_out_of_time_cohort(tmp_path:
     )
     out = tmp_path / "fitted.yaml"
     args = ["policy", "fit", "-c", str(config), "--out", str(out), "--window", "6m", "--json"]
+    read, seen = StateStore.portfolio, []
+
+    def portfolio(self: StateStore, *args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.get_threshold())
+        return read(self, *args, **kwargs)
+
+    monkeypatch.setattr(StateStore, "portfolio", portfolio)
+    before = gc.get_threshold()
     result = invoke(*args, "--as-of", "2026-07-31", "--as-of", "2026-01-31")
     assert result.exit_code == 0, result.output
+    assert seen == [RUN_THRESHOLDS, RUN_THRESHOLDS] and gc.get_threshold() == before
     answer = json.loads(result.stdout)
     # July's portfolio holds January's accounts not yet bad too (their January inputs)
     january_bad = sum(o.account_id.startswith("K0-") for o in outcomes)

@@ -400,7 +400,8 @@ def test_the_lab_reads_the_portfolio_with_the_runs_collector_settings(
     lab: Lab, monkeypatch: Any
 ) -> None:
     """policy diff and backtest hold the whole portfolio: they run with fewer collector
-    passes, as a sync does (``crmqual.collector``), and leave the caller's settings."""
+    passes, as a sync does (``crmqual.collector``), and leave the caller's settings (policy
+    fit too: ``test_fit.py``)."""
     seen: list[tuple[int, int, int]] = []
     read = StateStore.portfolio
 

@@ -169,6 +169,7 @@ def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
         {"modified_time": "2026-01-10T09:00:00+08:00", "founding_date": "1999-02-28"},
         {"business_status": "liquidation", "prior_period_end": "2023-12-31", "cash": 0.5},
         {"legal_representative": "张三", "owner": "Ann", "employees": None, "name": None},
+        {"cash": 5, "employees": 12, "current_exposure": 30_000},  # ints in float fields
     ],
 )
 def test_an_account_kept_from_the_model_reads_back_as_it_without_validating(
@@ -195,6 +196,8 @@ def test_an_account_kept_from_the_model_reads_back_as_it_without_validating(
     assert model is not None and rows["M"].account == {} and rows["D"].model is None
     assert model == validated == account.model_copy(update={"id": "M"} | dict.fromkeys(PERSONAL))
     assert model.model_fields_set == validated.model_fields_set
+    typed = {k: (type(v), v) for k, v in validated.__dict__.items()}
+    assert {k: (type(v), v) for k, v in model.__dict__.items()} == typed  # float, enum, date
     assert model.model_dump(mode="json") == validated.model_dump(mode="json")
     assert row_account(rows["M"]) is model
     assert (

@@ -46,9 +46,9 @@ _SCORES_AND_INPUTS = [
 @dataclass(frozen=True, slots=True)
 class PortfolioRow:
     """One account's latest written assessment at a moment: its row id, inputs and outputs;
-    ``model`` (``scores_only`` rows): the inputs as the Account assessed, where the store
-    kept them from one (they need no validating again; ``crmqual.backtest.row_account``
-    gives the Account either way)."""
+    ``model`` (``scores_only`` rows): the inputs as an Account, where the store kept them
+    from one, equal to them validated again (``crmqual.backtest.row_account`` gives the
+    Account either way)."""
 
     id: int
     account_id: str

@@ -113,11 +113,15 @@ class RowReader:
         return dict(row.account or {})
 
     def account_model(self, row: Any) -> Account | None:
-        """The row's inputs as the Account assessed, when they were kept from one (no need
-        to validate them again); None when they must be validated (``account``)."""
+        """The row's inputs as an Account, when they were kept from one (no need to validate
+        them again); None when they must be validated (``account``), a value that does not
+        read back included (the caller's validation then says what is wrong with it)."""
         if row.inputs is None:
             return None
-        return decode_account(row.account_id, row.inputs, row._mapping)
+        try:
+            return decode_account(row.account_id, row.inputs, row._mapping)
+        except ValueError:
+            return None
 
     def native(self, row: Any) -> dict[str, Any]:
         if row.form != SLIM:

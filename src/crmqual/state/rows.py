@@ -50,7 +50,8 @@ IN_COLUMNS = {
 }
 
 #: Layout 1 of the positional inputs: every Account field but ``id`` and those in columns.
-#: A new Account field is appended as a new layout (old rows keep theirs).
+#: A new Account field is appended as a new layout (old rows keep theirs). So is a change of
+#: a field's type or checks: ``VALIDATED`` rows are read back without validating again.
 INPUTS_V1: tuple[str, ...] = tuple(
     f for f in Account.model_fields if f != "id" and f not in IN_COLUMNS
 )
@@ -85,8 +86,12 @@ def _reading_of(name: str) -> Callable[[Any], Any]:
     return TypeAdapter(annotation).validate_python
 
 
-#: How those values read back, by name.
-_FROM_JSON = tuple((INPUTS_V1[i], _reading_of(INPUTS_V1[i])) for i in _NOT_JSON)
+#: How the packed inputs whose values JSON has no type for read back, by name.
+_FROM_JSON = tuple(
+    (name, _reading_of(name))
+    for name, field in Account.model_fields.items()
+    if name != "id" and name not in IN_COLUMNS and not _json_native(field.annotation)
+)
 
 #: The flags of packed inputs: the account's id was given; the values are a validated
 #: Account's (the model's own values, in JSON form), so they read back as one unchecked.
@@ -152,9 +157,10 @@ def decode_account(account_id: str, packed: bytes, columns: MappingABC[str, Any]
     out), read back without validating again; None unless they were a validated Account's
     (``VALIDATED``): others must be validated (``decode_inputs`` gives their dict)."""
     layout, flags, *values = msgpack.unpackb(packed)
-    if not flags & VALIDATED or layout != 1:
+    if not flags & VALIDATED:
         return None
-    account = {k: v for k, v in zip(INPUTS_V1, values, strict=False) if v is not None}
+    names = _INPUT_LAYOUTS[layout]
+    account = {k: v for k, v in zip(names, values, strict=False) if v is not None}
     for name, from_json in _FROM_JSON:
         value = account.get(name)
         if value is not None:
