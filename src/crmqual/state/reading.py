@@ -72,6 +72,9 @@ class RowReader:
         self.store = store
         self.texts: dict[str, tuple[str, str]] = {}
         self.layouts: dict[int, Layout | None] = {}
+        #: The last row read as an assessment, and it: a row's native values and its
+        #: outputs render from the same one. One tuple, swapped whole (threads share this).
+        self._last: tuple[Any, Assessment | None] = (None, None)
 
     def prepare(self, rows: Iterable[Any]) -> None:
         """Fetch what decoding these rows needs and is not cached, in two queries."""
@@ -134,6 +137,14 @@ class RowReader:
     def assessment(self, row: Any) -> Assessment:
         """A slim row's outputs as the engine's assessment (what its native values and
         canonical outputs render from)."""
+        last_row, last = self._last
+        if last_row is row and last is not None:
+            return last
+        made = self._assessment(row)
+        self._last = (row, made)
+        return made
+
+    def _assessment(self, row: Any) -> Assessment:
         limit = row.credit_limit
         return Assessment(
             account_id=row.account_id,
