@@ -166,20 +166,22 @@ def diff(
     else:
         with state_context(config_path, as_json) as ctx:
             source = t("lab.source_state", lang, target=ctx.target)
-            stored = ctx.state.portfolio(ctx.target)
+            stored = 0
+            # Streamed: a million stored accounts are compared without holding them.
+            for kept in ctx.state.iter_portfolio(ctx.target):
+                stored += 1
+                try:
+                    account = stored_account(kept.account)
+                except ValueError as exc:
+                    skipped += 1
+                    why = " ".join(str(exc).split())[:200]
+                    click.echo(t("lab.skipped", lang, id=kept.account_id, why=why), err=True)
+                    continue
+                case = comparison.assess(account)
+                if writer is not None:
+                    writer.writerow(csv_row(case))
             if not stored:
                 raise CliError(t("lab.empty_store", lang, target=ctx.target), ExitCode.CONFIG)
-        for kept in stored:
-            try:
-                account = stored_account(kept.account)
-            except ValueError as exc:
-                skipped += 1
-                why = " ".join(str(exc).split())[:200]
-                click.echo(t("lab.skipped", lang, id=kept.account_id, why=why), err=True)
-                continue
-            case = comparison.assess(account)
-            if writer is not None:
-                writer.writerow(csv_row(case))
     if as_json:
         answer = comparison.as_json() | {
             "source": source,

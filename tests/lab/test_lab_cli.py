@@ -312,6 +312,24 @@ def test_policy_diff_on_a_file_needs_no_state_store(tmp_path: Path) -> None:
     assert f"line {len(lines) + 1}" in result.stderr and "ACC-999" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "run `crmqual sync` first"), ("zh", "请先运行 `crmqual sync`")]
+)
+def test_policy_diff_on_a_store_without_written_assessments_says_to_sync_first(
+    tmp_path: Path, lang: str, said: str
+) -> None:
+    config = tmp_path / "crmqual.yaml"
+    config.write_text(
+        f"crm: file\ntarget: {TARGET}\nstate: sqlite:///{tmp_path / 'state.sqlite'}\n"
+        "connection: {input: accounts.csv, output: outputs.csv}\n",
+        encoding="utf-8",
+    )
+    args = ["policy", "diff", "default", "default", "-c", str(config), "--lang", lang]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert said in result.stderr and TARGET in result.stderr and result.stdout == ""
+
+
 def test_policy_diff_on_a_fresh_read_of_the_crm(tmp_path: Path, monkeypatch: Any) -> None:
     """--read compares the accounts as the CRM holds them now: through the configured
     adapter (here the file adapter), the same figures as the file itself gives."""
@@ -399,17 +417,17 @@ def test_outcomes_read_without_an_outcome_field_says_what_to_add(
 def test_the_lab_reads_the_portfolio_with_the_runs_collector_settings(
     lab: Lab, monkeypatch: Any
 ) -> None:
-    """policy diff and backtest hold the whole portfolio: they run with fewer collector
+    """policy diff and backtest work through the whole portfolio: they run with fewer collector
     passes, as a sync does (``crmqual.collector``), and leave the caller's settings (policy
     fit too: ``test_fit.py``)."""
     seen: list[tuple[int, int, int]] = []
-    read = StateStore.portfolio
+    read = StateStore.iter_portfolio  # diff streams it, backtest lists it (``portfolio``)
 
-    def portfolio(self: StateStore, *args: Any, **kwargs: Any) -> Any:
+    def iter_portfolio(self: StateStore, *args: Any, **kwargs: Any) -> Any:
         seen.append(gc.get_threshold())
         return read(self, *args, **kwargs)
 
-    monkeypatch.setattr(StateStore, "portfolio", portfolio)
+    monkeypatch.setattr(StateStore, "iter_portfolio", iter_portfolio)
     before = gc.get_threshold()
     code, _, _ = lab.run("policy", "diff", "default", str(lab.strict), "--json")
     assert code == 0
