@@ -127,20 +127,24 @@ def test_other_rows_are_kept_as_given(store: StateStore, run_id: int) -> None:
     assert (record.previous_native, record.reasons) == (given.previous_native, given.reasons)
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {},
-        {"modified_time": "2026-01-10T09:00:00+08:00", "founding_date": "1999-02-28"},
-        {"business_status": "liquidation", "prior_period_end": "2023-12-31"},
-        {"legal_representative": "张三", "owner": "Ann", "employees": None, "cash": 0.5},
-    ],
-)
-def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
+#: Accounts as the model holds them: dates, a time, the status enum, personal data, nulls,
+#: ints given for float fields.
+MODEL_CASES = [
+    {},
+    {"modified_time": "2026-01-10T09:00:00+08:00", "founding_date": "1999-02-28"},
+    {"business_status": "liquidation", "prior_period_end": "2023-12-31", "cash": 0.5},
+    {"legal_representative": "张三", "owner": "Ann", "employees": None, "cash": 0.5},
+    {"legal_representative": "张三", "owner": "Ann", "employees": None, "name": None},
+    {"cash": 5, "employees": 12, "current_exposure": 30_000},
+]
+
+
+def record_as_model_and_as_dict(
     store: StateStore, run_id: int, changes: dict[str, Any]
-) -> None:
-    """The sync hands the ledger the Account itself (read off the model, not dumped): the
-    row keeps what the dict of its JSON values, personal data left out, would have kept."""
+) -> tuple[Account, AssessmentIn]:
+    """One account recorded pending twice, as the sync hands it (the Account itself, id
+    "M", personal data left out) and as a dict of its JSON values (id "D"); the account and
+    its row as the sync made it."""
     account = account_of(5, **changes)
     row, _ = sync_row(account, {})
     as_model = replace(
@@ -152,6 +156,16 @@ def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
     as_dict = replace(row, account_id="D", account=row.account | {"id": "D"})
     store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
     store.record_pending(run_id, "zoho:org1", [as_model, as_dict])
+    return account, row
+
+
+@pytest.mark.parametrize("changes", MODEL_CASES)
+def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
+    store: StateStore, run_id: int, changes: dict[str, Any]
+) -> None:
+    """The sync hands the ledger the Account itself (read off the model, not dumped): the
+    row keeps what the dict of its JSON values, personal data left out, would have kept."""
+    _, row = record_as_model_and_as_dict(store, run_id, changes)
     by_id = {r.account_id: r for r in store.pending("zoho:org1")}
     model_kept, dict_kept = by_id["M"].account, by_id["D"].account
     assert (
@@ -162,33 +176,14 @@ def test_an_account_given_as_the_model_is_kept_as_its_json_dict(
     assert not set(PERSONAL) & set(model_kept)
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        {},
-        {"modified_time": "2026-01-10T09:00:00+08:00", "founding_date": "1999-02-28"},
-        {"business_status": "liquidation", "prior_period_end": "2023-12-31", "cash": 0.5},
-        {"legal_representative": "张三", "owner": "Ann", "employees": None, "name": None},
-        {"cash": 5, "employees": 12, "current_exposure": 30_000},  # ints in float fields
-    ],
-)
+@pytest.mark.parametrize("changes", MODEL_CASES)
 def test_an_account_kept_from_the_model_reads_back_as_it_without_validating(
     store: StateStore, run_id: int, changes: dict[str, Any]
 ) -> None:
     """The snapshot's read of the portfolio (``scores_only``) gives a sync's rows as the
     Account assessed (personal data left out), equal in values and in the fields set to its
     kept inputs validated again; a row kept from a dict is validated as before."""
-    account = account_of(5, **changes)
-    row, _ = sync_row(account, {})
-    as_model = replace(
-        row,
-        account_id="M",
-        account=account.model_copy(update={"id": "M"}),
-        leave_out=frozenset(PERSONAL),
-    )
-    as_dict = replace(row, account_id="D", account=row.account | {"id": "D"})
-    store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
-    store.record_pending(run_id, "zoho:org1", [as_model, as_dict])
+    account, _ = record_as_model_and_as_dict(store, run_id, changes)
     store.mark_written("zoho:org1", ["M", "D"], run_id=run_id)
     rows = {r.account_id: r for r in store.iter_portfolio("zoho:org1", scores_only=True)}
     kept = {r.account_id: r.account for r in store.portfolio("zoho:org1")}
