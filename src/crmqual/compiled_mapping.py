@@ -179,6 +179,11 @@ class _Reader:
         #: Every field a record may set, None (missing to the model) until it does.
         self.template = dict.fromkeys(names) | constants
         self.sources = mapping.sources
+        #: The fields whose values may be text (the others are read to numbers, dates,
+        #: flags or a status): where a blank value is made None before validating.
+        self.texts = tuple(
+            name for name in names[1:] if FIELD_KINDS[name] in (Kind.TEXT, Kind.CURRENCY)
+        )
 
     def values(
         self, record: MappingABC[str, Any], exact: bool = False
@@ -227,12 +232,23 @@ class _Reader:
         unmapped.sort(key=lambda u: self.positions[u.field])
         return values, (*unmapped, *(fault for _, fault in found))
 
+    def blank_free(self, values: dict[str, Any]) -> bool:
+        """Make a blank text value None (the model would drop it), in place; False when
+        the id is missing (the model names that itself)."""
+        for name in self.texts:
+            value = values[name]
+            if value.__class__ is str and not value.strip():
+                values[name] = None
+        record_id = values["id"]
+        return record_id.__class__ is str and record_id.strip() != ""
+
     def read(
         self, record: MappingABC[str, Any], today: date, needed: Collection[str]
     ) -> tuple[Account, tuple[Unreadable, ...]]:
         values, lost = self.values(record)
+        clean = self.blank_free(values)
         try:
-            return checked_account(values, lost, today, needed, self.sources)
+            return checked_account(values, lost, today, needed, self.sources, blank_free=clean)
         except RecordProblems:
             values, lost = self.values(record, exact=True)
             return checked_account(values, lost, today, needed, self.sources)

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.engine import Assessment, assess
 from crmqual.errors import InputError, cannot_read
-from crmqual.model import ACCOUNT_FIELDS, Account
+from crmqual.model import ACCOUNT_FIELDS, Account, blank_free_context
 from crmqual.policy import Policy
 from crmqual.values import PLAIN, Reading, Unreadable, plain_row, read_fields, shown
 
@@ -62,9 +62,11 @@ class RecordProblems(Exception):
         super().__init__("; ".join(f"{p.field}: {p.reason}" for p in problems))
 
 
-def to_account(data: Mapping[str, Any], today: date) -> Account:
-    """Validate one row of typed values; dates after ``today`` are impossible values."""
-    return Account.model_validate(data, context={"today": today})
+def to_account(data: Mapping[str, Any], today: date, *, blank_free: bool = False) -> Account:
+    """Validate one row of typed values; dates after ``today`` are impossible values.
+    ``blank_free``: no value is blank text and the id is set (``model.blank_free_context``)."""
+    context = blank_free_context(today) if blank_free else {"today": today}
+    return Account.model_validate(data, context=context)
 
 
 def field_problems(exc: ValidationError) -> tuple[FieldProblem, ...]:
@@ -113,9 +115,12 @@ def checked_account(
     today: date,
     needed: Collection[str] = (),
     sources: Mapping[str, str] | None = None,
+    *,
+    blank_free: bool = False,
 ) -> tuple[Account, tuple[Unreadable, ...]]:
     """The Account of values read (``read_fields``), and ``lost``, the values that could
-    not be; raises ``RecordProblems`` as ``read_account`` says."""
+    not be; raises ``RecordProblems`` as ``read_account`` says. ``blank_free``: as
+    ``to_account`` says."""
 
     def name(field: str) -> str:
         return field if sources is None else f"{sources.get(field, field)} ({field})"
@@ -134,7 +139,7 @@ def checked_account(
             ]
             raise RecordProblems(tuple(problems))
     try:
-        account = to_account(values, today)
+        account = to_account(values, today, blank_free=blank_free)
     except ValidationError as exc:
         refused = [FieldProblem(name(p.field), p.reason) for p in field_problems(exc)]
         refused += [

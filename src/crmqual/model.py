@@ -27,6 +27,16 @@ from pydantic import (
 )
 
 
+class _BlankFree(dict[str, Any]):
+    """A validation context of values that hold no blank text and whose id is set."""
+
+
+def blank_free_context(today: date) -> dict[str, Any]:
+    """The validation context ``{"today": today}`` of values that hold no blank text
+    (None where a value is missing) and whose id is set: nothing to drop before checking."""
+    return _BlankFree(today=today)
+
+
 class BusinessStatus(StrEnum):
     """Registration status of the business (登记状态)."""
 
@@ -171,8 +181,11 @@ class Account(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _blank_is_missing(cls, data: Any) -> Any:
-        # CSV cells and CRM pages give "" for an empty value; the model says None.
+    def _blank_is_missing(cls, data: Any, info: ValidationInfo) -> Any:
+        # CSV cells and CRM pages give "" for an empty value; the model says None. A
+        # mapping's reader, which knows which of its values can be text, has done so.
+        if info.context.__class__ is _BlankFree:
+            return data
         if isinstance(data, dict):
             return {
                 k: v

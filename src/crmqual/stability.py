@@ -44,12 +44,14 @@ class SnapshotCounts:
         self.edges = edges_of(policy)
         self.counts = {name: [0] * (len(e) + 2) for name, e in self.edges.items()}
         self.accounts = 0
-        self._edges = tuple(self.edges.items())
+        self._edges = tuple(item for item in self.edges.items() if item[0] != "score")
 
-    def bins(self, values: Mapping[str, Any]) -> list[int]:
-        """Which bin of each name the values fall in (-1: the missing ones' bin)."""
+    def bins(self, values: Mapping[str, Any], score: Any) -> list[int]:
+        """Which bin of each name the indicator values and the score fall in (-1: the
+        missing ones' bin)."""
         get = values.get
-        found = []
+        missing = score is None or score.__class__ is str
+        found = [-1 if missing else bisect_right(self.edges["score"], score)]
         for name, bands in self._edges:  # every account of a run passes here: kept lean
             value = get(name)
             if value is None or value.__class__ is str:
@@ -72,14 +74,13 @@ class SnapshotCounts:
         }
 
 
-def account_values(row: PortfolioRow, as_of: datetime) -> dict[str, Any]:
-    """What a snapshot bins of a stored account: its indicators as of the day, and score."""
+def account_values(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
+    """The indicators a snapshot bins of a stored account, as of the day (its score is in
+    its outputs)."""
     try:
-        values: dict[str, Any] = dict(indicator_values(row_account(row), as_of.date()))
+        return indicator_values(row_account(row), as_of.date())
     except ValueError:
-        values = {}
-    values["score"] = row.outputs.get("score")
-    return values
+        return {}
 
 
 def snapshot(
@@ -93,7 +94,7 @@ def snapshot(
     (a sync's own writes, binned as it assessed them), to which ``rows`` are added."""
     counts = counted or SnapshotCounts(policy)
     for row in rows:
-        counts.add(counts.bins(account_values(row, as_of)))
+        counts.add(counts.bins(account_values(row, as_of), row.outputs.get("score")))
     return counts.as_json()
 
 

@@ -579,7 +579,7 @@ class _Runner:
         )
         bins = None
         if self.counted is not None:
-            bins = self.counted.bins(result.indicators | {"score": result.score})
+            bins = self.counted.bins(result.indicators, result.score)
         return _Plan(record_id, account, result, native, write, current, found, bins)
 
     # -- writing ------------------------------------------------------------------------------
@@ -608,8 +608,7 @@ class _Runner:
             sync.state.record_layout(run_id, Layout(dict(sync.mapping.outputs), sync.labels))
             self.layout_recorded = True
         sync.state.record_pending(run_id, sync.target, [self._pending_row(p) for p in plans])
-        for plan in plans:
-            self.queue.add(plan.record_id, plan.write, plan.bins)
+        self.queue.add_page([(p.record_id, p.write, p.bins) for p in plans])
         events = [
             EventIn(
                 c.event_id,

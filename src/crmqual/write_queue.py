@@ -6,7 +6,7 @@ whose values are rendered again from its outputs if the run is killed before sen
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any, NamedTuple
 
 import msgpack
@@ -29,12 +29,15 @@ class WriteQueue:
         self._packer = msgpack.Packer(default=str)  # one for every write, not one each
         self.queued = 0
 
-    def add(self, account_id: str, write: dict[str, Any], bins: list[int] | None = None) -> None:
+    def add_page(self, writes: Sequence[tuple[str, dict[str, Any], list[int] | None]]) -> None:
+        """Queue a page's writes, each (account, values, bins): packed in one go."""
+        if not writes:
+            return
         if self._spool is None:
             # Kept open as long as the run: closed by close(), removed by the OS at exit.
             self._spool = tempfile.TemporaryFile()  # noqa: SIM115
-        self._spool.write(self._packer.pack([account_id, write, bins]))
-        self.queued += 1
+        self._spool.write(self._packer.pack(writes))
+        self.queued += len(writes)
 
     def batches(self, size: int) -> Iterator[list[QueuedWrite]]:
         """The queued writes in order, ``size`` at a time (once: the queue is then empty)."""
@@ -43,11 +46,13 @@ class WriteQueue:
         self._spool.flush()
         self._spool.seek(0)
         batch: list[QueuedWrite] = []
-        for entry in msgpack.Unpacker(self._spool):
-            batch.append(QueuedWrite._make(entry))
-            if len(batch) == size:
-                yield batch
-                batch = []
+        make = QueuedWrite._make
+        for page in msgpack.Unpacker(self._spool):
+            for entry in page:
+                batch.append(make(entry))
+                if len(batch) == size:
+                    yield batch
+                    batch = []
         if batch:
             yield batch
         self.close()

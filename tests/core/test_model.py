@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from crmqual.inputs import field_problems, to_account
-from crmqual.model import Account
+from crmqual.model import Account, blank_free_context
 
 
 def fields_at_fault(data: dict[str, object]) -> set[str]:
@@ -74,3 +74,16 @@ def test_the_assess_path_validates_rows(policy: object) -> None:
     assert isinstance(outcome, RowError)
     assert (outcome.row, outcome.record_id) == (7, "X")
     assert [p.field for p in outcome.problems] == ["overdue_count"]
+
+
+def test_values_said_to_be_blank_free_are_checked_as_given() -> None:
+    """A mapping's reader makes blank text None itself and says so: nothing is dropped
+    before checking, and every check still holds."""
+    today = date(2026, 6, 30)
+    values = {"id": "A-1", "name": "  ", "industry": None}
+    assert to_account(values, today).name is None  # blank text is missing
+    assert to_account(values, today, blank_free=True).name == ""  # taken at its word
+    assert Account.model_validate(values, context=blank_free_context(today)).name == ""
+    with pytest.raises(ValidationError) as caught:
+        to_account({"id": "A-1", "founding_date": date(2027, 1, 1)}, today, blank_free=True)
+    assert [p.field for p in field_problems(caught.value)] == ["founding_date"]

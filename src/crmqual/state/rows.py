@@ -25,6 +25,7 @@ import typing
 from collections.abc import Callable, Collection
 from collections.abc import Mapping as MappingABC
 from datetime import date, datetime
+from enum import Enum
 from operator import attrgetter
 from typing import Any
 
@@ -121,8 +122,9 @@ def encode_inputs(
             return None
         values = list(_INPUT_VALUES(account))
         for i in _NOT_JSON:
-            if values[i] is not None:
-                values[i] = to_jsonable_python(values[i])
+            value = values[i]
+            if value is not None:  # an enum's value is its JSON, at a tenth of the cost
+                values[i] = value.value if isinstance(value, Enum) else to_jsonable_python(value)
         flags = HAS_ID | VALIDATED
     else:
         if not _ALLOWED.issuperset(account) or account.get("id") not in (None, account_id):
