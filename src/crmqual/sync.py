@@ -555,15 +555,16 @@ class _Runner:
             return None
         self.summary.assessed += 1
         self.summary.unreadable.update(u.source for u in unreadable)
-        previous_canonical: dict[str, Any] | None
-        if last is not None and last.outputs.get("assessed_at"):
-            previous_canonical = last.outputs
-        else:
-            previous_canonical = previous_outputs(m, sync.labels, record)
-        previous = None
-        if previous_canonical is not None:
-            downgraded = parse_time(previous_canonical.get("downgraded_at"))
-            previous = previous_from_canonical(record_id, previous_canonical, downgraded)
+        # The last written row, else what the CRM shows of crmqual's outputs (a store that
+        # lost its rows), is the previous assessment (for the downgrade's hold).
+        previous = last.as_previous() if last is not None else None
+        from_row = previous is not None
+        from_crm: dict[str, Any] | None = None
+        if not from_row:
+            from_crm = previous_outputs(m, sync.labels, record)
+            if from_crm is not None:
+                downgraded = parse_time(from_crm.get("downgraded_at"))
+                previous = previous_from_canonical(record_id, from_crm, downgraded)
         result = assess(account, sync.policy, previous, as_of=self.as_of, unreadable=unreadable)
         native = to_native(m, sync.labels, result)
         stamp = assessed_at_field(m)
@@ -571,12 +572,10 @@ class _Runner:
         if not changed:
             return result
         write = {f: native[f] for f in changed} | {stamp: native[stamp]}
-        found = changes(
-            sync.target,
-            previous_canonical if last is not None else None,
-            result,
-            sync.policy.policy,
-        )
+        # Changes are told against what the previous assessment came from, when there is a
+        # last written row (rendered only now: most records change nothing).
+        compared = None if last is None else last.outputs if from_row else from_crm
+        found = changes(sync.target, compared, result, sync.policy.policy)
         bins = None
         if self.counted is not None:
             bins = self.counted.bins(result.indicators, result.score)

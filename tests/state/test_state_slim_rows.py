@@ -13,10 +13,10 @@ import pytest
 from stateutil import new_run
 
 from crmqual.backtest import row_account, stored_account
-from crmqual.engine import assess
+from crmqual.engine import Assessment, assess
 from crmqual.mapping import Labels, load_mapping, to_native
 from crmqual.model import Account
-from crmqual.outputs import canonical
+from crmqual.outputs import canonical, previous_from_canonical
 from crmqual.policy import load_policy
 from crmqual.state import AssessmentIn, StateStore
 from crmqual.state.reading import Layout
@@ -89,6 +89,8 @@ def test_what_a_slim_row_leaves_out_is_derived_as_the_sync_had_it(
         assert record.reasons == old["reasons"]
         assert record.account == {k: v for k, v in old["account"].items() if v is not None}
         assert not set(PERSONAL) & set(record.account)
+        rebuilt = previous_from_canonical(row.account_id, old["outputs"])
+        assert as_previous(record.as_previous()) == as_previous(rebuilt)
     with store.engine.connect() as conn:
         stored = conn.exec_driver_sql(
             "SELECT form, outputs, native, account, previous_native FROM assessments"
@@ -125,6 +127,31 @@ def test_other_rows_are_kept_as_given(store: StateStore, run_id: int) -> None:
         given.native,
     )
     assert (record.previous_native, record.reasons) == (given.previous_native, given.reasons)
+    assert record.as_previous() is None  # its outputs hold no assessment time
+
+
+def as_previous(a: Assessment | None) -> tuple[Any, ...]:
+    """What a previous assessment tells the engine and the change events, reasons as read."""
+    assert a is not None
+    reasons = [r.as_dict() for r in a.reasons]
+    return (a.account_id, a.status, a.grade, a.score, a.credit_limit, a.limit_currency,
+            a.payment_terms, a.flags, reasons, a.data_completeness, a.policy_version,
+            a.assessed_at, a.downgraded_at)  # fmt: skip
+
+
+def test_a_row_kept_as_given_with_an_assessment_time_is_a_previous_assessment(
+    store: StateStore, run_id: int
+) -> None:
+    account = account_of(3, overdue_max_days=200, overdue_count=6)
+    result = assess(account, POLICY, as_of=AS_OF)
+    downgraded = datetime(2025, 12, 1, tzinfo=UTC)
+    outputs = canonical(result) | {"downgraded_at": downgraded.isoformat()}
+    row, _ = sync_row(account, {})
+    store.record_pending(run_id, "zoho:org1", [replace(row, outputs=outputs, result=None)])
+    (record,) = store.history("zoho:org1", account.id)
+    expected = previous_from_canonical(account.id, outputs, downgraded)
+    assert as_previous(record.as_previous()) == as_previous(expected)
+    assert record.as_previous().downgraded_at == downgraded  # type: ignore[union-attr]
 
 
 #: Accounts as the model holds them: dates, a time, the status enum, personal data, nulls,

@@ -100,6 +100,10 @@ class AssessmentRecord:
         """Canonical outputs (``crmqual.outputs.canonical`` and ``downgraded_at``)."""
         return self._reader.outputs(self._row)
 
+    def as_previous(self) -> Assessment | None:
+        """The row as the engine's ``previous`` (``RowReader.as_previous``)."""
+        return self._reader.as_previous(self._row)
+
     @functools.cached_property
     def native(self) -> dict[str, Any]:
         """The native values the row stands for (for a sync's row: all output fields)."""

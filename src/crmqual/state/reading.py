@@ -18,10 +18,11 @@ from crmqual.compiled_mapping import CompiledOutputs
 from crmqual.engine import Assessment
 from crmqual.mapping import Labels, OutputRule
 from crmqual.model import Account
-from crmqual.outputs import canonical
+from crmqual.outputs import canonical, previous_from_canonical
 from crmqual.state.database import Database, chunks
 from crmqual.state.rows import decode_account, decode_inputs
 from crmqual.state.schema import reason_texts, runs
+from crmqual.times import parse_time
 
 SLIM, AS_GIVEN = 1, 0
 
@@ -161,6 +162,18 @@ class RowReader:
             assessed_at=row.assessed_at,
             downgraded_at=row.downgraded_at,
         )
+
+    def as_previous(self, row: Any) -> Assessment | None:
+        """The row as the engine's ``previous`` assessment; None when it holds no assessment
+        time (a row kept as given may not). A slim row gives its assessment as it is, not
+        rebuilt from its canonical outputs."""
+        if row.form == SLIM:
+            return self.assessment(row)
+        outputs = dict(row.outputs or {})
+        if not outputs.get("assessed_at"):
+            return None
+        downgraded = parse_time(outputs.get("downgraded_at"))
+        return previous_from_canonical(row.account_id, outputs, downgraded)
 
     def previous(self, row: Any, native: dict[str, Any]) -> dict[str, Any]:
         if row.form != SLIM:
