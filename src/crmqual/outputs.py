@@ -13,6 +13,7 @@ from typing import Any
 
 from crmqual.compiled import Reason
 from crmqual.engine import Assessment
+from crmqual.times import parse_time
 
 
 @dataclass(frozen=True)
@@ -83,10 +84,9 @@ def csv_row(a: Assessment) -> dict[str, str]:
     }
 
 
-def previous_from_canonical(
-    account_id: str, outputs: dict[str, Any], downgraded_at: datetime | None = None
-) -> Assessment:
-    """Rebuild the parts of an earlier assessment the engine's ``previous`` needs."""
+def previous_from_canonical(account_id: str, outputs: dict[str, Any]) -> Assessment:
+    """Rebuild the parts of an earlier assessment the engine's ``previous`` needs (when the
+    current downgrade happened too, where the outputs say)."""
     return Assessment(
         account_id=account_id,
         status=str(outputs.get("status") or ""),
@@ -102,5 +102,5 @@ def previous_from_canonical(
         data_completeness=int(outputs.get("data_completeness") or 0),
         policy_version=str(outputs.get("policy_version") or ""),
         assessed_at=datetime.fromisoformat(str(outputs["assessed_at"])),
-        downgraded_at=downgraded_at,
+        downgraded_at=parse_time(outputs.get("downgraded_at")),
     )

@@ -74,7 +74,7 @@ class SnapshotCounts:
         }
 
 
-def account_values(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
+def stored_indicators(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
     """The indicators a snapshot bins of a stored account, as of the day (its score is in
     its outputs)."""
     try:
@@ -94,7 +94,7 @@ def snapshot(
     (a sync's own writes, binned as it assessed them), to which ``rows`` are added."""
     counts = counted or SnapshotCounts(policy)
     for row in rows:
-        counts.add(counts.bins(account_values(row, as_of), row.outputs.get("score")))
+        counts.add(counts.bins(stored_indicators(row, as_of), row.outputs.get("score")))
     return counts.as_json()
 
 

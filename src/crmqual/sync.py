@@ -62,7 +62,6 @@ from crmqual.stability import SnapshotCounts, compare, snapshot
 from crmqual.state import AssessmentIn, AssessmentRecord, Cursor, EventIn, FailureIn, StateStore
 from crmqual.state.reading import Layout
 from crmqual.state.rows import PERSONAL
-from crmqual.times import parse_time
 from crmqual.write_queue import QueuedWrite, WriteQueue
 
 log = logging.getLogger("crmqual.sync")
@@ -563,8 +562,7 @@ class _Runner:
         if not from_row:
             from_crm = previous_outputs(m, sync.labels, record)
             if from_crm is not None:
-                downgraded = parse_time(from_crm.get("downgraded_at"))
-                previous = previous_from_canonical(record_id, from_crm, downgraded)
+                previous = previous_from_canonical(record_id, from_crm)
         result = assess(account, sync.policy, previous, as_of=self.as_of, unreadable=unreadable)
         native = to_native(m, sync.labels, result)
         stamp = assessed_at_field(m)

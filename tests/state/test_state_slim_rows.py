@@ -149,7 +149,7 @@ def test_a_row_kept_as_given_with_an_assessment_time_is_a_previous_assessment(
     row, _ = sync_row(account, {})
     store.record_pending(run_id, "zoho:org1", [replace(row, outputs=outputs, result=None)])
     (record,) = store.history("zoho:org1", account.id)
-    expected = previous_from_canonical(account.id, outputs, downgraded)
+    expected = previous_from_canonical(account.id, outputs)
     assert as_previous(record.as_previous()) == as_previous(expected)
     assert record.as_previous().downgraded_at == downgraded  # type: ignore[union-attr]
 

@@ -22,7 +22,6 @@ from crmqual.outputs import canonical, previous_from_canonical
 from crmqual.state.database import Database, chunks
 from crmqual.state.rows import decode_account, decode_inputs
 from crmqual.state.schema import reason_texts, runs
-from crmqual.times import parse_time
 
 SLIM, AS_GIVEN = 1, 0
 
@@ -169,11 +168,10 @@ class RowReader:
         rebuilt from its canonical outputs."""
         if row.form == SLIM:
             return self.assessment(row)
-        outputs = dict(row.outputs or {})
+        outputs = self.outputs(row)
         if not outputs.get("assessed_at"):
             return None
-        downgraded = parse_time(outputs.get("downgraded_at"))
-        return previous_from_canonical(row.account_id, outputs, downgraded)
+        return previous_from_canonical(row.account_id, outputs)
 
     def previous(self, row: Any, native: dict[str, Any]) -> dict[str, Any]:
         if row.form != SLIM:
