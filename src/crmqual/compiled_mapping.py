@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from crmqual.contract import FieldType
 from crmqual.inputs import RecordProblems, checked_account
-from crmqual.model import Account
+from crmqual.model import TEXT_FIELDS, Account
 from crmqual.outputs import LIST_SEPARATOR
 from crmqual.values import (
     FIELD_KINDS,
@@ -179,11 +179,9 @@ class _Reader:
         #: Every field a record may set, None (missing to the model) until it does.
         self.template = dict.fromkeys(names) | constants
         self.sources = mapping.sources
-        #: The fields whose values may be text (the others are read to numbers, dates,
-        #: flags or a status): where a blank value is made None before validating.
-        self.texts = tuple(
-            name for name in names[1:] if FIELD_KINDS[name] in (Kind.TEXT, Kind.CURRENCY)
-        )
+        #: The fields whose values are text (the others are read to numbers, dates, flags
+        #: or a status): stripped, and a blank value made None, before validating.
+        self.texts = tuple(name for name in names[1:] if name in TEXT_FIELDS)
 
     def values(
         self, record: MappingABC[str, Any], exact: bool = False
@@ -233,14 +231,17 @@ class _Reader:
         return values, (*unmapped, *(fault for _, fault in found))
 
     def blank_free(self, values: dict[str, Any]) -> bool:
-        """Make a blank text value None (the model would drop it), in place; False when
-        the id is missing (the model names that itself)."""
+        """Strip text values and make a blank one None, in place, as the model would; False
+        when the id is missing or not text (the model names that itself)."""
         for name in self.texts:
             value = values[name]
-            if value.__class__ is str and not value.strip():
-                values[name] = None
+            if isinstance(value, str):
+                values[name] = value.strip() or None
         record_id = values["id"]
-        return record_id.__class__ is str and record_id.strip() != ""
+        if not isinstance(record_id, str) or not record_id.strip():
+            return False
+        values["id"] = record_id.strip()
+        return True
 
     def read(
         self, record: MappingABC[str, Any], today: date, needed: Collection[str]

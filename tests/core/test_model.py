@@ -76,14 +76,25 @@ def test_the_assess_path_validates_rows(policy: object) -> None:
     assert [p.field for p in outcome.problems] == ["overdue_count"]
 
 
+def test_text_is_stripped_and_only_text() -> None:
+    """Text values lose their surrounding whitespace (the id and currencies too); a status
+    or a date is read as it is given."""
+    today = date(2026, 6, 30)
+    account = to_account({"id": " A-1 ", "name": " Acme\t", "currency": " usd "}, today)
+    assert (account.id, account.name, account.currency) == ("A-1", "Acme", "USD")
+    assert Account(id="A-2", industry="  retail ").industry == "retail"
+    assert fields_at_fault({"id": "A-3", "business_status": " active "}) == {"business_status"}
+    assert fields_at_fault({"id": "   "}) == {"id"}
+
+
 def test_values_said_to_be_blank_free_are_checked_as_given() -> None:
-    """A mapping's reader makes blank text None itself and says so: nothing is dropped
-    before checking, and every check still holds."""
+    """A mapping's reader strips text and makes blank text None itself, and says so:
+    nothing is dropped or stripped before checking, and every check still holds."""
     today = date(2026, 6, 30)
     values = {"id": "A-1", "name": "  ", "industry": None}
     assert to_account(values, today).name is None  # blank text is missing
-    assert to_account(values, today, blank_free=True).name == ""  # taken at its word
-    assert Account.model_validate(values, context=blank_free_context(today)).name == ""
+    assert to_account(values, today, blank_free=True).name == "  "  # taken at its word
+    assert Account.model_validate(values, context=blank_free_context(today)).name == "  "
     with pytest.raises(ValidationError) as caught:
         to_account({"id": "A-1", "founding_date": date(2027, 1, 1)}, today, blank_free=True)
     assert [p.field for p in field_problems(caught.value)] == ["founding_date"]
