@@ -44,7 +44,8 @@ def altman_z2(a: Account) -> float | None:
 def indicator_values(a: Account, today: date) -> dict[str, Value]:
     """Every indicator of an account as of a day; undefined ratios are None.
 
-    One function rather than one per indicator: this is the engine's hot path.
+    One function rather than one per indicator: this is the engine's hot path. Only the
+    ``AGES`` depend on the day (a stability snapshot bins them anew, and no other).
     """
     d = a.__dict__
     values: dict[str, Value] = dict(zip(RAW_NAMES, _raw(d), strict=True))
@@ -78,11 +79,9 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
     values["revenue_growth"] = None if growth is None else growth - 1.0
     values["altman_z2"] = altman_z2(a)
     founded, period_end = d["founding_date"], d["period_end"]
-    values["company_age_years"] = (
-        None if founded is None else max(0.0, (today - founded).days / 365.25)
-    )
+    values["company_age_years"] = None if founded is None else age((today - founded).days, YEAR)
     values["statement_age_months"] = (
-        None if period_end is None else max(0.0, (today - period_end).days / 30.44)
+        None if period_end is None else age((today - period_end).days, MONTH)
     )
     score, low, high = d["external_score"], d["external_score_min"], d["external_score_max"]
     low = 0.0 if low is None else low
@@ -94,6 +93,22 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
     status = d["business_status"]
     values["abnormal_status"] = None if status is None else status != "active"
     return values
+
+
+#: Days in the units of the ages below.
+YEAR, MONTH = 365.25, 30.44
+
+#: The indicators that are ages, which grow by the day they are taken on: the account field
+#: each counts from, and its unit in days. (The others are the account's inputs alone.)
+AGES: dict[str, tuple[str, float]] = {
+    "company_age_years": ("founding_date", YEAR),
+    "statement_age_months": ("period_end", MONTH),
+}
+
+
+def age(days: int, unit: float) -> float:
+    """An age of ``days`` in units of ``unit`` days, never below zero."""
+    return max(0.0, days / unit)
 
 
 #: Debt to EBITDA reported when EBITDA is zero or negative: debt cannot be repaid from it.

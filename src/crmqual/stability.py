@@ -6,20 +6,30 @@ the portfolio), binned: the score in bands of ten points, each scored indicator 
 policy's own bands, plus a bin for missing values. The population stability index of each
 between two snapshots is sum((a - e) x ln(a / e)) over the bins' shares (an empty bin counts
 as 0.0001); above 0.1 the shift is worth watching, above 0.25 worth acting on.
+
+A sync keeps each written account's bins with its row (``SnapshotCounts.kept``), and the
+days its ages count from: a later snapshot counts the account from them, binning only its
+ages anew for the day (``portfolio_snapshot``), instead of reading back its inputs and
+working out every indicator again. Rows kept before, or by other bands, are read back.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import zlib
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+
+import msgpack
 
 from crmqual.backtest import row_account
 from crmqual.compiled import CompiledPolicy
-from crmqual.indicators import indicator_values
-from crmqual.state.lab import PortfolioRow
+from crmqual.indicators import AGES, age, indicator_values
+from crmqual.model import Account
+from crmqual.state.lab import Lab, PortfolioRow
 
 WATCH = 0.1
 ACT = 0.25
@@ -45,6 +55,14 @@ class SnapshotCounts:
         self.counts = {name: [0] * (len(e) + 2) for name, e in self.edges.items()}
         self.accounts = 0
         self._edges = tuple(item for item in self.edges.items() if item[0] != "score")
+        #: Which bands (and form) a row's kept bins are by: only those of the same key count.
+        self.key = kept_key(self.edges)
+        #: The ages among the bins: (position, bands, the field counted from, unit in days).
+        self._ages = tuple(
+            (i, bands, *AGES[name])
+            for i, (name, bands) in enumerate(self.edges.items())
+            if name in AGES
+        )
 
     def bins(self, values: Mapping[str, Any], score: Any) -> list[int]:
         """Which bin of each name the indicator values and the score fall in (-1: the
@@ -66,6 +84,22 @@ class SnapshotCounts:
         for counts, i in zip(self.counts.values(), bins, strict=True):
             counts[i] += 1
 
+    def kept(self, bins: Sequence[int], account: Account) -> bytes:
+        """An account's ``bins`` as its row keeps them (under ``key``): the bins, then the
+        day (ordinal) each of its ages counts from, None where it has none."""
+        days = [getattr(account, field) for _, _, field, _ in self._ages]
+        return msgpack.packb([*bins, *(None if d is None else d.toordinal() for d in days)])  # type: ignore[no-any-return]
+
+    def add_kept(self, packed: bytes, today: date) -> None:
+        """One account from the bins its row kept (``kept``), its ages binned as of ``today``."""
+        bins = msgpack.unpackb(packed)
+        days = bins[len(self.counts) :]
+        del bins[len(self.counts) :]
+        day = today.toordinal()
+        for (position, bands, _, unit), since in zip(self._ages, days, strict=True):
+            bins[position] = -1 if since is None else bisect_right(bands, age(day - since, unit))
+        self.add(bins)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "accounts": self.accounts,
@@ -81,6 +115,34 @@ def stored_indicators(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
         return indicator_values(row_account(row), as_of.date())
     except ValueError:
         return {}
+
+
+def kept_key(edges: Mapping[str, Sequence[float]]) -> int:
+    """The key of bins kept by these bands (and this form of keeping them, ``kept``)."""
+    text = json.dumps({"form": 1, "edges": list(edges.items())}, sort_keys=True)
+    return zlib.crc32(text.encode()) & 0x7FFFFFFF  # fits any database's integer
+
+
+def portfolio_snapshot(
+    store: Lab,
+    target: str,
+    policy: CompiledPolicy,
+    as_of: datetime,
+    counted: SnapshotCounts | None = None,
+    *,
+    not_of_run: int | None = None,
+) -> dict[str, Any]:
+    """``snapshot`` of a target's stored portfolio (each account's latest written row, but
+    those ``not_of_run`` recorded): rows that kept their bins by these bands count from
+    them, the others from their inputs."""
+    counts = counted or SnapshotCounts(policy)
+    today = as_of.date()
+    for packed in store.iter_kept_bins(target, counts.key, not_of_run=not_of_run):
+        counts.add_kept(packed, today)
+    others = store.iter_portfolio(
+        target, scores_only=True, not_of_run=not_of_run, not_kept_by=counts.key
+    )
+    return snapshot(others, policy, as_of, counts)
 
 
 def snapshot(

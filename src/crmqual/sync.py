@@ -58,7 +58,7 @@ from crmqual.model import Account
 from crmqual.monitoring import OVERRIDDEN, WARNINGS, Change, changes
 from crmqual.outputs import previous_from_canonical
 from crmqual.runscope import RunScope, run_scope
-from crmqual.stability import SnapshotCounts, compare, snapshot
+from crmqual.stability import SnapshotCounts, compare, portfolio_snapshot
 from crmqual.state import AssessmentIn, AssessmentRecord, Cursor, EventIn, FailureIn, StateStore
 from crmqual.state.reading import Layout
 from crmqual.state.rows import PERSONAL
@@ -343,8 +343,9 @@ class Sync:
             ),
             None,
         )
-        portfolio = self.state.iter_portfolio(self.target, scores_only=True, not_of_run=run_id)
-        summary.snapshot = snapshot(portfolio, self.policy, as_of, counted)
+        summary.snapshot = portfolio_snapshot(
+            self.state, self.target, self.policy, as_of, counted, not_of_run=run_id
+        )
         if previous is not None:
             found = compare(previous.summary[STABILITY_KEY], summary.snapshot)
             summary.stability = found | {"compared_with_run": previous.run_id}
@@ -634,7 +635,14 @@ class _Runner:
             reasons=[],
             result=p.result,
             leave_out=self.not_kept,
+            snapshot=self._kept_bins(p),
         )
+
+    def _kept_bins(self, p: _Plan) -> tuple[int, bytes] | None:
+        """The plan's snapshot bins as its row keeps them, for later snapshots."""
+        if self.counted is None or p.bins is None:
+            return None
+        return self.counted.key, self.counted.kept(p.bins, p.account)
 
     def flush(self) -> None:
         """Send this run's queued writes, as decided when each account was assessed, in the

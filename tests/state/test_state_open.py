@@ -100,8 +100,8 @@ def test_sqlite_uses_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
 
 
 def test_open_migrates_to_head(store: StateStore) -> None:
-    assert head_revision() == "0007"
-    assert current_revision(store) == ["0007"]
+    assert head_revision() == "0008"
+    assert current_revision(store) == ["0008"]
     assert set(sa.inspect(store.engine).get_table_names()) >= TABLES
 
 

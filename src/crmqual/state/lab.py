@@ -15,7 +15,13 @@ from crmqual.model import Account
 from crmqual.state.database import chunks, require_aware, unique
 from crmqual.state.ledger import AssessmentStatus
 from crmqual.state.reading import RowReading
-from crmqual.state.schema import assessments, backtest_assessments, backtests, outcomes
+from crmqual.state.schema import (
+    SNAPSHOT_COLUMNS,
+    assessments,
+    backtest_assessments,
+    backtests,
+    outcomes,
+)
 
 #: Rows fetched at a time while a portfolio is streamed.
 STREAM_BATCH = 1000
@@ -23,7 +29,8 @@ STREAM_BATCH = 1000
 _READ_BACK = [
     c
     for c in assessments.c
-    if c.name not in ("native", "previous_native", "written_at", "written_run_id")
+    if c.name
+    not in ("native", "previous_native", "written_at", "written_run_id", *SNAPSHOT_COLUMNS)
 ]
 #: What a row's inputs and score need, and no more.
 _SCORES_AND_INPUTS = [
@@ -118,36 +125,22 @@ class Lab(RowReading):
         *,
         scores_only: bool = False,
         not_of_run: int | None = None,
+        not_kept_by: int | None = None,
     ) -> Iterator[PortfolioRow]:
         """`portfolio`'s rows, streamed a batch at a time: a sync's stability snapshot bins
         a million accounts without holding them (consume it whole; it holds a connection).
         With ``scores_only`` each row's outputs hold its score alone (what the snapshot
         bins), and no more is read; its inputs are then ``model`` where the store has it
         (``account`` is left empty), else ``account``. ``not_of_run``: leave out the
-        accounts whose latest row that run recorded (a sync counts its own writes itself)."""
-        require_aware(as_of, "as_of")
-        a, newer = assessments, assessments.alias("newer")
-        conditions: list[sa.ColumnElement[bool]] = [
-            a.c.target == target,
-            a.c.status == AssessmentStatus.WRITTEN.value,
-        ]
-        later = [
-            newer.c.target == a.c.target,
-            newer.c.account_id == a.c.account_id,
-            newer.c.status == AssessmentStatus.WRITTEN.value,
-            newer.c.id > a.c.id,
-        ]
-        if as_of is not None:
-            conditions.append(a.c.assessed_at <= as_of)
-            later.append(newer.c.assessed_at <= as_of)
-        if not_of_run is not None:
-            conditions.append(a.c.run_id != not_of_run)
+        accounts whose latest row that run recorded (a sync counts its own writes itself);
+        ``not_kept_by``: only rows that did not keep their snapshot bins under that key
+        (``iter_kept_bins`` gives the others)."""
+        a = assessments
+        conditions = self._latest_written(target, as_of, not_of_run)
+        if not_kept_by is not None:
+            conditions.append(sa.or_(a.c.snapshot_key.is_(None), a.c.snapshot_key != not_kept_by))
         columns = _SCORES_AND_INPUTS if scores_only else _READ_BACK
-        query = (
-            sa.select(*columns)
-            .where(*conditions, ~sa.exists().where(*later))
-            .order_by(a.c.account_id)
-        )
+        query = sa.select(*columns).where(*conditions).order_by(a.c.account_id)
         reader = self._reader
         with self._read() as conn:
             result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
@@ -165,6 +158,46 @@ class Lab(RowReading):
                 for r in batch:
                     account, outputs = reader.account(r), reader.outputs(r)
                     yield PortfolioRow(r.id, r.account_id, r.assessed_at, account, outputs)
+
+    def iter_kept_bins(
+        self, target: str, key: int, *, not_of_run: int | None = None
+    ) -> Iterator[bytes]:
+        """The stability snapshot bins kept under ``key`` (``crmqual.stability``) by each
+        account's latest written row that kept them, streamed (consume it whole);
+        ``not_of_run`` as ``iter_portfolio`` says."""
+        a = assessments
+        conditions = self._latest_written(target, None, not_of_run)
+        query = sa.select(a.c.snapshot_bins).where(*conditions, a.c.snapshot_key == key)
+        with self._read() as conn:
+            result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
+            for batch in result.scalars().partitions():
+                yield from batch
+
+    @staticmethod
+    def _latest_written(
+        target: str, as_of: datetime | None, not_of_run: int | None
+    ) -> list[sa.ColumnElement[bool]]:
+        """The conditions of each account's newest written row (by row id), among those
+        assessed at or before ``as_of``, leaving out those ``not_of_run`` recorded."""
+        require_aware(as_of, "as_of")
+        a, newer = assessments, assessments.alias("newer")
+        conditions: list[sa.ColumnElement[bool]] = [
+            a.c.target == target,
+            a.c.status == AssessmentStatus.WRITTEN.value,
+        ]
+        later = [
+            newer.c.target == a.c.target,
+            newer.c.account_id == a.c.account_id,
+            newer.c.status == AssessmentStatus.WRITTEN.value,
+            newer.c.id > a.c.id,
+        ]
+        if as_of is not None:
+            conditions.append(a.c.assessed_at <= as_of)
+            later.append(newer.c.assessed_at <= as_of)
+        if not_of_run is not None:
+            conditions.append(a.c.run_id != not_of_run)
+        conditions.append(~sa.exists().where(*later))
+        return conditions
 
     # -- outcomes
 

@@ -27,7 +27,14 @@ from crmqual.state.rows import (
     output_columns,
     result_values,
 )
-from crmqual.state.schema import assessments, backtest_assessments, outcomes, reason_texts, runs
+from crmqual.state.schema import (
+    SNAPSHOT_COLUMNS,
+    assessments,
+    backtest_assessments,
+    outcomes,
+    reason_texts,
+    runs,
+)
 
 if TYPE_CHECKING:
     from crmqual.engine import Assessment
@@ -67,6 +74,9 @@ class AssessmentIn:
     result: Assessment | None = None
     #: Inputs of ``account`` the row does not keep (``crmqual.state.rows.PERSONAL``).
     leave_out: frozenset[str] = frozenset()
+    #: The account's stability snapshot bins as a slim row keeps them: (the key of their
+    #: bands, the bins packed; ``crmqual.stability.SnapshotCounts.kept``), or None.
+    snapshot: tuple[int, bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -219,6 +229,7 @@ class Ledger(RowReading):
                     self._reasons(result, texts),
                     *result_values(result),
                     row.assessed_at,
+                    *(row.snapshot or (None, None)),
                 )
             )
         bulk = self._bulk_insert(
@@ -651,6 +662,7 @@ _SLIM_COLUMNS = (
     "reasons",
     *RESULT_COLUMNS,
     "assessed_at",
+    *SNAPSHOT_COLUMNS,
 )
 
 #: Every column but the account's inputs: what reading a row's outputs and writes needs.

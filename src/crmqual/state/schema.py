@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 __all__ = [
+    "SNAPSHOT_COLUMNS",
     "UtcDateTime",
     "assessments",
     "backtest_assessments",
@@ -159,6 +160,10 @@ assessments = sa.Table(
     sa.Column("account", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("outputs", sa.JSON(none_as_null=True), nullable=True),
     sa.Column("native", sa.JSON(none_as_null=True), nullable=True),
+    # the account's stability snapshot bins as the sync counted them, and the key of the
+    # bands they are by (``crmqual.stability``); None where the row kept none
+    sa.Column("snapshot_key", sa.Integer(), nullable=True),
+    sa.Column("snapshot_bins", sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_assessments_run_id_runs"),
     sa.ForeignKeyConstraint(
         ["written_run_id"], ["runs.id"], name="fk_assessments_written_run_id_runs"
@@ -168,6 +173,9 @@ assessments = sa.Table(
     sa.Index("ix_assessments_run_status", "run_id", "status", "id"),
     sa.Index("ix_assessments_written_run", "written_run_id", "status", "id"),
 )
+
+#: The columns of the snapshot bins a row keeps.
+SNAPSHOT_COLUMNS = ("snapshot_key", "snapshot_bins")
 
 #: The text templates of reasons, each once, by a key derived from its texts.
 reason_texts = sa.Table(

@@ -1,0 +1,162 @@
+"""A stability snapshot counts the accounts whose latest rows kept their bins from them,
+binning their ages anew for its own day, and the others from their stored inputs: either way
+it gives the figures of a snapshot worked out from every account's stored inputs
+(``stability.snapshot``), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from stateutil import new_run
+
+from crmqual.compiled import CompiledPolicy, compiled
+from crmqual.engine import assess
+from crmqual.indicators import AGES, indicator_values
+from crmqual.inputs import to_account
+from crmqual.mapping import Labels, load_mapping
+from crmqual.policy import default_policy_text, parse_policy
+from crmqual.stability import SnapshotCounts, portfolio_snapshot, snapshot
+from crmqual.state import AssessmentIn, StateStore
+from crmqual.state.reading import Layout
+from crmqual.state.schema import assessments
+from crmqual.yamlfile import parse_yaml_text
+
+TARGET = "zoho:acme"
+ZOHO = load_mapping(None, "zoho")[0]
+AS_OF = datetime(2026, 6, 30, 2, 0, tzinfo=UTC)
+
+
+def policy_with(company_age_bands: list[float]) -> CompiledPolicy:
+    """The default policy, with these company age bands, scoring the statement's age too:
+    a snapshot then bins two ages."""
+    data = parse_yaml_text(default_policy_text(), "default_policy.yaml")
+    stability = next(
+        d for d in data["scorecard"]["dimensions"] if d["name"] == "business_stability"
+    )
+    age = next(i for i in stability["indicators"] if i["indicator"] == "company_age_years")
+    age["bands"] = company_age_bands
+    stability["indicators"].append(
+        {
+            "indicator": "statement_age_months",
+            "missing": 50,
+            "direction": "riskier",
+            "bands": [6, 12, 18, 24],
+            "points": [100, 75, 50, 25, 0],
+            "reason": {"en": "Old statement.", "zh": "财报较旧。"},
+        }
+    )
+    return compiled(parse_policy(data, "variant"))
+
+
+def company(i: int) -> dict[str, Any]:
+    """Companies founded around the age bands' edges, with statements of many ages, some
+    without either date."""
+    founded = date(2025, 6, 1) - timedelta(days=97 * i)
+    period_end = date(2026, 3, 31) - timedelta(days=41 * i)
+    return {
+        "id": f"A{i:03d}",
+        "name": f"Company {i}",
+        "currency": "USD",
+        "founding_date": None if i % 7 == 3 else founded,
+        "period_end": None if i % 5 == 2 else period_end,
+        "revenue": 1_000_000 + 50_000 * i,
+        "prior_revenue": 900_000 + 70_000 * (i % 9),
+        "total_assets": 2_000_000,
+        "total_liabilities": 500_000 + 100_000 * (i % 13),
+        "overdue_count": i % 4,
+    }
+
+
+def record(store: StateStore, policy: CompiledPolicy, ids: range, *, keep: bool) -> None:
+    """A sync's rows for these companies, written; with their snapshot bins if ``keep``."""
+    run_id = new_run(store, TARGET)
+    store.record_layout(run_id, Layout(dict(ZOHO.outputs), Labels.of(policy.policy)))
+    counts = SnapshotCounts(policy)
+    rows = []
+    for i in ids:
+        account = to_account(company(i), AS_OF.date())
+        result = assess(account, policy, as_of=AS_OF)
+        bins = counts.bins(result.indicators, result.score)
+        rows.append(
+            AssessmentIn(
+                account_id=account.id,
+                assessed_at=AS_OF,
+                account=account,
+                outputs={},
+                native={},
+                previous_native={},
+                policy_version=result.policy_version,
+                grade=result.grade,
+                reasons=[],
+                result=result,
+                snapshot=(counts.key, counts.kept(bins, account)) if keep else None,
+            )
+        )
+    store.record_pending(run_id, TARGET, rows)
+    store.mark_written(TARGET, [r.account_id for r in rows], run_id=run_id)
+
+
+def from_inputs(store: StateStore, policy: CompiledPolicy, as_of: datetime) -> dict[str, Any]:
+    return snapshot(store.iter_portfolio(TARGET, scores_only=True), policy, as_of)
+
+
+def test_kept_bins_give_the_snapshot_of_the_inputs_on_any_later_day(store: StateStore) -> None:
+    policy = policy_with([1, 2, 3, 5])
+    record(store, policy, range(40), keep=True)
+    assert sum(1 for _ in store.iter_kept_bins(TARGET, SnapshotCounts(policy).key)) == 40
+    for days in (0, 1, 200, 400, 1500):
+        as_of = AS_OF + timedelta(days=days)
+        assert portfolio_snapshot(store, TARGET, policy, as_of) == from_inputs(store, policy, as_of)
+    later = from_inputs(store, policy, AS_OF + timedelta(days=400))["counts"]
+    now = from_inputs(store, policy, AS_OF)["counts"]
+    assert later["company_age_years"] != now["company_age_years"]  # the ages did move
+    assert later["statement_age_months"] != now["statement_age_months"]
+
+
+def test_rows_without_bins_or_by_other_bands_are_read_back(store: StateStore) -> None:
+    """Rows kept before, rows kept by other bands, and an account whose newer row kept
+    none (its older row's bins must not count) all count from their inputs."""
+    policy = policy_with([1, 2, 3, 5])
+    record(store, policy, range(0, 30), keep=True)
+    record(store, policy, range(20, 40), keep=False)  # newer rows of 20-29, and 30-39
+    record(store, policy_with([1, 3, 5, 10]), range(40, 50), keep=True)
+    with store.engine.begin() as conn:  # a row recorded before rows kept bins
+        conn.execute(
+            sa.update(assessments)
+            .where(assessments.c.account_id == "A005")
+            .values(snapshot_key=None, snapshot_bins=None)
+        )
+    kept = SnapshotCounts(policy).key
+    assert sum(1 for _ in store.iter_kept_bins(TARGET, kept)) == 19  # 0-19 but A005
+    for days in (0, 400):
+        as_of = AS_OF + timedelta(days=days)
+        found = portfolio_snapshot(store, TARGET, policy, as_of)
+        assert found == from_inputs(store, policy, as_of)
+        assert found["accounts"] == 50
+
+
+def test_a_run_counts_its_own_rows_and_kept_bins_of_the_others(store: StateStore) -> None:
+    """A sync counts the accounts it wrote as it assessed them and leaves its own rows out
+    of the store's part."""
+    policy = policy_with([1, 2, 3, 5])
+    record(store, policy, range(30), keep=True)
+    record(store, policy, range(25, 35), keep=True)
+    own = max(r.run_id for r in store.list_runs(TARGET))
+    counted = SnapshotCounts(policy)
+    for i in range(25, 35):
+        result = assess(to_account(company(i), AS_OF.date()), policy, as_of=AS_OF)
+        counted.add(counted.bins(result.indicators, result.score))
+    found = portfolio_snapshot(store, TARGET, policy, AS_OF, counted, not_of_run=own)
+    assert found == from_inputs(store, policy, AS_OF)
+
+
+def test_only_the_ages_depend_on_the_day() -> None:
+    """A snapshot bins the ages anew for its day and keeps every other bin: no other
+    indicator may change with the day it is taken on."""
+    for i in range(12):
+        account = to_account(company(i), AS_OF.date())
+        now = indicator_values(account, AS_OF.date())
+        later = indicator_values(account, AS_OF.date() + timedelta(days=500 + 31 * i))
+        assert {k for k in now if now[k] != later[k]} <= set(AGES)
