@@ -45,7 +45,8 @@ def indicator_values(a: Account, today: date) -> dict[str, Value]:
     """Every indicator of an account as of a day; undefined ratios are None.
 
     One function rather than one per indicator: this is the engine's hot path. Only the
-    ``AGES`` depend on the day (a stability snapshot bins them anew, and no other).
+    ``AGES`` depend on the day (a stability snapshot bins them anew, and no other); a
+    change to how an indicator is worked out must change ``stability.KEPT_FORM``.
     """
     d = a.__dict__
     values: dict[str, Value] = dict(zip(RAW_NAMES, _raw(d), strict=True))

@@ -198,7 +198,7 @@ class Account(BaseModel):
             }
             for name in _TEXT_NAMES:
                 value = kept.get(name)
-                if isinstance(value, str):
+                if isinstance(value, str | bytes):
                     kept[name] = value.strip()
             return kept
         return data

@@ -15,9 +15,9 @@ working out every indicator again. Rows kept before, or by other bands, are read
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
-import zlib
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -117,10 +117,17 @@ def stored_indicators(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
         return {}
 
 
+#: How bins are kept (``SnapshotCounts.kept``) and worked out (``crmqual.indicators``): a
+#: change to either must change this, so that rows kept before are read back instead.
+KEPT_FORM = 1
+
+
 def kept_key(edges: Mapping[str, Sequence[float]]) -> int:
-    """The key of bins kept by these bands (and this form of keeping them, ``kept``)."""
-    text = json.dumps({"form": 1, "edges": list(edges.items())}, sort_keys=True)
-    return zlib.crc32(text.encode()) & 0x7FFFFFFF  # fits any database's integer
+    """The key of bins kept by these bands, with these ages, in this form (``KEPT_FORM``):
+    63 bits of a hash, so that two different keepings never share one."""
+    kept = {"form": KEPT_FORM, "edges": list(edges.items()), "ages": list(AGES.items())}
+    digest = hashlib.blake2b(json.dumps(kept).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1  # fits a signed 64-bit column
 
 
 def portfolio_snapshot(
@@ -137,6 +144,7 @@ def portfolio_snapshot(
     them, the others from their inputs."""
     counts = counted or SnapshotCounts(policy)
     today = as_of.date()
+    # Two reads: nothing writes the target's rows between them (a run holds its lock).
     for packed in store.iter_kept_bins(target, counts.key, not_of_run=not_of_run):
         counts.add_kept(packed, today)
     others = store.iter_portfolio(

@@ -83,6 +83,9 @@ def test_text_is_stripped_and_only_text() -> None:
     account = to_account({"id": " A-1 ", "name": " Acme\t", "currency": " usd "}, today)
     assert (account.id, account.name, account.currency) == ("A-1", "Acme", "USD")
     assert Account(id="A-2", industry="  retail ").industry == "retail"
+    assert Account(id="A-4", name=b" Bytes ").name == "Bytes"  # type: ignore[arg-type]
+    # Python's whitespace, the one that also decides what is blank (separators included).
+    assert to_account({"id": "A-5", "name": "Acme\x1f"}, today).name == "Acme"
     assert fields_at_fault({"id": "A-3", "business_status": " active "}) == {"business_status"}
     assert fields_at_fault({"id": "   "}) == {"id"}
 

@@ -5,7 +5,9 @@ it gives the figures of a snapshot worked out from every account's stored inputs
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +18,7 @@ from crmqual.engine import assess
 from crmqual.indicators import AGES, indicator_values
 from crmqual.inputs import to_account
 from crmqual.mapping import Labels, load_mapping
-from crmqual.policy import default_policy_text, parse_policy
+from crmqual.policy import default_policy_text, load_policy, parse_policy
 from crmqual.stability import SnapshotCounts, portfolio_snapshot, snapshot
 from crmqual.state import AssessmentIn, StateStore
 from crmqual.state.reading import Layout
@@ -25,24 +27,28 @@ from crmqual.yamlfile import parse_yaml_text
 
 TARGET = "zoho:acme"
 ZOHO = load_mapping(None, "zoho")[0]
+SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounts.csv"
 AS_OF = datetime(2026, 6, 30, 2, 0, tzinfo=UTC)
 
 
-def policy_with(company_age_bands: list[float]) -> CompiledPolicy:
-    """The default policy, with these company age bands, scoring the statement's age too:
-    a snapshot then bins two ages."""
+def policy_with(
+    company_age_bands: list[float] = [1, 2, 4, 5],  # noqa: B006 (never changed)
+    points: list[int] = [0, 25, 50, 75, 100],  # noqa: B006
+) -> CompiledPolicy:
+    """The default policy, with these company age bands and points, scoring the statement's
+    age too: a snapshot then bins two ages. 4 years is 1,461 days, 25 months 761."""
     data = parse_yaml_text(default_policy_text(), "default_policy.yaml")
     stability = next(
         d for d in data["scorecard"]["dimensions"] if d["name"] == "business_stability"
     )
     age = next(i for i in stability["indicators"] if i["indicator"] == "company_age_years")
-    age["bands"] = company_age_bands
+    age["bands"], age["points"] = company_age_bands, points
     stability["indicators"].append(
         {
             "indicator": "statement_age_months",
             "missing": 50,
             "direction": "riskier",
-            "bands": [6, 12, 18, 24],
+            "bands": [6, 12, 18, 25],
             "points": [100, 75, 50, 25, 0],
             "reason": {"en": "Old statement.", "zh": "财报较旧。"},
         }
@@ -52,9 +58,12 @@ def policy_with(company_age_bands: list[float]) -> CompiledPolicy:
 
 def company(i: int) -> dict[str, Any]:
     """Companies founded around the age bands' edges, with statements of many ages, some
-    without either date."""
+    without either date; the first is exactly 4 years old, its statement exactly 25
+    months, on ``AS_OF``."""
     founded = date(2025, 6, 1) - timedelta(days=97 * i)
     period_end = date(2026, 3, 31) - timedelta(days=41 * i)
+    if i == 0:
+        founded, period_end = AS_OF.date() - timedelta(1461), AS_OF.date() - timedelta(761)
     return {
         "id": f"A{i:03d}",
         "name": f"Company {i}",
@@ -103,10 +112,10 @@ def from_inputs(store: StateStore, policy: CompiledPolicy, as_of: datetime) -> d
 
 
 def test_kept_bins_give_the_snapshot_of_the_inputs_on_any_later_day(store: StateStore) -> None:
-    policy = policy_with([1, 2, 3, 5])
+    policy = policy_with()
     record(store, policy, range(40), keep=True)
     assert sum(1 for _ in store.iter_kept_bins(TARGET, SnapshotCounts(policy).key)) == 40
-    for days in (0, 1, 200, 400, 1500):
+    for days in (-400, -1, 0, 1, 200, 400, 1500):
         as_of = AS_OF + timedelta(days=days)
         assert portfolio_snapshot(store, TARGET, policy, as_of) == from_inputs(store, policy, as_of)
     later = from_inputs(store, policy, AS_OF + timedelta(days=400))["counts"]
@@ -118,7 +127,7 @@ def test_kept_bins_give_the_snapshot_of_the_inputs_on_any_later_day(store: State
 def test_rows_without_bins_or_by_other_bands_are_read_back(store: StateStore) -> None:
     """Rows kept before, rows kept by other bands, and an account whose newer row kept
     none (its older row's bins must not count) all count from their inputs."""
-    policy = policy_with([1, 2, 3, 5])
+    policy = policy_with()
     record(store, policy, range(0, 30), keep=True)
     record(store, policy, range(20, 40), keep=False)  # newer rows of 20-29, and 30-39
     record(store, policy_with([1, 3, 5, 10]), range(40, 50), keep=True)
@@ -140,7 +149,7 @@ def test_rows_without_bins_or_by_other_bands_are_read_back(store: StateStore) ->
 def test_a_run_counts_its_own_rows_and_kept_bins_of_the_others(store: StateStore) -> None:
     """A sync counts the accounts it wrote as it assessed them and leaves its own rows out
     of the store's part."""
-    policy = policy_with([1, 2, 3, 5])
+    policy = policy_with()
     record(store, policy, range(30), keep=True)
     record(store, policy, range(25, 35), keep=True)
     own = max(r.run_id for r in store.list_runs(TARGET))
@@ -152,11 +161,33 @@ def test_a_run_counts_its_own_rows_and_kept_bins_of_the_others(store: StateStore
     assert found == from_inputs(store, policy, AS_OF)
 
 
+def test_bins_kept_under_other_points_count_alike(store: StateStore) -> None:
+    """Bins depend on the bands alone: rows kept under a policy with other points (other
+    scores) count for a policy with the same bands."""
+    record(store, policy_with(points=[10, 20, 30, 40, 50]), range(20), keep=True)
+    policy = policy_with()
+    assert sum(1 for _ in store.iter_kept_bins(TARGET, SnapshotCounts(policy).key)) == 20
+    as_of = AS_OF + timedelta(days=90)
+    assert portfolio_snapshot(store, TARGET, policy, as_of) == from_inputs(store, policy, as_of)
+
+
+def test_the_key_is_the_bands_and_their_order() -> None:
+    key = SnapshotCounts(policy_with()).key
+    assert SnapshotCounts(policy_with()).key == key  # parsed again: the same
+    assert SnapshotCounts(policy_with(points=[5, 6, 7, 8, 9])).key == key
+    assert SnapshotCounts(policy_with([1, 2, 4, 6])).key != key
+    assert SnapshotCounts(compiled(load_policy())).key != key  # another line, another order
+    assert 0 <= key < 2**63
+
+
 def test_only_the_ages_depend_on_the_day() -> None:
     """A snapshot bins the ages anew for its day and keeps every other bin: no other
-    indicator may change with the day it is taken on."""
-    for i in range(12):
-        account = to_account(company(i), AS_OF.date())
+    indicator may change with the day it is taken on (the sample accounts fill every
+    input)."""
+    with SAMPLE.open(encoding="utf-8") as rows:
+        accounts = [to_account(row, AS_OF.date()) for row in csv.DictReader(rows)]
+    for i, account in enumerate(accounts):
         now = indicator_values(account, AS_OF.date())
         later = indicator_values(account, AS_OF.date() + timedelta(days=500 + 31 * i))
         assert {k for k in now if now[k] != later[k]} <= set(AGES)
+    assert len(accounts) >= 10

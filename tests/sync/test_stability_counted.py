@@ -8,7 +8,7 @@ from __future__ import annotations
 from syncutil import Clock, MakeSync
 
 from crmqual.adapters.memory import MemoryCrm
-from crmqual.stability import snapshot
+from crmqual.stability import SnapshotCounts, snapshot
 from crmqual.state import StateStore
 from crmqual.sync import STABILITY_KEY, SyncRequest
 
@@ -41,3 +41,27 @@ def test_the_counted_snapshot_is_the_stores(
     counted = run.summary[STABILITY_KEY]
     assert counted == from_store(state, make_sync, run.run_id)
     assert counted["accounts"] == 10
+
+
+def test_a_later_run_counts_the_accounts_it_left_from_their_kept_bins(
+    crm: MemoryCrm, clock: Clock, state: StateStore, make_sync: MakeSync
+) -> None:
+    """The rows a sync writes keep their snapshot bins (personal data left out as ever); a
+    run 120 days later counts the accounts it does not write from them, their ages binned
+    for its own day, and its snapshot is still the store's."""
+    for account_id, founded in (("A001", "2025-06-01"), ("A002", "2024-09-01")):
+        crm.edit(account_id, {"founding_date": founded})
+    first = make_sync().run(SyncRequest())
+    assert first.written == 10
+    key = SnapshotCounts(make_sync().policy).key
+    assert sum(1 for _ in state.iter_kept_bins("memory", key)) == 10
+
+    clock.advance(days=120)  # the two young companies age: some outputs change
+    crm.edit("A005", {"overdue_max_days": 120, "overdue_count": 7})
+    second = make_sync().run(SyncRequest())
+    assert 1 <= second.written < 10
+    run = state.get_run(second.run_id)  # type: ignore[arg-type]
+    assert run is not None
+    left = sum(1 for _ in state.iter_kept_bins("memory", key, not_of_run=run.run_id))
+    assert left == 10 - second.written  # counted from their kept bins
+    assert run.summary[STABILITY_KEY] == from_store(state, make_sync, run.run_id)

@@ -101,6 +101,15 @@ class BacktestRecord:
 CreditHistory = tuple[str, list[tuple[datetime, dict[str, Any]]]]
 
 
+def _kept_by(key: int) -> sa.ColumnElement[bool]:
+    """A row kept its snapshot bins under ``key`` (negated: every other row, a null key
+    or null bins included)."""
+    a = assessments
+    return sa.and_(
+        a.c.snapshot_key.is_not(None), a.c.snapshot_key == key, a.c.snapshot_bins.is_not(None)
+    )
+
+
 def end_of(day: date) -> datetime:
     """The first moment after ``day`` (UTC): assessments made on ``day`` come before it."""
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
@@ -138,7 +147,7 @@ class Lab(RowReading):
         a = assessments
         conditions = self._latest_written(target, as_of, not_of_run)
         if not_kept_by is not None:
-            conditions.append(sa.or_(a.c.snapshot_key.is_(None), a.c.snapshot_key != not_kept_by))
+            conditions.append(~_kept_by(not_kept_by))
         columns = _SCORES_AND_INPUTS if scores_only else _READ_BACK
         query = sa.select(*columns).where(*conditions).order_by(a.c.account_id)
         reader = self._reader
@@ -167,7 +176,7 @@ class Lab(RowReading):
         ``not_of_run`` as ``iter_portfolio`` says."""
         a = assessments
         conditions = self._latest_written(target, None, not_of_run)
-        query = sa.select(a.c.snapshot_bins).where(*conditions, a.c.snapshot_key == key)
+        query = sa.select(a.c.snapshot_bins).where(*conditions, _kept_by(key))
         with self._read() as conn:
             result = conn.execution_options(yield_per=STREAM_BATCH).execute(query)
             for batch in result.scalars().partitions():

@@ -666,7 +666,9 @@ _SLIM_COLUMNS = (
 )
 
 #: Every column but the account's inputs: what reading a row's outputs and writes needs.
-_WITHOUT_INPUTS = [c for c in assessments.c if c.name not in ("inputs", "account")]
+_WITHOUT_INPUTS = [
+    c for c in assessments.c if c.name not in ("inputs", "account", *SNAPSHOT_COLUMNS)
+]
 
 
 def _assessment(row: Any, reader: RowReader) -> AssessmentRecord:

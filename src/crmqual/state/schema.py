@@ -162,7 +162,7 @@ assessments = sa.Table(
     sa.Column("native", sa.JSON(none_as_null=True), nullable=True),
     # the account's stability snapshot bins as the sync counted them, and the key of the
     # bands they are by (``crmqual.stability``); None where the row kept none
-    sa.Column("snapshot_key", sa.Integer(), nullable=True),
+    sa.Column("snapshot_key", _BigId, nullable=True),
     sa.Column("snapshot_bins", sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(["run_id"], ["runs.id"], name="fk_assessments_run_id_runs"),
     sa.ForeignKeyConstraint(

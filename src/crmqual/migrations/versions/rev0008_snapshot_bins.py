@@ -18,10 +18,12 @@ down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+_KEY = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 
 def upgrade() -> None:
     with op.batch_alter_table("assessments") as batch:
-        batch.add_column(sa.Column("snapshot_key", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("snapshot_key", _KEY, nullable=True))
         batch.add_column(sa.Column("snapshot_bins", sa.LargeBinary(), nullable=True))
 
 
