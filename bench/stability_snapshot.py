@@ -13,7 +13,9 @@ results and marked written), then times, best of K, in CPU seconds of this proce
   ``iter_portfolio(scores_only=True)``, each row's inputs read back and its indicators
   worked out again (what rows that kept no bins cost, and every row before schema 0008);
 * the lab's read: ``portfolio()`` and each row's inputs validated as an Account
-  (``backtest.stored_account``), what ``policy diff`` or a backtest does before scoring.
+  (``backtest.stored_account``), what ``policy diff`` does before scoring;
+* the backtest's read: ``portfolio(scores_only=True)``, each row's inputs as the Account
+  kept (``backtest.row_account``), what ``policy backtest`` and ``policy fit`` do.
 
 Writes ``bench/results/stability_snapshot.json``.
 """
@@ -29,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assess_throughput import AS_OF, rows
-from crmqual.backtest import stored_account
+from crmqual.backtest import row_account, stored_account
 from crmqual.compiled import compiled
 from crmqual.engine import assess
 from crmqual.inputs import to_account
@@ -122,10 +124,16 @@ def main() -> None:
             snap_s, snapped = cpu_seconds(take_snapshot, args.repeat)
             inputs_s, recounted = cpu_seconds(from_inputs, args.repeat)
             lab_s, read = cpu_seconds(read_for_lab, args.repeat)
+
+            def read_for_backtest() -> int:
+                rows = store.portfolio(TARGET, scores_only=True)
+                return sum(1 for row in rows if row_account(row).id)
+
+            backtest_s, kept = cpu_seconds(read_for_backtest, args.repeat)
         finally:
             store.close()
-    if {snapped, recounted, read} != {args.accounts}:
-        raise SystemExit(f"counted {snapped}, {recounted} and {read}, not {args.accounts}")
+    if {snapped, recounted, read, kept} != {args.accounts}:
+        raise SystemExit(f"counted {snapped}, {recounted}, {read}, {kept}, not {args.accounts}")
     result = {
         "accounts": args.accounts,
         "repeat": args.repeat,
@@ -135,6 +143,8 @@ def main() -> None:
         "snapshot_from_inputs_us_per_account": round(inputs_s / args.accounts * 1e6, 1),
         "lab_read_cpu_s": round(lab_s, 3),
         "lab_read_us_per_account": round(lab_s / args.accounts * 1e6, 1),
+        "backtest_read_cpu_s": round(backtest_s, 3),
+        "backtest_read_us_per_account": round(backtest_s / args.accounts * 1e6, 1),
         "python": platform.python_version(),
         "machine": platform.machine(),
     }
@@ -143,7 +153,8 @@ def main() -> None:
         f" ({result['snapshot_us_per_account']} µs an account; from the inputs"
         f" {inputs_s:.2f} s, {result['snapshot_from_inputs_us_per_account']} µs); the lab's"
         f" read of the portfolio {lab_s:.2f} s ({result['lab_read_us_per_account']} µs an"
-        " account)"
+        f" account), a backtest's {backtest_s:.2f} s"
+        f" ({result['backtest_read_us_per_account']} µs)"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -140,7 +140,8 @@ def fit(
             where = t("lab.source_state", lang, target=ctx.target)
             recorded = ctx.state.outcomes(ctx.target)
             for as_of in sorted(parse_as_of(text) for text in as_of_texts):
-                drawn = sample(ctx.state.portfolio(ctx.target, as_of), recorded, as_of, months)
+                rows = ctx.state.portfolio(ctx.target, as_of, scores_only=True)
+                drawn = sample(rows, recorded, as_of, months)
                 for account_id, why in drawn.unreadable:
                     skipped += 1
                     click.echo(t("lab.skipped", lang, id=account_id, why=why), err=True)

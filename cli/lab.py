@@ -541,7 +541,7 @@ def backtest(
         if against_file is not None:
             policies.append(load(against_file))
     with state_context(config_path, as_json) as ctx:
-        rows = ctx.state.portfolio(ctx.target, as_of)
+        rows = ctx.state.portfolio(ctx.target, as_of, scores_only=True)
         if not rows:
             raise CliError(t("lab.empty_store", lang, target=ctx.target), ExitCode.CONFIG)
         drawn = sample(rows, ctx.state.outcomes(ctx.target), as_of, months)

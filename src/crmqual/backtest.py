@@ -91,7 +91,7 @@ def sample(
             already += 1
             continue
         try:
-            account = stored_account(row.account)
+            account = row_account(row)
         except ValueError as exc:
             unreadable.append((row.account_id, " ".join(str(exc).split())[:200]))
             continue

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from stateutil import new_run
 
-from crmqual.backtest import row_account, stored_account
+from crmqual.backtest import row_account, sample, stored_account
 from crmqual.engine import Assessment, assess
 from crmqual.mapping import Labels, load_mapping, to_native
 from crmqual.model import Account
@@ -227,3 +227,17 @@ def test_an_account_kept_from_the_model_reads_back_as_it_without_validating(
         == stored_account(kept["D"])
         == validated.model_copy(update={"id": "D"})
     )
+
+
+@pytest.mark.parametrize("changes", MODEL_CASES)
+def test_a_backtest_samples_kept_accounts_as_it_sampled_them_validated(
+    store: StateStore, run_id: int, changes: dict[str, Any]
+) -> None:
+    """``policy backtest`` and ``policy fit`` read the portfolio's kept Accounts
+    (``scores_only``): the sample is the one the validated inputs gave."""
+    record_as_model_and_as_dict(store, run_id, changes)
+    store.mark_written("zoho:org1", ["M", "D"], run_id=run_id)
+    as_of = datetime(2027, 1, 1, tzinfo=UTC)
+    kept = sample(store.portfolio("zoho:org1", as_of, scores_only=True), [], as_of, 12)
+    validated = sample(store.portfolio("zoho:org1", as_of), [], as_of, 12)
+    assert kept == validated and len(kept.observations) == 2

@@ -118,14 +118,18 @@ def end_of(day: date) -> datetime:
 class Lab(RowReading):
     """The outcomes, backtests and backtest_assessments tables, and portfolio snapshots."""
 
-    def portfolio(self, target: str, as_of: datetime | None = None) -> list[PortfolioRow]:
+    def portfolio(
+        self, target: str, as_of: datetime | None = None, *, scores_only: bool = False
+    ) -> list[PortfolioRow]:
         """Each account's newest written assessment (by row id), among those assessed at or
-        before ``as_of`` when given; ordered by account id.
+        before ``as_of`` when given; ordered by account id. ``scores_only``: as
+        ``iter_portfolio`` says (what a backtest needs: the inputs, a kept Account where the
+        store has one).
 
         Written rows are what reached the CRM; a sync records a row only when an account's
         outputs change, so an account's newest row holds the inputs of its latest change.
         """
-        return list(self.iter_portfolio(target, as_of))
+        return list(self.iter_portfolio(target, as_of, scores_only=scores_only))
 
     def iter_portfolio(
         self,
