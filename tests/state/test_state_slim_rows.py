@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from stateutil import new_run
 
 from crmqual.backtest import row_account, sample, stored_account
@@ -241,3 +242,25 @@ def test_a_backtest_samples_kept_accounts_as_it_sampled_them_validated(
     kept = sample(store.portfolio("zoho:org1", as_of, scores_only=True), [], as_of, 12)
     validated = sample(store.portfolio("zoho:org1", as_of), [], as_of, 12)
     assert kept == validated and len(kept.observations) == 2
+
+
+def test_reason_texts_are_inserted_in_key_order(store: StateStore, run_id: int) -> None:
+    """Runs of several orgs sharing a PostgreSQL store insert the same reason texts at once:
+    in one order (their keys'), so that they wait for each other instead of deadlocking."""
+    inserted: list[list[str]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.startswith("INSERT INTO reason_texts"):
+            rows = params if isinstance(params, list) else [params]
+            inserted.append([r["key"] if isinstance(r, dict) else r[0] for r in rows])
+
+    rows = [sync_row(account_of(i, overdue_count=i % 5, net_income=-i), {})[0] for i in range(8)]
+    assert len({r.code for row in rows for r in row.result.reasons}) > 3  # type: ignore[union-attr]
+    store.record_layout(run_id, Layout(dict(MAPPING.outputs), LABELS))
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        store.record_pending(run_id, "zoho:org1", rows)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", seen)
+    assert len(inserted) == 1 and len(inserted[0]) > 3
+    assert inserted[0] == sorted(inserted[0])

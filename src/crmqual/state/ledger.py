@@ -174,7 +174,9 @@ class Ledger(RowReading):
                 batches.append(self._slim_rows(run_id, target, list(group), texts))
         with self._write() as conn:
             if texts:
-                new = [{"key": k, "en": en, "zh": zh} for k, (en, zh) in texts.items()]
+                # In key order: runs of other orgs sharing a PostgreSQL store insert the same
+                # texts at once, and rows locked in two orders deadlock (one run then fails).
+                new = [{"key": k, "en": en, "zh": zh} for k, (en, zh) in sorted(texts.items())]
                 conn.execute(self._insert(reason_texts).on_conflict_do_nothing(), new)
             for insert in batches:
                 insert(conn)
