@@ -64,7 +64,8 @@ class RecordProblems(Exception):
 
 def to_account(data: Mapping[str, Any], today: date, *, blank_free: bool = False) -> Account:
     """Validate one row of typed values; dates after ``today`` are impossible values.
-    ``blank_free``: no value is blank text and the id is set (``model.blank_free_context``)."""
+    ``blank_free``: no value is blank text, text is stripped and the id is set
+    (``model.blank_free_context``)."""
     context = blank_free_context(today) if blank_free else {"today": today}
     return Account.model_validate(data, context=context)
 

@@ -37,6 +37,9 @@ ACT = 0.25
 SCORE_EDGES = tuple(float(x) for x in range(10, 100, 10))
 #: The share an empty bin counts as (the index is undefined for a share of zero).
 EMPTY_SHARE = 1e-4
+#: How bins are kept (``SnapshotCounts.kept``) and worked out (``crmqual.indicators``): a
+#: change to either must change this, so that rows kept before are read back instead.
+KEPT_FORM = 1
 
 
 def edges_of(policy: CompiledPolicy) -> dict[str, tuple[float, ...]]:
@@ -45,6 +48,14 @@ def edges_of(policy: CompiledPolicy) -> dict[str, tuple[float, ...]]:
     for line in policy.lines:
         edges.setdefault(line.name, tuple(line.bands))
     return edges
+
+
+def kept_key(edges: Mapping[str, Sequence[float]]) -> int:
+    """The key of bins kept by these bands, with these ages, in this form (``KEPT_FORM``):
+    63 bits of a hash, so that two different keepings never share one."""
+    kept = {"form": KEPT_FORM, "edges": list(edges.items()), "ages": list(AGES.items())}
+    digest = hashlib.blake2b(json.dumps(kept).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1  # fits a signed 64-bit column
 
 
 class SnapshotCounts:
@@ -88,7 +99,8 @@ class SnapshotCounts:
         """An account's ``bins`` as its row keeps them (under ``key``): the bins, then the
         day (ordinal) each of its ages counts from, None where it has none."""
         days = [getattr(account, field) for _, _, field, _ in self._ages]
-        return msgpack.packb([*bins, *(None if d is None else d.toordinal() for d in days)])  # type: ignore[no-any-return]
+        ordinals = [None if d is None else d.toordinal() for d in days]
+        return msgpack.packb([*bins, *ordinals])  # type: ignore[no-any-return]
 
     def add_kept(self, packed: bytes, today: date) -> None:
         """One account from the bins its row kept (``kept``), its ages binned as of ``today``."""
@@ -115,19 +127,6 @@ def stored_indicators(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
         return indicator_values(row_account(row), as_of.date())
     except ValueError:
         return {}
-
-
-#: How bins are kept (``SnapshotCounts.kept``) and worked out (``crmqual.indicators``): a
-#: change to either must change this, so that rows kept before are read back instead.
-KEPT_FORM = 1
-
-
-def kept_key(edges: Mapping[str, Sequence[float]]) -> int:
-    """The key of bins kept by these bands, with these ages, in this form (``KEPT_FORM``):
-    63 bits of a hash, so that two different keepings never share one."""
-    kept = {"form": KEPT_FORM, "edges": list(edges.items()), "ages": list(AGES.items())}
-    digest = hashlib.blake2b(json.dumps(kept).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1  # fits a signed 64-bit column
 
 
 def portfolio_snapshot(
