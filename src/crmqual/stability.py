@@ -16,10 +16,13 @@ working out every indicator again. Rows kept before, or by other bands, are read
 from __future__ import annotations
 
 import hashlib
+import io
+import itertools
 import json
 import math
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -40,6 +43,8 @@ EMPTY_SHARE = 1e-4
 #: How bins are kept (``SnapshotCounts.kept``) and worked out (``crmqual.indicators``): a
 #: change to either must change this, so that rows kept before are read back instead.
 KEPT_FORM = 1
+#: Kept bins counted at once: their unpacked rows are held meanwhile.
+KEPT_CHUNK = 10_000
 
 
 def edges_of(policy: CompiledPolicy) -> dict[str, tuple[float, ...]]:
@@ -95,6 +100,16 @@ class SnapshotCounts:
         for counts, i in zip(self.counts.values(), bins, strict=True):
             counts[i] += 1
 
+    def add_all(self, binned: Sequence[Sequence[int]]) -> None:
+        """Accounts, each binned by its ``bins``: counted name by name, each name's bins
+        counted at once (a snapshot adds up to millions: no Python loop per account)."""
+        if not binned:
+            return
+        self.accounts += len(binned)
+        for counts, column in zip(self.counts.values(), zip(*binned, strict=True), strict=True):
+            for i, n in Counter(column).items():
+                counts[i] += n
+
     def kept(self, bins: Sequence[int], account: Account) -> bytes:
         """An account's ``bins`` as its row keeps them (under ``key``): the bins, then the
         day (ordinal) each of its ages counts from, None where it has none."""
@@ -102,15 +117,26 @@ class SnapshotCounts:
         ordinals = [None if d is None else d.toordinal() for d in days]
         return msgpack.packb([*bins, *ordinals])  # type: ignore[no-any-return]
 
-    def add_kept(self, packed: bytes, today: date) -> None:
-        """One account from the bins its row kept (``kept``), its ages binned as of ``today``."""
-        bins = msgpack.unpackb(packed)
-        days = bins[len(self.counts) :]
-        del bins[len(self.counts) :]
+    def add_kept(self, packed: Iterable[bytes], today: date) -> None:
+        """Accounts from the bins their rows kept (``kept``), their ages binned as of
+        ``today``: each age once per day it counts from, not once per account."""
+        names = len(self.counts)
+        ages = {position: (bands, unit) for position, bands, _, unit in self._ages}
         day = today.toordinal()
-        for (position, bands, _, unit), since in zip(self._ages, days, strict=True):
-            bins[position] = -1 if since is None else bisect_right(bands, age(day - since, unit))
-        self.add(bins)
+        for chunk in _chunks(packed, KEPT_CHUNK):
+            # the chunk's rows unpacked in one go, then a column per name
+            columns = list(zip(*msgpack.Unpacker(io.BytesIO(b"".join(chunk))), strict=True))
+            self.accounts += len(chunk)
+            days = iter(columns[names:])  # the ages' days, in the order of their names
+            for position, counts in enumerate(self.counts.values()):
+                if position in ages:
+                    bands, unit = ages[position]
+                    for since, n in Counter(next(days)).items():
+                        i = -1 if since is None else bisect_right(bands, age(day - since, unit))
+                        counts[i] += n
+                else:
+                    for i, n in Counter(columns[position]).items():
+                        counts[i] += n
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -118,6 +144,12 @@ class SnapshotCounts:
             "edges": {k: list(v) for k, v in self.edges.items()},
             "counts": self.counts,
         }
+
+
+def _chunks(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
+    rest = iter(items)
+    while chunk := list(itertools.islice(rest, size)):
+        yield chunk
 
 
 def stored_indicators(row: PortfolioRow, as_of: datetime) -> Mapping[str, Any]:
@@ -144,8 +176,7 @@ def portfolio_snapshot(
     counts = counted or SnapshotCounts(policy)
     today = as_of.date()
     # Two reads: nothing writes the target's rows between them (a run holds its lock).
-    for packed in store.iter_kept_bins(target, counts.key, not_of_run=not_of_run):
-        counts.add_kept(packed, today)
+    counts.add_kept(store.iter_kept_bins(target, counts.key, not_of_run=not_of_run), today)
     others = store.iter_portfolio(
         target, scores_only=True, not_of_run=not_of_run, not_kept_by=counts.key
     )

@@ -687,9 +687,9 @@ class _Runner:
         if self.counted is None:
             return
         applied = set(ok)
-        for queued in batch:
-            if queued.account_id in applied and queued.bins is not None:
-                self.counted.add(queued.bins)
+        self.counted.add_all(
+            [q.bins for q in batch if q.bins is not None and q.account_id in applied]
+        )
 
     # -- reporting ----------------------------------------------------------------------------
     def _failed(

@@ -10,16 +10,18 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from stateutil import new_run
 
+from crmqual import stability
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.engine import assess
 from crmqual.indicators import AGES, indicator_values
 from crmqual.inputs import to_account
 from crmqual.mapping import Labels, load_mapping
 from crmqual.policy import default_policy_text, load_policy, parse_policy
-from crmqual.stability import SnapshotCounts, portfolio_snapshot, snapshot
+from crmqual.stability import KEPT_CHUNK, SnapshotCounts, portfolio_snapshot, snapshot
 from crmqual.state import AssessmentIn, StateStore
 from crmqual.state.reading import Layout
 from crmqual.state.schema import assessments
@@ -111,7 +113,12 @@ def from_inputs(store: StateStore, policy: CompiledPolicy, as_of: datetime) -> d
     return snapshot(store.iter_portfolio(TARGET, scores_only=True), policy, as_of)
 
 
-def test_kept_bins_give_the_snapshot_of_the_inputs_on_any_later_day(store: StateStore) -> None:
+@pytest.mark.parametrize("chunk", [KEPT_CHUNK, 7])
+def test_kept_bins_give_the_snapshot_of_the_inputs_on_any_later_day(
+    store: StateStore, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted in chunks (their rows unpacked at once) of any size: the same figures."""
+    monkeypatch.setattr(stability, "KEPT_CHUNK", chunk)
     policy = policy_with()
     record(store, policy, range(40), keep=True)
     assert sum(1 for _ in store.iter_kept_bins(TARGET, SnapshotCounts(policy).key)) == 40

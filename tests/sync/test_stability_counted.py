@@ -5,9 +5,14 @@ included."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pytest
 from syncutil import Clock, MakeSync
 
-from crmqual.adapters.memory import MemoryCrm
+from crmqual.adapters.memory import MemoryAdapter, MemoryCrm
+from crmqual.contract import RecordResult
 from crmqual.stability import SnapshotCounts, snapshot
 from crmqual.state import StateStore
 from crmqual.sync import STABILITY_KEY, SyncRequest
@@ -64,4 +69,56 @@ def test_a_later_run_counts_the_accounts_it_left_from_their_kept_bins(
     assert run is not None
     left = sum(1 for _ in state.iter_kept_bins("memory", key, not_of_run=run.run_id))
     assert left == 10 - second.written  # counted from their kept bins
+    assert run.summary[STABILITY_KEY] == from_store(state, make_sync, run.run_id)
+
+
+class Killed(BaseException):
+    """The process dying mid-run (nothing after it runs, as after a SIGKILL)."""
+
+
+def dies_after_writing(
+    adapter: MemoryAdapter, updates: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[RecordResult]:
+    """A write batch that lands in the CRM, then the run dies before recording it."""
+    LANDS(adapter, updates)
+    raise Killed
+
+
+LANDS = MemoryAdapter._write
+
+
+def test_rows_a_killed_run_kept_count_from_their_bins_once_found_written(
+    crm: MemoryCrm,
+    clock: Clock,
+    state: StateStore,
+    make_sync: MakeSync,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A killed run's pending rows keep their bins; the next run finds the writes that
+    landed (the CRM shows their values), marks those rows written and counts them from the
+    bins they kept: its snapshot and a later one are still the store's."""
+    with monkeypatch.context() as patched:
+        patched.setattr(MemoryAdapter, "_write", dies_after_writing)
+        with pytest.raises(Killed):
+            make_sync(write_batch=4).run(SyncRequest())
+    landed = [e.record_id for e in crm.log if e.client == "crmqual"]
+    assert len(landed) == 4
+
+    clock.advance(seconds=60)
+    resumed = make_sync().run(SyncRequest())
+    assert resumed.written == 10 - len(landed)  # the landed four are not written again
+    key = SnapshotCounts(make_sync().policy).key
+    assert sum(1 for _ in state.iter_kept_bins("memory", key)) == 10
+    run = state.get_run(resumed.run_id)  # type: ignore[arg-type]
+    assert run is not None
+    assert run.summary[STABILITY_KEY] == from_store(state, make_sync, run.run_id)
+    # the landed rows were recorded by the killed run: the resumed run counts them from
+    # their kept bins, not as its own writes
+    kept_by_others = sum(1 for _ in state.iter_kept_bins("memory", key, not_of_run=run.run_id))
+    assert kept_by_others == len(landed)
+
+    clock.advance(days=120)
+    later = make_sync().run(SyncRequest())
+    run = state.get_run(later.run_id)  # type: ignore[arg-type]
+    assert run is not None
     assert run.summary[STABILITY_KEY] == from_store(state, make_sync, run.run_id)
