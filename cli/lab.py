@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from crmqual.backtest import SCORE_BANDS, evaluate, sample, stored_account
+from crmqual.backtest import SCORE_BANDS, evaluate, row_account, sample
 from crmqual.cli.assess import parse_as_of
 from crmqual.cli.context import Context, config_option, open_context
 from crmqual.cli.errors import CliError, fail_on_config_error
@@ -167,11 +167,12 @@ def diff(
         with state_context(config_path, as_json) as ctx:
             source = t("lab.source_state", lang, target=ctx.target)
             stored = 0
-            # Streamed: a million stored accounts are compared without holding them.
-            for kept in ctx.state.iter_portfolio(ctx.target):
+            # Streamed: a million stored accounts are compared without holding them; each
+            # is the Account the sync kept (its inputs validated again only where not).
+            for kept in ctx.state.iter_portfolio(ctx.target, scores_only=True):
                 stored += 1
                 try:
-                    account = stored_account(kept.account)
+                    account = row_account(kept)
                 except ValueError as exc:
                     skipped += 1
                     why = " ".join(str(exc).split())[:200]

@@ -21,10 +21,14 @@ import pytest
 from click.testing import CliRunner
 from portfolio import strict_policy_text
 
+from crmqual.backtest import stored_account
+from crmqual.cli.assess import parse_as_of
 from crmqual.cli.main import main
 from crmqual.collector import RUN_THRESHOLDS
-from crmqual.policy import GRADES
+from crmqual.compiled import compiled
+from crmqual.policy import GRADES, load_policy
 from crmqual.state import AssessmentIn, StateStore
+from crmqual.whatif import Comparison
 
 pytestmark = pytest.mark.slow
 
@@ -158,6 +162,14 @@ def test_policy_diff_default_against_stricter(lab: Lab) -> None:
     assert len(answer["most_affected"]) == 20
     first = answer["most_affected"][0]
     assert first["old"]["reasons"] and first["new"]["reasons"]
+    # the kept Accounts it compares are the stored inputs, validated again
+    old, new = compiled(load_policy()), compiled(load_policy(lab.strict))
+    again = Comparison(old, new, parse_as_of(AS_OF))
+    for row in portfolio:
+        again.assess(stored_account(row.account))
+    figures = {k: v for k, v in again.as_json().items() if k not in ("old", "new")}
+    assert len(figures) > 10
+    assert figures == {k: v for k, v in answer.items() if k in figures}
     # the stored grades came from the default policy as of AS_OF: it reproduces them
     stored = {r.account_id: r.outputs["grade"] for r in portfolio}
     counts = {g: sum(1 for v in stored.values() if v == g) for g in GRADES}
