@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from stateutil import new_run
 
 from crmqual import stability
@@ -22,7 +23,7 @@ from crmqual.inputs import to_account
 from crmqual.mapping import Labels, load_mapping
 from crmqual.policy import default_policy_text, load_policy, parse_policy
 from crmqual.stability import KEPT_CHUNK, SnapshotCounts, portfolio_snapshot, snapshot
-from crmqual.state import AssessmentIn, StateStore
+from crmqual.state import AssessmentIn, StateStore, alembic_config
 from crmqual.state.reading import Layout
 from crmqual.state.schema import assessments
 from crmqual.yamlfile import parse_yaml_text
@@ -198,3 +199,34 @@ def test_only_the_ages_depend_on_the_day() -> None:
         later = indicator_values(account, AS_OF.date() + timedelta(days=500 + 31 * i))
         assert {k for k in now if now[k] != later[k]} <= set(AGES)
     assert len(accounts) >= 10
+
+
+def test_downgrading_to_0007_drops_the_bins_and_upgrading_again_reads_rows_back(
+    state_url: str,
+) -> None:
+    """Migration 0008 undone (``alembic downgrade 0007``) drops the kept bins and loses no
+    row; opened again, the store is upgraded and counts those rows from their inputs."""
+    policy = policy_with()
+    store = StateStore(state_url)
+    record(store, policy, range(30), keep=True)
+    store.close()
+    engine = sa.create_engine(state_url)
+    try:
+        # (an engine of its own: SQLite's foreign keys are off, as batch migrations need)
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0007")
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("assessments")}
+        assert not columns & {"snapshot_key", "snapshot_bins"}
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(sa.func.count()).select_from(assessments)).scalar() == 30
+    finally:
+        engine.dispose()
+    store = StateStore(state_url)
+    try:
+        assert sum(1 for _ in store.iter_kept_bins(TARGET, SnapshotCounts(policy).key)) == 0
+        found = portfolio_snapshot(store, TARGET, policy, AS_OF)
+        assert found == from_inputs(store, policy, AS_OF) and found["accounts"] == 30
+    finally:
+        store.close()
