@@ -76,15 +76,16 @@ class Killed(BaseException):
     """The process dying mid-run (nothing after it runs, as after a SIGKILL)."""
 
 
+#: The memory CRM's own write, which applies a batch.
+LANDS = MemoryAdapter._write
+
+
 def dies_after_writing(
     adapter: MemoryAdapter, updates: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> list[RecordResult]:
     """A write batch that lands in the CRM, then the run dies before recording it."""
     LANDS(adapter, updates)
     raise Killed
-
-
-LANDS = MemoryAdapter._write
 
 
 def test_rows_a_killed_run_kept_count_from_their_bins_once_found_written(
