@@ -19,7 +19,7 @@ from enum import Enum
 from importlib.resources import files
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -146,6 +146,21 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.01)
 
 
+def _bind_plainly() -> None:
+    """Bind None and bytes without the sqlite3 module's adaptation lookup.
+
+    The module binds exact ints, floats and str as they are; any other value (None, bytes)
+    first looks for ``__adapt__`` and ``__conform__``, two failed attribute lookups, each
+    raising and clearing an AttributeError: a sync's pending row binds about nine such values,
+    a third of its insert's cost. An adapter registered for the exact type is found first;
+    these give the value back as it is (``{}.get(None)`` is None; ``bytes(b)`` is ``b``),
+    in C, so what is stored is unchanged.
+    """
+    none: dict[None, None] = {}
+    sqlite3.register_adapter(type(None), cast(Callable[[None], None], none.get))
+    sqlite3.register_adapter(bytes, bytes)
+
+
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" hook below emit BEGIN, instead of the sqlite3 module's own
     # implicit transactions, so write transactions can be BEGIN IMMEDIATE.
@@ -222,6 +237,7 @@ class Database:
                 json_serializer=json_dumps,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S},
             )
+            _bind_plainly()
             sa.event.listen(self._engine, "connect", _sqlite_on_connect)
             sa.event.listen(self._engine, "begin", _sqlite_on_begin)
         else:
