@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -29,8 +30,9 @@ class CliError(click.ClickException):
 
 class ChineseUsageError(click.UsageError):
     """click's own usage error (unknown option, missing argument, bad value) told in Chinese:
-    what is wrong first, the usage, and where to read more. click's detail of a bad value
-    (``'x' is not a valid integer``) has no Chinese and is quoted as it is."""
+    what is wrong first, the usage, and where to read more. click's detail of a bad value is
+    told in Chinese where it is one of its common ones (not a number, out of range, not one
+    of the choices: ``_detail_zh``); any other is quoted as it is."""
 
     def __init__(self, error: click.UsageError) -> None:
         super().__init__(_usage_zh(error), error.ctx)
@@ -58,8 +60,26 @@ def _usage_zh(error: click.UsageError) -> str:
         hint = error.param_hint
         if hint is None and error.param is not None and error.ctx is not None:
             hint = error.param.get_error_hint(error.ctx)
-        return t("err.bad_value", "zh", option=hint or "", detail=error.message)
+        return t("err.bad_value", "zh", option=hint or "", detail=_detail_zh(error.message))
     return t("err.usage", "zh", detail=error.message)
+
+
+#: click's details of a bad value (``click.types``) and their keys in ``crmqual.texts``.
+_CLICK_DETAILS = (
+    (re.compile(r"^(?P<value>'.*') is not a valid (integer|integer range)\.$"), "err.not_integer"),
+    (re.compile(r"^(?P<value>'.*') is not a valid (float|float range)\.$"), "err.not_number"),
+    (re.compile(r"^(?P<value>.*) is not in the range (?P<range>.*)\.$"), "err.out_of_range"),
+    (re.compile(r"^(?P<value>'.*') is not (one of )?(?P<choices>'.*')\.$"), "err.not_a_choice"),
+)
+
+
+def _detail_zh(detail: str) -> str:
+    """click's detail of a bad value in Chinese, where it is one of the common ones."""
+    for pattern, key in _CLICK_DETAILS:
+        found = pattern.match(detail)
+        if found is not None:
+            return t(key, "zh", **found.groupdict())
+    return detail
 
 
 def error_message(exc: CrmqualError, lang: str) -> str:

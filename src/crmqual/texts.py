@@ -439,6 +439,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "err.missing_param": ("{name} is missing", "缺少 {name}"),
     "err.bad_value": ("invalid value for {option}: {detail}", "{option} 的值无效：{detail}"),
     "err.usage": ("wrong usage: {detail}", "用法不对：{detail}"),
+    "err.not_integer": ("{value} is not a whole number", "{value} 不是整数"),
+    "err.not_number": ("{value} is not a number", "{value} 不是数字"),
+    "err.out_of_range": (
+        "{value} is out of range ({range})",
+        "{value} 超出允许的范围（{range}）",
+    ),
+    "err.not_a_choice": (
+        "{value} is not one of {choices}",
+        "{value} 不是可选值之一：{choices}",
+    ),
     "err.json_or_csv": ("choose one of --json and --csv", "--json 和 --csv 只能选一个"),
     "err.plan_options": (
         "--csv and --show go with --dry-run (the plan of a dry run)",

@@ -125,7 +125,9 @@ def test_other_errors_in_chinese_lead_with_what_to_do(folder: Path) -> None:
 USAGE_CASES = {
     "unknown option": (["sync", "--limt", "3"], "没有选项 --limt；是不是想用 --limit"),
     "missing argument": (["history"], "缺少 'ACCOUNT_ID'"),
-    "bad value": (["sync", "--limit", "x"], "'--limit' 的值无效"),
+    "bad value": (["sync", "--limit", "x"], "'--limit' 的值无效：'x' 不是整数"),
+    "out of range": (["sync", "--limit", "0"], "'--limit' 的值无效：0 超出允许的范围（x>=1）"),
+    "not a choice": (["init", "--crm", "nope"], "'--crm' 的值无效：'nope' 不是可选值之一："),
     "unknown command": (["nosuch"], "用法不对"),
 }
 
@@ -138,6 +140,15 @@ def test_click_usage_errors_in_chinese(folder: Path, case: str) -> None:
     assert f"错误：{said}" in out, out
     assert "用法：" in out and "--help` 查看所有选项" in out, out
     assert "Usage:" not in out and "Error:" not in out, out
+    assert "is not" not in out, out
+
+
+def test_a_detail_click_words_otherwise_is_quoted_as_it_is() -> None:
+    from crmqual.cli.errors import _detail_zh
+
+    assert _detail_zh("'x' is not a valid float range.") == "'x' 不是数字"
+    assert _detail_zh("'x' is not 'only'.") == "'x' 不是可选值之一：'only'"
+    assert _detail_zh("'x' is not a valid UUID.") == "'x' is not a valid UUID."
 
 
 def test_click_usage_errors_follow_crmqual_lang_and_stay_english_otherwise(folder: Path) -> None:
