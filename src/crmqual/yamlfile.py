@@ -9,6 +9,7 @@ marks: the document is composed once, each key path's line noted, then construct
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,10 +203,21 @@ def reason_zh(err: Any) -> str:
     if isinstance(error, Invalid):
         return error.zh
     template = _PYDANTIC_ZH.get(err["type"], "")
+    listed = {k: _choices_zh(v) if isinstance(v, str) else v for k, v in ctx.items()}
     try:
-        return template.format(**ctx) if template else ""
+        return template.format(**listed) if template else ""
     except (KeyError, IndexError):
         return ""
+
+
+#: pydantic's list of choices: "'a', 'b' or 'c'".
+_CHOICES = re.compile(r"'[^']*'(?:(?:, | or )'[^']*')+")
+
+
+def _choices_zh(text: str) -> str:
+    """pydantic's list of choices joined the Chinese way ("'a'、'b'、'c'"); other text as it
+    is."""
+    return re.sub(r"'(?:, | or )'", "'、'", text) if _CHOICES.fullmatch(text) else text
 
 
 def validate(
