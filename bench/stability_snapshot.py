@@ -30,61 +30,24 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from assess_throughput import AS_OF, rows
+from assess_throughput import AS_OF
 from crmqual.backtest import row_account, stored_account
 from crmqual.compiled import compiled
-from crmqual.engine import assess
-from crmqual.inputs import to_account
-from crmqual.mapping import Labels, load_mapping, to_native
 from crmqual.policy import load_policy
-from crmqual.stability import SnapshotCounts, portfolio_snapshot, snapshot
-from crmqual.state import AssessmentIn, StateStore
-from crmqual.state.reading import Layout
-from crmqual.state.rows import PERSONAL
+from crmqual.stability import portfolio_snapshot, snapshot
+from crmqual.state import StateStore
+from state_rows import TARGET, pending_rows, started_run
 
 HERE = Path(__file__).resolve().parent
-TARGET = "bench"
 BATCH = 2_000
 
 
 def fill(store: StateStore, accounts: int) -> None:
     """One sync's rows for ``accounts`` accounts, written."""
-    policy = compiled(load_policy())
-    mapping = load_mapping(None, "zoho")[0]
-    labels = Labels.of(policy.policy)
-    run_id = store.start_run(
-        TARGET,
-        mode="full",
-        dry_run=False,
-        signpost=AS_OF,
-        policy_version=policy.version,
-        mapping_hash=mapping.hash,
-    )
-    store.record_layout(run_id, Layout(dict(mapping.outputs), labels))
-    data = rows(accounts)
-    counts = SnapshotCounts(policy)
+    run_id = started_run(store)
+    made = pending_rows(accounts)
     for start in range(0, accounts, BATCH):
-        batch = []
-        for row in data[start : start + BATCH]:
-            account = to_account(row, AS_OF.date())
-            result = assess(account, policy, as_of=AS_OF)
-            bins = counts.bins(result.indicators, result.score)
-            batch.append(
-                AssessmentIn(
-                    account_id=account.id,
-                    assessed_at=AS_OF,
-                    account=account,
-                    outputs={},
-                    native=to_native(mapping, labels, result),
-                    previous_native={},
-                    policy_version=result.policy_version,
-                    grade=result.grade,
-                    reasons=[],
-                    result=result,
-                    leave_out=frozenset(PERSONAL),
-                    snapshot=(counts.key, counts.kept(bins, account)),
-                )
-            )
+        batch = made[start : start + BATCH]
         store.record_pending(run_id, TARGET, batch)
         store.mark_written(TARGET, [row.account_id for row in batch], run_id=run_id)
 

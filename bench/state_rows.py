@@ -75,24 +75,30 @@ def pending_rows(accounts: int) -> list[AssessmentIn]:
     return made
 
 
-def timed_once(made: list[AssessmentIn], folder: Path, plain_binds: bool) -> tuple[float, float]:
-    """CPU seconds of recording ``made`` as pending, and of marking them written."""
+def started_run(store: StateStore) -> int:
+    """A full sync's run in ``store``, its output layout (the Zoho mapping's) recorded."""
     policy = compiled(load_policy())
     mapping = load_mapping(None, "zoho")[0]
+    run_id = store.start_run(
+        TARGET,
+        mode="full",
+        dry_run=False,
+        signpost=AS_OF,
+        policy_version=policy.version,
+        mapping_hash=mapping.hash,
+    )
+    store.record_layout(run_id, Layout(dict(mapping.outputs), Labels.of(policy.policy)))
+    return run_id
+
+
+def timed_once(made: list[AssessmentIn], folder: Path, plain_binds: bool) -> tuple[float, float]:
+    """CPU seconds of recording ``made`` as pending, and of marking them written."""
     store = StateStore(f"sqlite:///{folder / 'state.sqlite'}")
     if plain_binds:
         for kind in (type(None), bytes):
             sqlite3.adapters.pop((kind, sqlite3.PrepareProtocol), None)
     try:
-        run_id = store.start_run(
-            TARGET,
-            mode="full",
-            dry_run=False,
-            signpost=AS_OF,
-            policy_version=policy.version,
-            mapping_hash=mapping.hash,
-        )
-        store.record_layout(run_id, Layout(dict(mapping.outputs), Labels.of(policy.policy)))
+        run_id = started_run(store)
         began = time.process_time()
         for start in range(0, len(made), PAGE):
             store.record_pending(run_id, TARGET, made[start : start + PAGE])
