@@ -392,13 +392,6 @@ class CompiledOutputs:
         self.attributes = attrgetter(*(name for name, _ in outputs))
         writers = ((i, _writer(name, rule)) for i, (name, rule) in enumerate(outputs))
         self.writers = tuple((i, w) for i, w in writers if w is not None)
-        self._writer_of = {name: _writer(name, rule) for name, rule in outputs}
-
-    def native_value(self, name: str, value: Any, labels: Labels) -> Any:
-        """One output's native value: ``to_native``'s for an assessment whose attribute
-        ``name`` is ``value``."""
-        write = self._writer_of[name]
-        return value if write is None else write(value, labels)
 
     def to_native(self, labels: Labels, a: Assessment) -> dict[str, Any]:
         values = list(self.attributes(a))

@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -417,15 +416,6 @@ class _Runner:
         )
         #: Inputs the state store does not keep (personal data, unless a setting asks).
         self.not_kept = frozenset() if sync.settings.keep_personal_data else frozenset(PERSONAL)
-        #: How this run's rows render their native values (recorded before its first row).
-        self.layout = Layout(dict(sync.mapping.outputs), sync.labels)
-        #: The outputs but the time, as one tuple (``_same_outputs``).
-        timeless = [name for name in sync.mapping.outputs if name != "assessed_at"]
-        self.compared: Callable[[Assessment], tuple[Any, ...]] = lambda a: tuple(
-            getattr(a, name) for name in timeless
-        )
-        if len(timeless) > 1:
-            self.compared = attrgetter(*timeless)
 
     @property
     def dry(self) -> bool:
@@ -549,27 +539,22 @@ class _Runner:
         if is_overridden(m, record):
             self._overridden(record_id, f"{m.override_field} is set")
             return None
-        # Whether a person changed crmqual's values since it last wrote them is told against
-        # the values the last written row stands for. When that row renders them with this
-        # run's layout, it is told after assessing: a new assessment with the row's outputs
-        # renders those very values (but the time), which spares rendering the row's (most
-        # records of a run that reads back what the last one wrote).
-        alike = None if last is None else last.assessment_rendered_by(self.layout)
-        if last is not None and alike is None and self._edited(record_id, last.native, current):
-            return None
+        if last is not None:
+            edited = [f for f in changed_fields(m, last.native, current) if f in last.native]
+            if edited:
+                self._overridden(
+                    record_id, f"changed by hand since crmqual wrote it: {', '.join(edited)}"
+                )
+                return None
         try:
             account, unreadable = read_record(
                 m, record, self.as_of.date(), sync.policy.knockout_inputs
             )
         except RecordProblems as exc:
-            if (
-                last is not None
-                and alike is not None
-                and self._edited(record_id, last.native, current)
-            ):
-                return None
             self._failed(record_id, [(p.field, p.reason) for p in exc.problems])
             return None
+        self.summary.assessed += 1
+        self.summary.unreadable.update(u.source for u in unreadable)
         # The last written row, else what the CRM shows of crmqual's outputs (a store that
         # lost its rows), is the previous assessment (for the downgrade's hold).
         previous = last.as_previous() if last is not None else None
@@ -582,16 +567,6 @@ class _Runner:
         result = assess(account, sync.policy, previous, as_of=self.as_of, unreadable=unreadable)
         native = to_native(m, sync.labels, result)
         stamp = assessed_at_field(m)
-        if last is not None and alike is not None:
-            if self._same_outputs(alike, result):
-                at = m.compiled.native_value("assessed_at", alike.assessed_at, sync.labels)
-                written = native | {stamp: at}  # the row's values, rendered anew
-            else:
-                written = last.native
-            if self._edited(record_id, written, current):
-                return None
-        self.summary.assessed += 1
-        self.summary.unreadable.update(u.source for u in unreadable)
         changed = [f for f in changed_fields(m, native, current) if f != stamp]
         if not changed:
             return result
@@ -604,25 +579,6 @@ class _Runner:
         if self.counted is not None:
             bins = self.counted.bins(result.indicators, result.score)
         return _Plan(record_id, account, result, native, write, current, found, bins)
-
-    def _edited(self, record_id: str, written: dict[str, Any], current: dict[str, Any]) -> bool:
-        """Did a person change values crmqual wrote (``written``)? Then the record is left
-        alone, with the fields named."""
-        m = self.sync.mapping
-        edited = [f for f in changed_fields(m, written, current) if f in written]
-        if edited:
-            self._overridden(
-                record_id, f"changed by hand since crmqual wrote it: {', '.join(edited)}"
-            )
-        return bool(edited)
-
-    def _same_outputs(self, row: Assessment, result: Assessment) -> bool:
-        """Do the two assessments hold the same values (each of the same class) in every
-        output but the time? Then the layout renders them alike."""
-        mine, theirs = self.compared(row), self.compared(result)
-        return mine == theirs and all(
-            a.__class__ is b.__class__ for a, b in zip(mine, theirs, strict=True)
-        )
 
     # -- writing ------------------------------------------------------------------------------
     def _queue(self, plans: list[_Plan]) -> None:
@@ -647,7 +603,7 @@ class _Runner:
             return
         run_id: int = self.run_id  # type: ignore[assignment]
         if not self.layout_recorded:  # before the run's first row: how its rows render
-            sync.state.record_layout(run_id, self.layout)
+            sync.state.record_layout(run_id, Layout(dict(sync.mapping.outputs), sync.labels))
             self.layout_recorded = True
         sync.state.record_pending(run_id, sync.target, [self._pending_row(p) for p in plans])
         self.queue.add_page([(p.record_id, p.write, p.bins) for p in plans])

@@ -114,11 +114,6 @@ class AssessmentRecord:
         """The row as the engine's ``previous`` (``RowReader.as_previous``)."""
         return self._reader.as_previous(self._row)
 
-    def assessment_rendered_by(self, layout: Layout) -> Assessment | None:
-        """The row's outputs as an assessment, when ``native`` is ``layout``'s rendering of
-        it (``RowReader.assessment_rendered_by``); else None."""
-        return self._reader.assessment_rendered_by(self._row, layout)
-
     @functools.cached_property
     def native(self) -> dict[str, Any]:
         """The native values the row stands for (for a sync's row: all output fields)."""

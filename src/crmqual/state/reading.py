@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,11 +40,6 @@ class Layout:
     @functools.cached_property
     def _writers(self) -> CompiledOutputs:
         return CompiledOutputs(self.rules)
-
-    @functools.cached_property
-    def key(self) -> str:
-        """The layout as canonical JSON text: two layouts with the same key render alike."""
-        return json.dumps(self.as_json(), sort_keys=True, ensure_ascii=False)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -139,16 +133,6 @@ class RowReader:
         if layout is None:
             raise LookupError(f"run {row.run_id} recorded no output layout for its rows")
         return layout.native(self.assessment(row))
-
-    def assessment_rendered_by(self, row: Any, layout: Layout) -> Assessment | None:
-        """The row's outputs as an assessment, when its native values are ``layout``'s
-        rendering of it (a slim row of a run whose layout has the same key); else None."""
-        if row.form != SLIM:
-            return None
-        own = self.layouts.get(row.run_id)
-        if own is None or own.key != layout.key:
-            return None
-        return self.assessment(row)
 
     def assessment(self, row: Any) -> Assessment:
         """A slim row's outputs as the engine's assessment (what its native values and

@@ -1,16 +1,13 @@
 """Whether a person changed crmqual's values since it last wrote them is told against the
-values the last written row stands for. When that row renders them with the run's own layout,
-the sync tells it after assessing, from the new assessment's values when its outputs are the
-row's (``_Runner._assess_record``): each case here ends as it did when the row's values were
-rendered first, and a run reading back what the last one wrote renders no stored row."""
+values the last written row stands for, before the record is read (``_Runner._assess_record``):
+an edited record is left alone, with the fields named, whatever its inputs and whatever
+crmqual would write now."""
 
 from __future__ import annotations
 
-import pytest
 from syncutil import Clock, MakeSync
 
 from crmqual.adapters.memory import MemoryCrm
-from crmqual.state.reading import RowReader
 from crmqual.sync import SyncRequest
 
 EDITED = "changed by hand since crmqual wrote it: {}"
@@ -66,27 +63,3 @@ def test_an_edit_of_the_assessment_time_alone_is_left_alone(
     run = make_sync().run(SyncRequest())
     assert run.left_alone == [{"id": "A004", "reason": EDITED.format("crmqual_assessed_at")}]
     assert (run.read, run.assessed, run.written) == (1, 0, 0)
-
-
-def test_reading_back_its_own_writes_renders_no_stored_row(
-    make_sync: MakeSync, crm: MemoryCrm, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    make_sync().run(SyncRequest())
-    rendered: list[str] = []
-    native = RowReader.native
-
-    def counted(self: RowReader, row: object) -> dict[str, object]:
-        rendered.append(str(getattr(row, "account_id", "")))
-        return native(self, row)
-
-    monkeypatch.setattr(RowReader, "native", counted)
-    settling = make_sync().run(SyncRequest())
-    assert (settling.read, settling.assessed, settling.written) == (10, 10, 0)
-    assert rendered == []
-    clock.advance(hours=1)
-    crm.edit("A005", {"crmqual_grade": other_grade(crm, "A005")})
-    crm.edit("A006", {"overdue_max_days": 200, "overdue_count": 9, "net_income": -900_000})
-    run = make_sync().run(SyncRequest())
-    assert run.left_alone == [{"id": "A005", "reason": EDITED.format("crmqual_grade")}]
-    assert run.written == 1
-    assert rendered == ["A006"]  # its outputs changed: its row's values are rendered
