@@ -70,6 +70,10 @@ class LoadedConfig:
     config: Config
     source: str
     folder: Path
+    #: What is wrong with the connection (a secret not set, say), held back when it was
+    #: loaded for a command that only reads the state store (``load_config``); building an
+    #: adapter raises them.
+    connection_problems: tuple[Problem, ...] = ()
 
     def path(self, value: str | None) -> Path | None:
         """A path from the file, relative to the file's folder."""
@@ -108,8 +112,12 @@ def resolve_env_refs(value: Any, key: str, source: str, problems: list[Problem])
     return value
 
 
-def load_config(path: str | Path) -> LoadedConfig:
-    """Load ``crmqual.yaml``; every problem (schema, connection, missing variable) at once."""
+def load_config(path: str | Path, *, connection: bool = True) -> LoadedConfig:
+    """Load ``crmqual.yaml``; every problem (schema, connection, missing variable) at once.
+
+    ``connection=False``: for a command that only reads the state store (runs, history,
+    report, prune, the policy lab), problems of the CRM connection, its secrets not set
+    included, are held back (``LoadedConfig.connection_problems``) instead of raised."""
     source = str(path)
     if not Path(path).exists():
         crms = ", ".join(registry.names())
@@ -125,26 +133,31 @@ def load_config(path: str | Path) -> LoadedConfig:
                 )
             ]
         )
-    return config_from_data(read_yaml(path), source, Path(path).resolve().parent)
+    folder = Path(path).resolve().parent
+    return config_from_data(read_yaml(path), source, folder, connection=connection)
 
 
-def config_from_data(data: Any, source: str, folder: Path) -> LoadedConfig:
+def config_from_data(
+    data: Any, source: str, folder: Path, *, connection: bool = True
+) -> LoadedConfig:
     """A configuration parsed already (a file's, or one written inline in a fleet file);
-    relative paths are relative to ``folder``."""
+    relative paths are relative to ``folder``. ``connection``: as ``load_config``'s."""
     problems: list[Problem] = []
     resolved = resolve_env_refs(data, "", source, problems) if isinstance(data, dict) else data
     if isinstance(resolved, dict):
         unset = {p.key for p in problems}  # already reported: a variable that is not set
         crm = resolved.get("crm")
         if isinstance(crm, str) and crm in registry.names():
-            connection = resolved.get("connection")
+            settings = resolved.get("connection")
             problems += [
-                p
-                for p in registry.connection_problems(crm, connection, source)
-                if p.key not in unset
+                p for p in registry.connection_problems(crm, settings, source) if p.key not in unset
             ]
     lines = getattr(data, "yaml_lines", None)
     problems = locate(problems, source, lines)
+    held: tuple[Problem, ...] = ()
+    if not connection:
+        held = tuple(p for p in problems if p.key.split(".")[0] == "connection")
+        problems = [p for p in problems if p not in held]
     try:
         config = validate(Config, resolved, source, lines=lines)
     except ConfigError as exc:
@@ -152,4 +165,4 @@ def config_from_data(data: Any, source: str, folder: Path) -> LoadedConfig:
     if problems:
         raise ConfigError(problems)
     registry.plugin(config.crm, source)  # an unknown CRM fails here, naming the known ones
-    return LoadedConfig(config, source, folder)
+    return LoadedConfig(config, source, folder, held)

@@ -13,6 +13,7 @@ from pathlib import Path
 from crmqual.compiled import CompiledPolicy, compiled
 from crmqual.config import LoadedConfig, load_config
 from crmqual.contract import Adapter
+from crmqual.errors import ConfigError
 from crmqual.mapping import Mapping, load_mapping, resolve_output_fields
 from crmqual.policy import load_policy
 from crmqual.registry import make_adapter
@@ -47,6 +48,8 @@ def state_url(loaded: LoadedConfig) -> str:
 
 def build_adapter(loaded: LoadedConfig, mapping: Mapping) -> Adapter:
     """The configured CRM's adapter, from the registry of installed adapters."""
+    if loaded.connection_problems:  # held back when the configuration was loaded
+        raise ConfigError(list(loaded.connection_problems))
     context = loaded.build_context(mapping.id_field, mapping.modified_field)
     return make_adapter(loaded.config.crm, loaded.config.connection, loaded.source, context)
 
@@ -57,7 +60,10 @@ def open_context(
 ) -> Iterator[Context]:
     """Everything a command needs; config, mapping and policy fail before anything else.
     ``config``: the file's path, or a configuration already loaded (a fleet's org)."""
-    loaded = config if isinstance(config, LoadedConfig) else load_config(config)
+    if isinstance(config, LoadedConfig):
+        loaded = config
+    else:  # a command that reaches no CRM does not need its secrets
+        loaded = load_config(config, connection=with_adapter)
     mapping, source = load_mapping(loaded.path(loaded.config.mapping), loaded.config.crm)
     policy = compiled(load_policy(loaded.path(loaded.config.policy)))
     adapter = build_adapter(loaded, mapping) if with_adapter else None
