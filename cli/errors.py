@@ -66,8 +66,8 @@ def _usage_zh(error: click.UsageError) -> str:
 
 #: click's details of a bad value (``click.types``) and their keys in ``crmqual.texts``.
 _CLICK_DETAILS = (
-    (re.compile(r"^(?P<value>'.*') is not a valid (integer|integer range)\.$"), "err.not_integer"),
-    (re.compile(r"^(?P<value>'.*') is not a valid (float|float range)\.$"), "err.not_number"),
+    (re.compile(r"^(?P<value>'.*') is not a valid integer( range)?\.$"), "err.not_integer"),
+    (re.compile(r"^(?P<value>'.*') is not a valid float( range)?\.$"), "err.not_number"),
     (re.compile(r"^(?P<value>.*) is not in the range (?P<range>.*)\.$"), "err.out_of_range"),
     (re.compile(r"^(?P<value>'.*') is not (one of )?(?P<choices>'.*')\.$"), "err.not_a_choice"),
 )

@@ -107,8 +107,7 @@ class SnapshotCounts:
             return
         self.accounts += len(binned)
         for counts, column in zip(self.counts.values(), zip(*binned, strict=True), strict=True):
-            for i, n in Counter(column).items():
-                counts[i] += n
+            _add_column(counts, column)
 
     def kept(self, bins: Sequence[int], account: Account) -> bytes:
         """An account's ``bins`` as its row keeps them (under ``key``): the bins, then the
@@ -135,8 +134,7 @@ class SnapshotCounts:
                         i = -1 if since is None else bisect_right(bands, age(day - since, unit))
                         counts[i] += n
                 else:
-                    for i, n in Counter(columns[position]).items():
-                        counts[i] += n
+                    _add_column(counts, columns[position])
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -144,6 +142,12 @@ class SnapshotCounts:
             "edges": {k: list(v) for k, v in self.edges.items()},
             "counts": self.counts,
         }
+
+
+def _add_column(counts: list[int], bins: Iterable[int]) -> None:
+    """One name's bins of many accounts into its counts, each bin's accounts counted at once."""
+    for i, n in Counter(bins).items():
+        counts[i] += n
 
 
 def _chunks(items: Iterable[bytes], size: int) -> Iterator[list[bytes]]:
